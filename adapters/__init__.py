@@ -1,0 +1,1 @@
+"""Adapters: one module per external system. Each imports its SDK lazily."""

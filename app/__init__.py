@@ -1,0 +1,1 @@
+"""Application layer: composition root, command bus, handlers, ports, config and the CLI."""

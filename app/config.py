@@ -1,0 +1,168 @@
+"""``cluster.yaml`` as pydantic models.
+
+Unknown keys are errors, so a typo never passes silently; the sections the tool does not
+model (``slurm_config``, ``kubernetes_config``, ``mlops``, ...) are kept as opaque data.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+from ai_how.domain.pci import HEX_ID_PATTERN, normalize_pci_address
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
+BRIDGE_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$"  # Linux interface names: at most 15 bytes
+
+Opaque = dict[str, Any]
+PciAddressStr = Annotated[str, AfterValidator(normalize_pci_address)]
+HexId = Annotated[str, Field(pattern=HEX_ID_PATTERN), AfterValidator(str.lower)]
+# ``${IMAGE:-}`` expands to "", which means "no base image" rather than a path called "".
+OptionalPath = Annotated[str | None, BeforeValidator(lambda v: None if v == "" else v)]
+DeviceType = Literal["gpu", "audio", "network", "storage", "other"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PciDevice(Strict):
+    pci_address: PciAddressStr
+    device_type: DeviceType
+    vendor_id: HexId
+    device_id: HexId
+    iommu_group: Annotated[int, Field(ge=0)] | None = None
+
+
+class PciePassthrough(Strict):
+    enabled: bool = False
+    devices: list[PciDevice] = []
+
+
+class VmConfig(Strict):
+    """One VM. The role-specific keys seen in the design documents are accepted everywhere."""
+
+    cpu_cores: Annotated[int, Field(ge=1, le=512)]
+    memory_gb: Annotated[float, Field(gt=0, le=4096)]
+    disk_gb: Annotated[int, Field(ge=1, le=65536)]
+    ip: IPv4Address | None = None
+    auto_start: bool = True
+    base_image_path: OptionalPath = None
+    pcie_passthrough: PciePassthrough | None = None
+    worker_type: Literal["cpu", "gpu"] | None = None
+    kubernetes_role: str | None = None
+    high_availability: bool | None = None
+    node_labels: dict[str, str] = {}
+    node_taints: list[Opaque] = []
+    services: list[str] = []
+    monitoring: Opaque | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ip_address_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "ip_address" in data:
+            if "ip" in data:
+                raise ValueError("give either 'ip' or 'ip_address', not both")
+            data = dict(data)
+            data["ip"] = data.pop("ip_address")
+        return data
+
+    @property
+    def passthrough_devices(self) -> list[PciDevice]:
+        pt = self.pcie_passthrough
+        return list(pt.devices) if pt is not None and pt.enabled else []
+
+
+class Network(Strict):
+    subnet: IPv4Network
+    bridge: Annotated[str, Field(pattern=BRIDGE_PATTERN)]
+    dns: Opaque | None = None
+
+    @property
+    def gateway(self) -> IPv4Address:
+        """libvirt's NAT network puts the host on the first address of the subnet."""
+        return next(self.subnet.hosts())
+
+
+class WorkerGroups(Strict):
+    cpu: list[VmConfig] = []
+    gpu: list[VmConfig] = []
+
+
+def _worker_shape(value: Any) -> str:
+    return "groups-form" if isinstance(value, dict) else "list-form"
+
+
+WorkerNodes = Annotated[
+    Annotated[list[VmConfig], Tag("list-form")] | Annotated[WorkerGroups, Tag("groups-form")],
+    Discriminator(_worker_shape),
+]
+UNION_TAGS = {"list-form", "groups-form"}
+
+
+class ClusterBase(Strict):
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    base_image_path: OptionalPath = None
+    network: Network
+
+
+class HpcCluster(ClusterBase):
+    name: Annotated[str, Field(pattern=NAME_PATTERN)] = "hpc-cluster"
+    hardware: Opaque | None = None
+    controller: VmConfig
+    compute_nodes: list[VmConfig] = []
+    slurm_config: Opaque | None = None
+    storage: Opaque | None = None
+
+
+class CloudCluster(ClusterBase):
+    name: Annotated[str, Field(pattern=NAME_PATTERN)] = "cloud-cluster"
+    control_plane: VmConfig
+    worker_nodes: WorkerNodes = []
+    kubernetes_config: Opaque | None = None
+    mlops: Opaque | None = None
+    serving: Opaque | None = None
+    monitoring: Opaque | None = None
+    storage: Opaque | None = None
+
+
+class Clusters(Strict):
+    hpc: HpcCluster | None = None
+    cloud: CloudCluster | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Clusters:
+        if self.hpc is None and self.cloud is None:
+            raise ValueError("define at least one cluster: 'hpc' or 'cloud'")
+        return self
+
+
+class Metadata(Strict):
+    name: str | None = None
+    description: str | None = None
+
+
+class GlobalSettings(Strict):
+    libvirt_uri: str | None = None
+
+
+class ClusterConfig(Strict):
+    version: str = "1.0"
+    metadata: Metadata = Metadata()
+    global_: GlobalSettings = Field(default=GlobalSettings(), alias="global")
+    clusters: Clusters
+
+
+def json_schema() -> dict[str, Any]:
+    return ClusterConfig.model_json_schema(by_alias=True)

@@ -1,0 +1,192 @@
+"""Reading ``cluster.yaml``: YAML, ``${VAR}`` expansion, and errors that name the field."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .config import BRIDGE_PATTERN, NAME_PATTERN, UNION_TAGS, ClusterConfig
+from ai_how.domain.pci import HEX_ID_PATTERN
+
+_PATTERN_WORDS = {
+    HEX_ID_PATTERN: "must be 4 hexadecimal digits, like 10de",
+    NAME_PATTERN: "must be 2-40 characters of lower-case letters, digits and '-', starting with a letter",
+    BRIDGE_PATTERN: "must be a Linux interface name: 1-15 letters, digits, '_', '.' or '-', starting with a letter",
+}
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    path: str
+    message: str
+    value: Any = None
+
+    def __str__(self) -> str:
+        shown = f" (got {self.value!r})" if self.value is not None else ""
+        return f"{self.path}: {self.message}{shown}" if self.path else f"{self.message}{shown}"
+
+
+class ConfigError(Exception):
+    """The file cannot be read as a cluster config; ``issues`` say where and why."""
+
+    def __init__(self, source: str, issues: list[ConfigIssue]) -> None:
+        self.source = source
+        self.issues = issues
+        super().__init__(f"{source}: " + "; ".join(str(i) for i in issues))
+
+
+def format_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if part in UNION_TAGS:
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def expand_env(data: Any, env: Mapping[str, str], path: tuple[Any, ...] = ()) -> tuple[Any, list[ConfigIssue]]:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string value."""
+    issues: list[ConfigIssue] = []
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            out[key], sub = expand_env(value, env, (*path, key))
+            issues += sub
+        return out, issues
+    if isinstance(data, list):
+        items = []
+        for index, value in enumerate(data):
+            item, sub = expand_env(value, env, (*path, index))
+            items.append(item)
+            issues += sub
+        return items, issues
+    if isinstance(data, str):
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            issues.append(ConfigIssue(format_path(path), f"environment variable {name} is not set; "
+                                      f"export it or write ${{{name}:-default}}"))
+            return match.group(0)
+        return _VAR.sub(replace, data), issues
+    return data, issues
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The model classes an annotation can hold (through Optional, list, dict, Annotated)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType, list, dict):
+        return [m for arg in typing.get_args(annotation) for m in _unwrap(arg)]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return []
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    models: list[type[BaseModel]] = [ClusterConfig]
+    for part in loc:
+        if not isinstance(part, str) or part in UNION_TAGS:
+            continue
+        next_models = []
+        for model in models:
+            for name, field in model.model_fields.items():
+                if part in (name, field.alias):
+                    next_models += _unwrap(field.annotation)
+        models = next_models
+    return sorted({field.alias or name for model in models for name, field in model.model_fields.items()})
+
+
+def _issue_from_error(error: dict[str, Any]) -> ConfigIssue:
+    loc = tuple(error["loc"])
+    path = format_path(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+        return ConfigIssue(path, f"unknown key '{key}'; {hint}")
+    message = error["msg"]
+    if kind == "value_error":
+        message = message.removeprefix("Value error, ")
+        if "got " in message:
+            return ConfigIssue(path, message)
+    if kind == "string_pattern_mismatch":
+        message = _PATTERN_WORDS.get(error.get("ctx", {}).get("pattern"), message)
+    if kind == "missing":
+        message = "required field is missing"
+    value = error.get("input") if kind not in ("missing",) else None
+    if isinstance(value, (dict, list)):
+        value = None
+    return ConfigIssue(path, message, value)
+
+
+def parse_config(data: Any, source: str = "<config>", env: Mapping[str, str] | None = None) -> ClusterConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(source, [ConfigIssue("", "the file must hold a YAML mapping with a 'clusters' key")])
+    expanded, issues = expand_env(data, os.environ if env is None else env)
+    if issues:
+        raise ConfigError(source, issues)
+    try:
+        return ClusterConfig.model_validate(expanded)
+    except ValidationError as exc:
+        raise ConfigError(source, _issues_from(exc.errors())) from None
+
+
+def _issues_from(errors: list[Any]) -> list[ConfigIssue]:
+    """One issue per error, less a 'missing' field that a misspelt key beside it explains."""
+    issues = [_issue_from_error(e) for e in errors]
+    explained = {
+        (format_path(tuple(e["loc"][:-1])), issue.message.split("'")[3])
+        for e, issue in zip(errors, issues)
+        if e["type"] == "extra_forbidden" and "did you mean" in issue.message
+    }
+    return [
+        issue for e, issue in zip(errors, issues)
+        if not (e["type"] == "missing" and (format_path(tuple(e["loc"][:-1])), str(e["loc"][-1])) in explained)
+    ]
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> ClusterConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), [ConfigIssue("", "file not found; pass the path of your cluster.yaml")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [ConfigIssue("", f"cannot read the file: {exc}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(path), [ConfigIssue("", f"not valid YAML: {where}{problem}")]) from None
+    return parse_config(data, str(path), env)
+
+
+def section_digest(section: BaseModel) -> str:
+    """A stable fingerprint of one cluster's configuration."""
+    canonical = json.dumps(section.model_dump(mode="json", by_alias=True, warnings=False), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

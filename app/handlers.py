@@ -1,0 +1,86 @@
+"""Command handlers: plain functions. Dependencies arrive as keyword arguments by name."""
+
+from __future__ import annotations
+
+from ai_how.domain.cluster import Cluster, ClusterStatus
+from ai_how.domain.commands import LeaseGpus, ProvisionCluster, ReleaseGpus
+from ai_how.domain.errors import DomainError, GpuLeasedElsewhere, IdentityMismatch, UnknownObject
+from ai_how.domain.gpu import Gpu
+from ai_how.domain.ids import cluster_id, gpu_id, vm_id
+from ai_how.domain.vm import Vm
+
+from .ports import EventStore
+
+
+def load_vm(store: EventStore, name: str) -> Vm:
+    vm = store.get(vm_id(name))
+    if vm is None:
+        raise UnknownObject(f"VM {name} is not known; start its cluster first ('ai-how hpc|cloud start CONFIG')")
+    return vm
+
+
+def load_gpu(store: EventStore, pci_address: str) -> Gpu:
+    gpu = store.get(gpu_id(pci_address))
+    if gpu is None:
+        raise UnknownObject(f"GPU {pci_address} is not known; it is registered when a cluster using it is started")
+    return gpu
+
+
+def provision_cluster(command: ProvisionCluster, store: EventStore) -> None:
+    plan = command.plan
+    cluster = store.get(cluster_id(plan.name))
+    if cluster is not None and cluster.status != ClusterStatus.DESTROYED:
+        if cluster.config_digest == plan.config_digest:
+            return
+        raise DomainError(
+            f"cluster {plan.name} is already recorded with another configuration "
+            f"(digest {cluster.config_digest}, the config now gives {plan.config_digest}); "
+            f"destroy it first to apply the new one"
+        )
+    if cluster is not None:
+        raise DomainError(f"cluster {plan.name} was destroyed; provisioning it again comes with 'hpc|cloud start'")
+    to_save: list[object] = [Cluster.provision(plan)]
+    for spec in plan.gpus:
+        gpu = store.get(gpu_id(spec.pci_address))
+        if gpu is None:
+            to_save.append(Gpu.register(spec))
+        else:
+            gpu.check_same_card(spec)
+    for vm_plan in plan.vms:
+        existing = store.get(vm_id(vm_plan.name))
+        if existing is not None:
+            raise IdentityMismatch(f"VM {vm_plan.name} already belongs to cluster {existing.cluster}")
+        to_save.append(Vm.define(vm_plan.name, vm_plan.cluster, vm_plan.role, vm_plan.spec))
+    store.save(*to_save)
+
+
+def lease_gpus(command: LeaseGpus, store: EventStore) -> None:
+    """All of the VM's cards or none: one save holds every ``GpuLeased``."""
+    vm = load_vm(store, command.vm)
+    gpus = [load_gpu(store, address) for address in vm.gpus]
+    for gpu in gpus:
+        try:
+            gpu.lease(vm.name)
+        except GpuLeasedElsewhere as refused:
+            holder = store.get(vm_id(refused.holder))
+            raise GpuLeasedElsewhere(gpu.pci_address, refused.holder,
+                                     str(holder.state) if holder is not None else None) from None
+    store.save(*gpus)
+
+
+def release_gpus(command: ReleaseGpus, store: EventStore) -> None:
+    vm = load_vm(store, command.vm)
+    if command.gpus:
+        gpus = [load_gpu(store, address) for address in command.gpus]
+    else:
+        gpus = [g for g in (load_gpu(store, a) for a in vm.gpus) if g.holder == vm.name]
+    for gpu in gpus:
+        gpu.release(vm.name, command.reason)
+    store.save(*gpus)
+
+
+COMMAND_HANDLERS = {
+    ProvisionCluster: provision_cluster,
+    LeaseGpus: lease_gpus,
+    ReleaseGpus: release_gpus,
+}

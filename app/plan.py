@@ -1,0 +1,121 @@
+"""From a parsed config to the clusters, VMs and GPU units the tool will manage.
+
+VM names are ``<cluster>-<role>`` for single VMs and ``<cluster>-<role>-NN`` for numbered ones:
+hpc-cluster-controller, hpc-cluster-compute-01, cloud-cluster-control-plane,
+cloud-cluster-cpu-worker-01, cloud-cluster-gpu-worker-01.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from ai_how.domain.pci import slot_address
+from ai_how.domain.specs import ClusterPlan, DeviceFunction, GpuSpec, VmPlan, VmSpec
+
+from .config import CloudCluster, ClusterBase, ClusterConfig, HpcCluster, PciDevice, VmConfig, WorkerGroups
+from .config_loader import section_digest
+
+
+@dataclass(frozen=True)
+class PlannedVm:
+    plan: VmPlan
+    path: str  # where the VM is declared, e.g. clusters.hpc.compute_nodes[0]
+    config: VmConfig
+
+    @property
+    def name(self) -> str:
+        return self.plan.name
+
+
+@dataclass(frozen=True)
+class PlannedCluster:
+    kind: str
+    path: str
+    section: ClusterBase
+    plan: ClusterPlan
+    vms: tuple[PlannedVm, ...]
+
+    @property
+    def name(self) -> str:
+        return self.plan.name
+
+
+def _function(device: PciDevice) -> DeviceFunction:
+    return DeviceFunction(device.pci_address, device.device_type, device.vendor_id,
+                          device.device_id, device.iommu_group)
+
+
+def gpu_units(devices: list[PciDevice]) -> tuple[GpuSpec, ...]:
+    """Group a VM's passthrough functions by card: the card, not the function, is leased."""
+    by_slot: dict[str, list[DeviceFunction]] = defaultdict(list)
+    for device in devices:
+        by_slot[slot_address(device.pci_address)].append(_function(device))
+    return tuple(GpuSpec(slot, tuple(sorted(funcs, key=lambda f: f.pci_address)))
+                 for slot, funcs in sorted(by_slot.items()))
+
+
+def _vm(cluster: ClusterBase, role: str, name: str, path: str, config: VmConfig) -> PlannedVm:
+    units = gpu_units(config.passthrough_devices)
+    spec = VmSpec(
+        cpu_cores=config.cpu_cores,
+        memory_gb=config.memory_gb,
+        disk_gb=config.disk_gb,
+        ip=str(config.ip) if config.ip else None,
+        auto_start=config.auto_start,
+        base_image_path=config.base_image_path or cluster.base_image_path,
+        gpus=tuple(u.pci_address for u in units),
+        devices=tuple(f for u in units for f in u.functions),
+    )
+    return PlannedVm(VmPlan(name, cluster.name, role, spec), path, config)
+
+
+def _is_gpu_worker(config: VmConfig) -> bool:
+    if config.worker_type is not None:
+        return config.worker_type == "gpu"
+    return any(d.device_type == "gpu" for d in config.passthrough_devices)
+
+
+def _hpc_vms(c: HpcCluster, path: str) -> list[PlannedVm]:
+    vms = [_vm(c, "controller", f"{c.name}-controller", f"{path}.controller", c.controller)]
+    vms += [_vm(c, "compute", f"{c.name}-compute-{i + 1:02d}", f"{path}.compute_nodes[{i}]", node)
+            for i, node in enumerate(c.compute_nodes)]
+    return vms
+
+
+def _cloud_vms(c: CloudCluster, path: str) -> list[PlannedVm]:
+    vms = [_vm(c, "control-plane", f"{c.name}-control-plane", f"{path}.control_plane", c.control_plane)]
+    if isinstance(c.worker_nodes, WorkerGroups):
+        workers = [("cpu-worker", f"{path}.worker_nodes.cpu[{i}]", w) for i, w in enumerate(c.worker_nodes.cpu)]
+        workers += [("gpu-worker", f"{path}.worker_nodes.gpu[{i}]", w) for i, w in enumerate(c.worker_nodes.gpu)]
+    else:
+        workers = [("gpu-worker" if _is_gpu_worker(w) else "cpu-worker", f"{path}.worker_nodes[{i}]", w)
+                   for i, w in enumerate(c.worker_nodes)]
+    counters: dict[str, int] = defaultdict(int)
+    for role, vm_path, worker in workers:
+        counters[role] += 1
+        vms.append(_vm(c, role, f"{c.name}-{role}-{counters[role]:02d}", vm_path, worker))
+    return vms
+
+
+def plan_clusters(config: ClusterConfig) -> list[PlannedCluster]:
+    planned = []
+    sections = [("hpc", config.clusters.hpc, _hpc_vms), ("cloud", config.clusters.cloud, _cloud_vms)]
+    for kind, section, build in sections:
+        if section is None:
+            continue
+        path = f"clusters.{kind}"
+        vms = build(section, path)
+        all_devices = [d for vm in vms for d in vm.config.passthrough_devices]
+        unique = {d.pci_address: d for d in all_devices}
+        plan = ClusterPlan(
+            name=section.name,
+            kind=kind,
+            config_digest=section_digest(section),
+            network={"subnet": str(section.network.subnet), "bridge": section.network.bridge,
+                     "gateway": str(section.network.gateway)},
+            vms=tuple(vm.plan for vm in vms),
+            gpus=gpu_units(list(unique.values())),
+        )
+        planned.append(PlannedCluster(kind, path, section, plan, tuple(vms)))
+    return planned

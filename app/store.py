@@ -1,0 +1,117 @@
+"""The event store: an eventsourcing ``Application`` behind the ``EventStore`` port.
+
+Which database it writes to is decided by the settings an adapter hands in (see
+``ai_how.adapters.event_store``); this module only knows the library's API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, PersistenceError, RecordConflictError
+from eventsourcing.utils import get_topic
+
+from ai_how.domain.cluster import Cluster
+from ai_how.domain.gpu import Gpu
+from ai_how.domain.vm import Vm
+
+from .errors import StoreUnavailable
+from .ports import LoggedEvent
+
+AGGREGATES = (Gpu, Vm, Cluster)
+SNAPSHOT_INTERVAL = 100
+_ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+
+
+class AiHowApplication(Application):
+    name = "AiHow"
+    snapshotting_intervals = {cls: SNAPSHOT_INTERVAL for cls in AGGREGATES}
+
+    def take_snapshot(self, *args: Any, **kwargs: Any) -> None:
+        # Two processes can reach the same snapshot version only by saving the same events,
+        # so a conflict here means the identical snapshot is already stored.
+        with contextlib.suppress(IntegrityError):
+            super().take_snapshot(*args, **kwargs)
+
+
+def event_topics(*names: str) -> list[str]:
+    """Stored topics of the named event classes, e.g. ``GpuRegistered``."""
+    topics = []
+    for cls in AGGREGATES:
+        for name in names:
+            event_class = getattr(cls, name, None)
+            if event_class is not None:
+                topics.append(get_topic(event_class))
+    return topics
+
+
+class EventSourcedStore:
+    def __init__(self, app: Application) -> None:
+        self.app = app
+        self._new_events: list[Any] = []
+
+    def get(self, aggregate_id: UUID) -> Any | None:
+        try:
+            return self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        except PersistenceError as exc:
+            raise StoreUnavailable(f"cannot read the event store: {exc}") from exc
+
+    def save(self, *aggregates: Any) -> None:
+        try:
+            recordings = self.app.save(*aggregates)
+        except RecordConflictError:
+            raise
+        except PersistenceError as exc:
+            raise StoreUnavailable(f"cannot write to the event store: {exc}") from exc
+        self._new_events.extend(r.domain_event for r in recordings)
+
+    def collect_new_events(self) -> list[Any]:
+        events, self._new_events = self._new_events, []
+        return events
+
+    def discard_new_events(self) -> None:
+        self._new_events = []
+
+    def _to_logged(self, notification: Any) -> LoggedEvent:
+        event = self.app.mapper.to_domain_event(notification)
+        qualname = type(event).__qualname__
+        return LoggedEvent(
+            position=notification.id,
+            timestamp=event.timestamp,
+            aggregate_type=qualname.split(".")[0],
+            aggregate_id=event.originator_id,
+            version=event.originator_version,
+            event_type=qualname.split(".")[-1],
+            payload={k: v for k, v in event.__dict__.items() if k not in _ENVELOPE},
+        )
+
+    def read_log(self, start: int = 1, limit: int = 1000, event_types: Sequence[str] = ()) -> list[LoggedEvent]:
+        topics = event_topics(*event_types) if event_types else ()
+        try:
+            notifications = self.app.recorder.select_notifications(start=start, limit=limit, topics=topics)
+        except PersistenceError as exc:
+            raise StoreUnavailable(f"cannot read the event store: {exc}") from exc
+        return [self._to_logged(n) for n in notifications]
+
+    def iter_log(self, start: int = 1, event_types: Sequence[str] = (), page: int = 1000) -> Iterator[LoggedEvent]:
+        while True:
+            batch = self.read_log(start, page, event_types)
+            yield from batch
+            if len(batch) < page:
+                return
+            start = batch[-1].position + 1
+
+    def max_position(self) -> int:
+        try:
+            return self.app.recorder.max_notification_id() or 0
+        except PersistenceError as exc:
+            raise StoreUnavailable(f"cannot read the event store: {exc}") from exc
+
+    def close(self) -> None:
+        self.app.close()

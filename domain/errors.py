@@ -1,0 +1,40 @@
+"""Domain errors: refusals by a rule of the model. Each message says what to do next."""
+
+
+class DomainError(Exception):
+    """A command was refused by a domain rule (exit code 1)."""
+
+
+class GpuLeasedElsewhere(DomainError):
+    def __init__(self, pci_address: str, holder: str, holder_state: str | None = None) -> None:
+        self.pci_address = pci_address
+        self.holder = holder
+        state = f" ({holder_state})" if holder_state else ""
+        super().__init__(f"GPU {pci_address} is leased to {holder}{state}")
+
+
+class NotTheHolder(DomainError):
+    def __init__(self, pci_address: str, holder: str | None, requester: str) -> None:
+        self.pci_address = pci_address
+        self.holder = holder
+        self.requester = requester
+        if holder is None:
+            message = f"GPU {pci_address} is not leased; {requester} has nothing to release"
+        else:
+            message = (
+                f"GPU {pci_address} is leased to {holder}, not {requester}; "
+                f"only {holder} can release it"
+            )
+        super().__init__(message)
+
+
+class InvalidTransition(DomainError):
+    """An aggregate was asked to do something its current state does not allow."""
+
+
+class IdentityMismatch(DomainError):
+    """A natural key is already recorded with different identifying facts."""
+
+
+class UnknownObject(DomainError):
+    """A command named a VM, GPU or cluster that the store has never seen."""

@@ -1,0 +1,134 @@
+"""The Vm aggregate: one libvirt domain's recorded lifecycle, with explicit pending intents."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from .errors import InvalidTransition
+from .ids import vm_id
+from .specs import VmSpec
+
+
+class VmState(StrEnum):
+    DEFINED = "defined"
+    STARTING = "starting"  # VmStartRequested recorded, outcome not yet known
+    RUNNING = "running"
+    STOPPING = "stopping"  # VmStopRequested recorded, outcome not yet known
+    STOPPED = "stopped"
+    DESTROYED = "destroyed"
+
+
+class StopReason(StrEnum):
+    REQUESTED = "requested"
+    OBSERVED = "observed"  # found stopped outside the tool
+    CRASHED = "crashed"
+
+
+class Vm(Aggregate):
+    @staticmethod
+    def create_id(name: str, **_: Any) -> UUID:
+        return vm_id(name)
+
+    @classmethod
+    def define(cls, name: str, cluster: str, role: str, spec: VmSpec) -> Vm:
+        return cls(name=name, cluster=cluster, role=role, spec=spec.to_dict())
+
+    @event("VmDefined")
+    def __init__(self, name: str, cluster: str, role: str, spec: dict[str, Any]) -> None:
+        self.name = name
+        self.cluster = cluster
+        self.role = role
+        self.spec_data = spec
+        self.state = VmState.DEFINED
+        self.last_error: str | None = None
+        self._state_before_start = VmState.DEFINED
+
+    @property
+    def spec(self) -> VmSpec:
+        return VmSpec.from_dict(self.spec_data)
+
+    @property
+    def gpus(self) -> tuple[str, ...]:
+        return self.spec.gpus
+
+    @property
+    def pending_intent(self) -> str | None:
+        return {VmState.STARTING: "start", VmState.STOPPING: "stop"}.get(self.state)
+
+    def _refuse(self, action: str, hint: str) -> InvalidTransition:
+        return InvalidTransition(f"cannot {action} VM {self.name}: it is {str(self.state)}; {hint}")
+
+    def request_start(self) -> None:
+        if self.state not in (VmState.DEFINED, VmState.STOPPED):
+            hints = {
+                VmState.RUNNING: "it needs no start",
+                VmState.STARTING: "a start is pending; run 'ai-how reconcile' if it never finished",
+                VmState.STOPPING: "a stop is pending; run 'ai-how reconcile' if it never finished",
+                VmState.DESTROYED: "start its cluster again to redefine it",
+            }
+            raise self._refuse("start", hints[self.state])
+        self._start_requested()
+
+    @event("VmStartRequested")
+    def _start_requested(self) -> None:
+        self._state_before_start = self.state
+        self.state = VmState.STARTING
+
+    def mark_started(self, observed: bool = False) -> None:
+        if self.state == VmState.RUNNING:
+            return
+        if not observed and self.state != VmState.STARTING:
+            raise self._refuse("mark as started", "no start was requested")
+        if self.state == VmState.DESTROYED:
+            raise self._refuse("mark as started", "it was destroyed")
+        self._started(observed=observed)
+
+    @event("VmStarted")
+    def _started(self, observed: bool) -> None:
+        self.state = VmState.RUNNING
+        self.last_error = None
+
+    def mark_start_failed(self, error: str) -> None:
+        if self.state != VmState.STARTING:
+            raise self._refuse("record a failed start", "no start is pending")
+        self._start_failed(error=error)
+
+    @event("VmStartFailed")
+    def _start_failed(self, error: str) -> None:
+        self.state = self._state_before_start
+        self.last_error = error
+
+    def request_stop(self) -> None:
+        if self.state != VmState.RUNNING:
+            raise self._refuse("stop", "only a running VM can be stopped")
+        self._stop_requested()
+
+    @event("VmStopRequested")
+    def _stop_requested(self) -> None:
+        self.state = VmState.STOPPING
+
+    def mark_stopped(self, reason: StopReason = StopReason.REQUESTED) -> None:
+        allowed = (VmState.STOPPING,) if reason == StopReason.REQUESTED else (
+            VmState.RUNNING, VmState.STARTING, VmState.STOPPING)
+        if self.state not in allowed:
+            raise self._refuse("mark as stopped", f"a {reason.value} stop needs a running VM")
+        self._stopped(reason=reason.value)
+
+    @event("VmStopped")
+    def _stopped(self, reason: str) -> None:
+        self.state = VmState.STOPPED
+
+    def destroy(self) -> None:
+        if self.state == VmState.DESTROYED:
+            return
+        if self.state in (VmState.RUNNING, VmState.STARTING, VmState.STOPPING):
+            raise self._refuse("destroy", "stop it first")
+        self._destroyed()
+
+    @event("VmDestroyed")
+    def _destroyed(self) -> None:
+        self.state = VmState.DESTROYED
