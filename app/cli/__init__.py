@@ -1,0 +1,52 @@
+"""The ``ai-how`` command line: one Typer sub-app per noun; each command a thin wrapper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .audit import audit_app
+from .common import CliState
+from .gpu import gpu_app
+from .validate import config_app, validate
+
+app = typer.Typer(
+    name="ai-how",
+    help="Run an HPC (SLURM) and a Cloud (Kubernetes) cluster of libvirt VMs on one workstation, "
+    "sharing its GPUs safely.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"ai-how {version('ai-how')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    state_dir: Annotated[Optional[Path], typer.Option(
+        "--state-dir", envvar="AI_HOW_STATE_DIR",
+        help="Where the event store lives (default: $XDG_STATE_HOME/ai-how).")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    ctx.obj = CliState(state_dir=state_dir)
+
+
+app.command("validate")(validate)
+app.add_typer(config_app, name="config")
+app.add_typer(gpu_app, name="gpu")
+app.add_typer(audit_app, name="audit")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,95 @@
+"""What every command shares: the lazily built bus, error-to-exit-code mapping, output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from ai_how.app.config_loader import ConfigError
+from ai_how.app.errors import InfrastructureError, UsageError
+from ai_how.domain.errors import DomainError
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class CliState:
+    """Held in typer's context; nothing is opened until a command asks for it."""
+
+    state_dir: Path | None = None
+    _bus: Any = field(default=None, repr=False)
+
+    def bus(self) -> Any:
+        if self._bus is None:
+            from ai_how.app.bootstrap import bootstrap
+
+            self._bus = bootstrap(self.state_dir)
+        return self._bus
+
+    def store(self) -> Any:
+        return self.bus().store
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def fail(message: str, code: int, hint: str | None = None) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    if hint:
+        typer.echo(hint, err=True)
+    return typer.Exit(code)
+
+
+def handles_errors(func: F) -> F:
+    """Turn known failures into one or two lines on stderr and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ConfigError as exc:
+            raise fail(f"{exc.source}: " + "; ".join(str(i) for i in exc.issues), EXIT_USAGE) from None
+        except DomainError as exc:
+            raise fail(str(exc), EXIT_REFUSED) from None
+        except UsageError as exc:
+            raise fail(str(exc), EXIT_USAGE) from None
+        except InfrastructureError as exc:
+            raise fail(str(exc), EXIT_INFRA) from None
+        except Exception as exc:
+            if os.environ.get("AI_HOW_DEBUG"):
+                raise
+            raise fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INFRA,
+                       "this is a bug in ai-how; run again with AI_HOW_DEBUG=1 for the traceback") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def print_json_line(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, default=str, separators=(",", ":")) + "\n")
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    # Piped output (logs, CI, tests) gets wide tables instead of columns cut at 80.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)

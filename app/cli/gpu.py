@@ -1,0 +1,35 @@
+"""``ai-how gpu ...``"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ai_how.app.queries import gpu_rows
+
+from .common import console, handles_errors, print_json, state
+
+gpu_app = typer.Typer(help="GPUs known to the store and who holds them.", no_args_is_help=True)
+
+
+@gpu_app.command("list")
+@handles_errors
+def list_gpus(ctx: typer.Context,
+              json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """GPUs recorded in the store, with the VM that holds each."""
+    rows = gpu_rows(state(ctx).store())
+    if json_output:
+        print_json([r.as_dict() for r in rows])
+        return
+    out = console()
+    if not rows:
+        out.print("No GPU is recorded yet: GPUs are registered when a cluster that uses them is started.")
+        return
+    from rich.table import Table
+
+    table = Table("PCI address", "model", "functions", "holder", "holder state")
+    for r in rows:
+        table.add_row(r.pci_address, r.model, ", ".join(r.functions),
+                      r.holder or "[green]free[/green]", r.holder_state or "-")
+    out.print(table)

@@ -1,0 +1,118 @@
+"""``ai-how validate`` and ``ai-how config schema``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ai_how.app.config_loader import ConfigError, load_config
+from ai_how.app.validation import Report, validate_config
+
+from .common import EXIT_USAGE, console, handles_errors, print_json
+
+config_app = typer.Typer(help="The cluster configuration file.", no_args_is_help=True)
+
+ConfigPath = Annotated[Path, typer.Argument(help="Path of the cluster.yaml to read.", show_default=False)]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _vm_rows(report: Report) -> list[dict[str, Any]]:
+    return [
+        {
+            "cluster": c.name, "kind": c.kind, "name": vm.name, "role": vm.plan.role, "ip": vm.plan.spec.ip,
+            "cpu_cores": vm.plan.spec.cpu_cores, "memory_gb": vm.plan.spec.memory_gb,
+            "disk_gb": vm.plan.spec.disk_gb, "auto_start": vm.plan.spec.auto_start,
+            "gpus": list(vm.plan.spec.gpus),
+            "pci_devices": [d.pci_address for d in vm.plan.spec.devices], "config_path": vm.path,
+        }
+        for c in report.clusters for vm in c.vms
+    ]
+
+
+def report_json(source: str, report: Report | None, error: ConfigError | None = None) -> dict[str, Any]:
+    if error is not None:
+        return {"source": source, "valid": False, "errors": [
+            {"path": i.path, "message": i.message, "value": i.value} for i in error.issues],
+            "warnings": [], "clusters": [], "vms": [], "shared_gpus": []}
+    assert report is not None
+    return {
+        "source": source,
+        "valid": report.valid,
+        "errors": [{"path": f.path, "message": f.message} for f in report.errors],
+        "warnings": [{"path": f.path, "message": f.message} for f in report.warnings],
+        "clusters": [{"name": c.name, "kind": c.kind, "config_digest": c.plan.config_digest,
+                      "network": c.plan.network, "vms": [v.name for v in c.vms]} for c in report.clusters],
+        "vms": _vm_rows(report),
+        "shared_gpus": [{"pci_address": s.pci_address, "model": s.model, "collides_at_start": s.collides_at_start,
+                         "users": [{"cluster": u.cluster, "vm": u.vm, "auto_start": u.auto_start} for u in s.users],
+                         "summary": s.summary()} for s in report.shared_gpus],
+    }
+
+
+def _render(source: str, report: Report) -> None:
+    from rich.table import Table
+
+    out = console()
+    vms = sum(len(c.vms) for c in report.clusters)
+    gpus = len({g for c in report.clusters for vm in c.vms for g in vm.plan.spec.gpus})
+    out.print(f"[green]✓[/green] {source} is valid: {len(report.clusters)} cluster(s), {vms} VM(s), {gpus} GPU(s)")
+    for cluster in report.clusters:
+        net = cluster.plan.network
+        table = Table(title=f"{cluster.name} ({cluster.kind}) · network {net['subnet']} on {net['bridge']}",
+                      title_justify="left")
+        for column in ("VM", "role", "IP", "vCPU", "RAM GB", "disk GB", "GPUs", "auto_start"):
+            table.add_column(column)
+        for vm in cluster.vms:
+            s = vm.plan.spec
+            table.add_row(vm.name, vm.plan.role, s.ip or "-", str(s.cpu_cores), f"{s.memory_gb:g}", str(s.disk_gb),
+                          " ".join(d.pci_address for d in s.devices) or "-",
+                          "yes" if s.auto_start else "[yellow]no[/yellow]")
+        out.print(table)
+    if report.shared_gpus:
+        out.print("[bold]GPU sharing between clusters[/bold]")
+        for shared in report.shared_gpus:
+            colour = "yellow" if shared.collides_at_start else "magenta"
+            out.print(f"  [{colour}]•[/{colour}] {shared.summary()}", soft_wrap=True)
+    else:
+        out.print("No GPU is configured in both clusters.")
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+@handles_errors
+def validate(config: ConfigPath, json_output: JsonFlag = False) -> None:
+    """Check a cluster.yaml and print the plan: VMs, roles, IPs, GPUs and GPU sharing."""
+    source = str(config)
+    try:
+        report = validate_config(load_config(config))
+    except ConfigError as exc:
+        if json_output:
+            print_json(report_json(source, None, exc))
+            raise typer.Exit(EXIT_USAGE) from None
+        typer.echo(f"error: {source} is not a valid cluster config ({len(exc.issues)} problem(s)):", err=True)
+        for issue in exc.issues:
+            typer.echo(f"  {issue}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if json_output:
+        print_json(report_json(source, report))
+    elif report.valid:
+        _render(source, report)
+    if not report.valid:
+        if not json_output:
+            typer.echo(f"error: {source} is not a valid cluster config ({len(report.errors)} problem(s)):", err=True)
+            for finding in report.errors:
+                typer.echo(f"  {finding}", err=True)
+            for warning in report.warnings:
+                typer.echo(f"warning: {warning}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+
+
+@config_app.command("schema")
+@handles_errors
+def schema() -> None:
+    """Print the JSON Schema of cluster.yaml."""
+    from ai_how.app.config import json_schema
+
+    print_json(json_schema())
