@@ -1,0 +1,69 @@
+"""Eight OS processes race for one GPU on one SQLite store: exactly one may win.
+
+Each process is a separate operator with its own cluster whose compute node is configured
+with the same card. They all wait at a barrier, then ask for the GPU at once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from ai_how.app.bootstrap import bootstrap
+from ai_how.domain.commands import LeaseGpus
+from ai_how.domain.errors import GpuLeasedElsewhere
+
+from .helpers import record_rivals
+
+PROCESSES = 8
+ROUNDS = int(os.environ.get("AI_HOW_RACE_ROUNDS", "1"))
+
+
+def _contender(state_dir: str, vm: str, barrier, results) -> None:
+    bus = bootstrap(state_dir)
+    barrier.wait(timeout=60)
+    try:
+        bus.handle(LeaseGpus(vm))
+        results.put(("won", vm, ""))
+    except GpuLeasedElsewhere as refused:
+        results.put(("refused", vm, str(refused)))
+    except Exception as exc:  # reported to the parent, which fails the test with it
+        results.put(("error", vm, f"{type(exc).__name__}: {exc}"))
+
+
+@pytest.mark.race
+@pytest.mark.slow
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_eight_processes_one_gpu_one_winner(tmp_path: Path, round_: int) -> None:
+    state_dir = tmp_path / "state"
+    setup = bootstrap(state_dir)
+    vms = record_rivals(setup, PROCESSES)
+    setup.store.close()
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(PROCESSES)
+    results = ctx.Queue()
+    workers = [ctx.Process(target=_contender, args=(str(state_dir), vm, barrier, results)) for vm in vms]
+    for w in workers:
+        w.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(timeout=30)
+        assert w.exitcode == 0
+
+    errors = [o for o in outcomes if o[0] == "error"]
+    assert not errors, errors
+    winners = [vm for kind, vm, _ in outcomes if kind == "won"]
+    assert len(winners) == 1, outcomes
+    refusals = [message for kind, _, message in outcomes if kind == "refused"]
+    assert len(refusals) == PROCESSES - 1
+    assert all(f"GPU 0000:01:00.0 is leased to {winners[0]}" in m for m in refusals), refusals
+
+    log = list(bootstrap(state_dir).store.iter_log())
+    leases = [e for e in log if e.event_type == "GpuLeased"]
+    assert [e.payload["vm"] for e in leases] == winners
+    positions = [e.position for e in log]
+    assert positions == sorted(set(positions)), "the log has a gap or a duplicate"

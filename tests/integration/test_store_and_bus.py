@@ -1,0 +1,123 @@
+"""The bus on a real SQLite event store: atomic saves, lost races, recorded failures."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from ai_how.app.bootstrap import bootstrap
+from ai_how.app.bus import EventHandler
+from ai_how.app.errors import StoreUnavailable
+from ai_how.app.store import SNAPSHOT_INTERVAL, EventSourcedStore
+from ai_how.domain.commands import LeaseGpus, ReleaseGpus
+from ai_how.domain.errors import GpuLeasedElsewhere
+from ai_how.domain.gpu import Gpu
+from ai_how.domain.ids import gpu_id
+
+from .helpers import db_file, record_example, record_rivals
+
+
+def event_types(bus) -> list[str]:
+    return [e.event_type for e in bus.store.iter_log()]
+
+
+def test_provisioning_is_recorded_once(state_dir) -> None:
+    bus = bootstrap(state_dir)
+    record_example(bus)
+    before = bus.store.max_position()
+    record_example(bus)  # same config again: nothing new
+    assert bus.store.max_position() == before
+    assert event_types(bus).count("GpuRegistered") == 2
+    assert event_types(bus).count("VmDefined") == 6
+
+
+def test_state_directory_and_files_are_private(state_dir) -> None:
+    bus = bootstrap(state_dir)
+    record_example(bus)
+    assert stat.S_IMODE(os.stat(state_dir).st_mode) == 0o700
+    files = list(state_dir.iterdir())
+    assert files, "the store wrote no file"
+    for path in files:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+
+
+def test_a_corrupt_store_is_one_clear_error(state_dir) -> None:
+    state_dir.mkdir(mode=0o700)
+    db_file(state_dir).write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreUnavailable, match="is unreadable .* restore it from a backup or move it aside"):
+        bootstrap(state_dir)
+
+
+class RivalFirstStore(EventSourcedStore):
+    """A store whose first save is overtaken by another process leasing the same GPU."""
+
+    def __init__(self, app, rival_bus, rival_vm: str) -> None:
+        super().__init__(app)
+        self.rival = (rival_bus, rival_vm)
+        self.saves = 0
+
+    def save(self, *aggregates) -> None:
+        self.saves += 1
+        if self.rival is not None:
+            rival_bus, rival_vm = self.rival
+            self.rival = None
+            rival_bus.handle(LeaseGpus(rival_vm))
+        super().save(*aggregates)
+
+
+def test_a_lost_race_is_retried_and_answered_by_the_domain_rule(state_dir) -> None:
+    setup = bootstrap(state_dir)
+    winner, loser = record_rivals(setup, 2)
+    rival_bus = bootstrap(state_dir)
+    store = RivalFirstStore(bootstrap(state_dir).store.app, rival_bus, winner)
+    bus = bootstrap(store=store)
+    with pytest.raises(GpuLeasedElsewhere, match=f"GPU 0000:01:00.0 is leased to {winner}"):
+        bus.handle(LeaseGpus(loser))
+    assert store.saves == 1, "the retry must be refused by the rule before it saves again"
+    assert event_types(setup).count("GpuLeased") == 1
+
+
+def test_a_failing_event_handler_is_recorded_not_swallowed(state_dir) -> None:
+    def bind_to_vfio(event) -> None:
+        raise OSError("write error on /sys/bus/pci/drivers_probe")
+
+    def release_on_failure(event, error) -> ReleaseGpus:
+        return ReleaseGpus(event.vm, reason=f"bind failed: {error}")
+
+    handlers = {Gpu.GpuLeased: [EventHandler(bind_to_vfio, release_on_failure)]}
+    bus = bootstrap(state_dir, event_handlers=handlers)
+    record_example(bus)
+    with pytest.raises(OSError, match="drivers_probe"):
+        bus.handle(LeaseGpus("hpc-cluster-compute-01"))
+    released = [e for e in bus.store.iter_log() if e.event_type == "GpuReleased"]
+    assert [e.payload for e in released] == [
+        {"vm": "hpc-cluster-compute-01", "reason": "bind failed: write error on /sys/bus/pci/drivers_probe"}]
+    assert bus.store.get(gpu_id("0000:01:00.0")).holder is None
+
+
+def test_a_handler_without_compensation_raises(state_dir) -> None:
+    def broken(event) -> None:
+        raise RuntimeError("adapter down")
+
+    bus = bootstrap(state_dir, event_handlers={Gpu.GpuLeased: [EventHandler(broken)]})
+    record_example(bus)
+    with pytest.raises(RuntimeError, match="adapter down"):
+        bus.handle(LeaseGpus("hpc-cluster-compute-01"))
+
+
+def test_long_lived_gpus_are_snapshotted_and_read_back_the_same(state_dir) -> None:
+    bus = bootstrap(state_dir)
+    record_example(bus)
+    for _ in range(SNAPSHOT_INTERVAL // 2 + 1):
+        bus.handle(LeaseGpus("hpc-cluster-compute-01"))
+        bus.handle(ReleaseGpus("hpc-cluster-compute-01"))
+    bus.handle(LeaseGpus("cloud-cluster-gpu-worker-01"))
+    app = bus.store.app
+    snapshots = list(app.snapshots.get(gpu_id("0000:01:00.0")))
+    assert [s.originator_version for s in snapshots] == [SNAPSHOT_INTERVAL]
+    fresh = bootstrap(state_dir)
+    gpu = fresh.store.get(gpu_id("0000:01:00.0"))
+    assert gpu.holder == "cloud-cluster-gpu-worker-01"
+    assert gpu.version == SNAPSHOT_INTERVAL + 4

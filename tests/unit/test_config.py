@@ -1,0 +1,83 @@
+"""Reading and checking cluster.yaml, without the CLI."""
+
+from __future__ import annotations
+
+import pytest
+
+from ai_how.app.config_loader import ConfigError, expand_env, format_path, parse_config
+from ai_how.app.settings import resolve_state_dir
+from ai_how.app.validation import validate_config
+
+BASE = {
+    "clusters": {
+        "hpc": {
+            "network": {"subnet": "10.0.0.0/24", "bridge": "br-hpc"},
+            "controller": {"cpu_cores": 1, "memory_gb": 1, "disk_gb": 1, "ip": "10.0.0.10"},
+        }
+    }
+}
+
+
+def issues_of(data: dict) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, env={})
+    return [str(i) for i in caught.value.issues]
+
+
+def test_env_expansion_with_defaults_and_missing_names() -> None:
+    data = {"a": ["${X}/img", "${Y:-fallback}", "${Z}"]}
+    expanded, issues = expand_env(data, {"X": "/srv"})
+    assert expanded == {"a": ["/srv/img", "fallback", "${Z}"]}
+    assert [str(i) for i in issues] == ["a[2]: environment variable Z is not set; export it or write ${Z:-default}"]
+
+
+def test_paths_are_written_like_the_yaml() -> None:
+    assert format_path(("clusters", "cloud", "worker_nodes", "list-form", 2, "ip")) == "clusters.cloud.worker_nodes[2].ip"
+
+
+def test_ip_and_ip_address_are_the_same_field_but_not_both() -> None:
+    data = {"clusters": {"hpc": {**BASE["clusters"]["hpc"], "controller": {
+        "cpu_cores": 1, "memory_gb": 1, "disk_gb": 1, "ip": "10.0.0.10", "ip_address": "10.0.0.11"}}}}
+    assert issues_of(data) == ["clusters.hpc.controller: give either 'ip' or 'ip_address', not both"]
+
+
+def test_a_config_without_clusters_is_refused() -> None:
+    assert issues_of({"clusters": {}}) == ["clusters: define at least one cluster: 'hpc' or 'cloud'"]
+    assert issues_of({"version": "1.0"}) == ["clusters: required field is missing"]
+
+
+def test_a_misspelt_section_gets_a_suggestion_and_no_second_complaint() -> None:
+    data = {"clusters": {"hpc": {"network": {"subnet": "10.0.0.0/24", "bridge": "br-hpc"},
+                                 "controler": {"cpu_cores": 1, "memory_gb": 1, "disk_gb": 1}}}}
+    assert issues_of(data) == ["clusters.hpc.controler: unknown key 'controler'; did you mean 'controller'?"]
+
+
+def test_opaque_sections_keep_anything() -> None:
+    data = {"clusters": {"hpc": {**BASE["clusters"]["hpc"], "slurm_config": {"whatever": [1, {"x": 2}]}}}}
+    assert parse_config(data, env={}).clusters.hpc.slurm_config == {"whatever": [1, {"x": 2}]}
+
+
+def test_a_subnet_with_host_bits_is_refused() -> None:
+    data = {"clusters": {"hpc": {**BASE["clusters"]["hpc"], "network": {"subnet": "10.0.0.5/24", "bridge": "b"}}}}
+    assert issues_of(data)[0].startswith("clusters.hpc.network.subnet: ")
+
+
+def test_an_empty_base_image_means_none() -> None:
+    data = {"clusters": {"hpc": {**BASE["clusters"]["hpc"], "base_image_path": "${IMG:-}"}}}
+    assert parse_config(data, env={}).clusters.hpc.base_image_path is None
+
+
+def test_an_ip_on_the_network_address_is_refused() -> None:
+    data = {"clusters": {"hpc": {**BASE["clusters"]["hpc"], "controller": {
+        "cpu_cores": 1, "memory_gb": 1, "disk_gb": 1, "ip": "10.0.0.0"}}}}
+    report = validate_config(parse_config(data, env={}))
+    assert [str(e) for e in report.errors] == [
+        "clusters.hpc.controller.ip: IP 10.0.0.0 of hpc-cluster-controller is the network address of "
+        "10.0.0.0/24; pick another host address"]
+
+
+def test_the_state_directory_follows_flag_then_env_then_xdg(tmp_path) -> None:
+    assert resolve_state_dir(tmp_path / "flag", {"AI_HOW_STATE_DIR": "/e"}) == tmp_path / "flag"
+    assert str(resolve_state_dir(None, {"AI_HOW_STATE_DIR": "/e", "XDG_STATE_HOME": "/x"})) == "/e"
+    assert str(resolve_state_dir(None, {"XDG_STATE_HOME": "/x"})) == "/x/ai-how"
+    assert str(resolve_state_dir(None, {"HOME": "/home/u"})) == "/home/u/.local/state/ai-how"
