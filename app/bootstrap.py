@@ -8,35 +8,64 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ai_how.domain.vm import Vm
+
+from . import handlers, lifecycle, sagas
 from .bus import EventHandler, MessageBus
-from .handlers import COMMAND_HANDLERS
-from .ports import EventStore
-from .settings import resolve_state_dir
+from .ports import EventStore, Hypervisor
+from .settings import resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
 
+COMMAND_HANDLERS = {**handlers.COMMAND_HANDLERS, **lifecycle.COMMAND_HANDLERS}
+# event type -> (handler, failure recorder, runs concurrently with its like events)
+EVENT_HANDLERS: dict[type, list[tuple[Callable[..., Any], Callable[..., Any] | None, bool]]] = {
+    Vm.VmStartRequested: [(sagas.start_domain, sagas.record_start_failure, True)],
+    Vm.VmStopRequested: [(sagas.stop_domain, None, True)],
+}
 
-def inject(handler: Callable[..., Any], dependencies: Mapping[str, Any]) -> Callable[[Any], Any]:
+
+def inject(handler: Callable[..., Any], dependencies: Mapping[str, Any]) -> Callable[..., Any]:
     """Bind the handler's keyword parameters by name (Cosmic Python's bootstrap)."""
     wanted = inspect.signature(handler).parameters
     bound = {name: dep for name, dep in dependencies.items() if name in wanted}
-    return lambda message: handler(message, **bound)
+    return lambda *message: handler(*message, **bound)
 
 
-def open_store(state_dir: str | Path | None = None, env: Mapping[str, str] | None = None) -> EventStore:
+def open_store(state_dir: Path, env: Mapping[str, str]) -> EventStore:
     from ai_how.adapters.event_store import sqlite_settings
 
-    env = os.environ if env is None else env
-    settings = sqlite_settings(resolve_state_dir(state_dir, env))
-    return EventSourcedStore(AiHowApplication(env=settings))
+    return EventSourcedStore(AiHowApplication(env=sqlite_settings(state_dir)))
+
+
+def libvirt_hypervisor(uri: str, state_dir: Path, env: Mapping[str, str]) -> Hypervisor:
+    from ai_how.adapters.libvirt import LibvirtHypervisor
+
+    return LibvirtHypervisor(uri, resolve_pool_root(uri, state_dir, env), env.get("AI_HOW_DOMAIN_TYPE") or None)
 
 
 def bootstrap(
     state_dir: str | Path | None = None,
     store: EventStore | None = None,
+    hypervisor: Hypervisor | None = None,
+    libvirt_uri: str | None = None,
     event_handlers: dict[type, list[EventHandler]] | None = None,
     env: Mapping[str, str] | None = None,
+    timing: sagas.Timing = sagas.Timing(),
 ) -> MessageBus:
-    store = store if store is not None else open_store(state_dir, env)
-    dependencies = {"store": store}
-    command_handlers = {cmd: inject(fn, dependencies) for cmd, fn in COMMAND_HANDLERS.items()}
-    return MessageBus(store, command_handlers, event_handlers or {})
+    env = os.environ if env is None else env
+    state = resolve_state_dir(state_dir, env)
+    store = store if store is not None else open_store(state, env)
+    if hypervisor is None:
+        hypervisor = libvirt_hypervisor(resolve_libvirt_uri(libvirt_uri, env), state, env)
+    bus = MessageBus(store, {}, {})
+    dependencies = {"store": store, "hypervisor": hypervisor, "bus": bus, "timing": timing}
+    bus.command_handlers = {cmd: inject(fn, dependencies) for cmd, fn in COMMAND_HANDLERS.items()}
+    wired: dict[type, list[EventHandler]] = {}
+    for event_type, entries in EVENT_HANDLERS.items():
+        wired[event_type] = [EventHandler(inject(fn, dependencies), inject(fail, dependencies) if fail else None,
+                                          concurrent) for fn, fail, concurrent in entries]
+    for event_type, extra in (event_handlers or {}).items():
+        wired.setdefault(event_type, []).extend(extra)
+    bus.event_handlers = wired
+    bus.dependencies = dependencies
+    return bus

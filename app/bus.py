@@ -11,6 +11,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from eventsourcing.persistence import RecordConflictError
 
 from ai_how.domain.commands import Command
 
-from .errors import StoreContention
+from .errors import InfrastructureError, StoreContention
 from .ports import EventStore
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,29 @@ class EventHandler:
     """Reacts to one saved event; may return a follow-up command (the next saga step).
 
     ``on_failure`` turns the handler's exception into a command that records the failure
-    as an event (e.g. ``VmStartFailed``); the exception is then raised to the caller.
+    as an event (e.g. ``VmStartFailed``); the exception is then raised to the caller, once
+    the rest of the saga has run. ``concurrent`` handlers of one batch of like events (the
+    starts of a cluster's VMs) run in parallel threads; they must not write to the store.
     """
 
     handle: Callable[[Any], Command | None]
     on_failure: Callable[[Any, Exception], Command | None] | None = None
+    concurrent: bool = False
+
+
+class SagaFailed(InfrastructureError):
+    """Several event handlers of one saga failed; each failure is already recorded."""
+
+    def __init__(self, failures: list[Exception]) -> None:
+        self.failures = failures
+        super().__init__("; ".join(str(f) for f in failures))
+
+
+@dataclass
+class _Outcome:
+    follow_up: Command | None = None
+    error: Exception | None = None
+    compensation: Command | None = None
 
 
 class MessageBus:
@@ -47,22 +66,42 @@ class MessageBus:
         max_attempts: int = 12,
     ) -> None:
         self.store = store
+        self.dependencies: dict[str, Any] = {"store": store}  # what handlers get; queries use the same
         self.command_handlers = command_handlers
         self.event_handlers = event_handlers
         self.max_attempts = max_attempts
 
     def handle(self, command: Command) -> Any:
-        """Run ``command`` and every event and follow-up command it leads to."""
+        """Run ``command`` and every event and follow-up command it leads to.
+
+        A failing event handler does not stop the saga: its compensation runs first, the
+        other handlers' follow-ups after it, and then the failure is raised.
+        """
         result = self._run_command(command)
         queue: list[Any] = self.store.collect_new_events()
+        failures: list[Exception] = []
         while queue:
             message = queue.pop(0)
             if isinstance(message, Command):
                 self._run_command(message)
             else:
-                queue.extend(self._dispatch_event(message))
+                batch = [message]
+                while self._is_concurrent(message) and queue and type(queue[0]) is type(message):
+                    batch.append(queue.pop(0))
+                outcomes = self._dispatch(batch)
+                compensations = [o.compensation for o in outcomes if o.compensation is not None]
+                queue[:0] = compensations + [o.follow_up for o in outcomes if o.follow_up is not None]
+                failures += [o.error for o in outcomes if o.error is not None]
             queue.extend(self.store.collect_new_events())
+        if len(failures) == 1:
+            raise failures[0]
+        if failures:
+            raise SagaFailed(failures)
         return result
+
+    def _is_concurrent(self, event: Any) -> bool:
+        handlers = self.event_handlers.get(type(event), [])
+        return bool(handlers) and all(h.concurrent for h in handlers)
 
     def _run_command(self, command: Command) -> Any:
         try:
@@ -81,18 +120,18 @@ class MessageBus:
             "another ai-how is very busy on the same store: try again"
         )
 
-    def _dispatch_event(self, event: Any) -> list[Command]:
-        follow_ups = []
-        for handler in self.event_handlers.get(type(event), []):
-            try:
-                command = handler.handle(event)
-            except Exception as exc:
-                if handler.on_failure is None:
-                    raise
-                compensation = handler.on_failure(event, exc)
-                if compensation is not None:
-                    self.handle(compensation)
-                raise
-            if command is not None:
-                follow_ups.append(command)
-        return follow_ups
+    def _dispatch(self, batch: list[Any]) -> list[_Outcome]:
+        calls = [(event, handler) for event in batch for handler in self.event_handlers.get(type(event), [])]
+        if len(calls) > 1 and self._is_concurrent(batch[0]):
+            with ThreadPoolExecutor(max_workers=min(len(calls), 8)) as pool:
+                return list(pool.map(lambda call: self._call(*call), calls))
+        return [self._call(event, handler) for event, handler in calls]
+
+    @staticmethod
+    def _call(event: Any, handler: EventHandler) -> _Outcome:
+        try:
+            return _Outcome(follow_up=handler.handle(event))
+        except Exception as exc:
+            if handler.on_failure is None:
+                return _Outcome(error=exc)
+            return _Outcome(error=exc, compensation=handler.on_failure(event, exc))

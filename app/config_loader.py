@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 import os
 import re
 import types
@@ -184,9 +182,3 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Clust
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(str(path), [ConfigIssue("", f"not valid YAML: {where}{problem}")]) from None
     return parse_config(data, str(path), env)
-
-
-def section_digest(section: BaseModel) -> str:
-    """A stable fingerprint of one cluster's configuration."""
-    canonical = json.dumps(section.model_dump(mode="json", by_alias=True, warnings=False), sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -7,14 +7,16 @@ cloud-cluster-cpu-worker-01, cloud-cluster-gpu-worker-01.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from ai_how.domain.pci import slot_address
 from ai_how.domain.specs import ClusterPlan, DeviceFunction, GpuSpec, VmPlan, VmSpec
 
 from .config import CloudCluster, ClusterBase, ClusterConfig, HpcCluster, PciDevice, VmConfig, WorkerGroups
-from .config_loader import section_digest
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,13 @@ def _cloud_vms(c: CloudCluster, path: str) -> list[PlannedVm]:
     return vms
 
 
+def plan_digest(network: dict[str, str], vms: list[PlannedVm]) -> str:
+    """Fingerprint of what shapes the VMs: opaque sections (slurm_config, mlops...) do not count."""
+    shape: dict[str, Any] = {"network": network, "vms": [
+        {"name": vm.name, "role": vm.plan.role, "spec": vm.plan.spec.to_dict()} for vm in vms]}
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def plan_clusters(config: ClusterConfig) -> list[PlannedCluster]:
     planned = []
     sections = [("hpc", config.clusters.hpc, _hpc_vms), ("cloud", config.clusters.cloud, _cloud_vms)]
@@ -108,12 +117,13 @@ def plan_clusters(config: ClusterConfig) -> list[PlannedCluster]:
         vms = build(section, path)
         all_devices = [d for vm in vms for d in vm.config.passthrough_devices]
         unique = {d.pci_address: d for d in all_devices}
+        network = {"subnet": str(section.network.subnet), "bridge": section.network.bridge,
+                   "gateway": str(section.network.gateway)}
         plan = ClusterPlan(
             name=section.name,
             kind=kind,
-            config_digest=section_digest(section),
-            network={"subnet": str(section.network.subnet), "bridge": section.network.bridge,
-                     "gateway": str(section.network.gateway)},
+            config_digest=plan_digest(network, vms),
+            network=network,
             vms=tuple(vm.plan for vm in vms),
             gpus=gpu_units(list(unique.values())),
         )

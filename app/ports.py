@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
+
+from ai_how.domain.specs import ClusterPlan, VmPlan
 
 
 @dataclass(frozen=True)
@@ -42,3 +45,68 @@ class EventStore(Protocol):
     def max_position(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+class DomainState(StrEnum):
+    RUNNING = "running"
+    SHUTOFF = "shutoff"
+    PAUSED = "paused"
+    CRASHED = "crashed"
+    OTHER = "other"  # blocked, suspended, in transition
+    ABSENT = "absent"  # no such domain
+
+
+@dataclass(frozen=True)
+class DomainInfo:
+    """A libvirt domain that carries ai-how's metadata."""
+
+    name: str
+    state: DomainState
+    cluster: str
+    role: str
+    spec_digest: str
+
+
+@dataclass
+class PrepareReport:
+    """What preparing a cluster did on the hypervisor."""
+
+    created: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    differs: list[str] = field(default_factory=list)  # one sentence per domain unlike its config
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TeardownReport:
+    domains: list[str]
+    volumes: list[str]
+    pool: bool
+    network: bool
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.domains or self.volumes or self.pool or self.network)
+
+
+class Hypervisor(Protocol):
+    """Where VMs run. Implemented by the libvirt adapter."""
+
+    uri: str
+
+    def prepare_cluster(self, plan: ClusterPlan) -> PrepareReport:
+        """Network, storage pool, disks and domain definitions; adopts what exists and matches."""
+
+    def start_vm(self, network: dict[str, str], vm: VmPlan, wait_s: float) -> None:
+        """Define the domain if needed, start it, and wait until it runs."""
+
+    def shutdown_vm(self, name: str, timeout_s: float) -> str:
+        """ACPI shutdown, then force off after ``timeout_s``; returns 'acpi', 'forced' or 'already off'."""
+
+    def domain_state(self, name: str) -> DomainState: ...
+
+    def list_domains(self) -> list[DomainInfo]:
+        """Every domain made by ai-how (recognised by its metadata)."""
+
+    def teardown_cluster(self, cluster: str) -> TeardownReport:
+        """Undefine the cluster's domains, delete their disks, the pool and the network we made."""

@@ -13,3 +13,21 @@ def resolve_state_dir(explicit: str | Path | None, env: Mapping[str, str]) -> Pa
         return Path(env["AI_HOW_STATE_DIR"]).expanduser()
     xdg = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
     return Path(xdg).expanduser() / "ai-how"
+
+DEFAULT_LIBVIRT_URI = "qemu:///system"
+
+
+def resolve_libvirt_uri(explicit: str | None, env: Mapping[str, str], from_config: str | None = None) -> str:
+    """``--libvirt-uri``, then ``AI_HOW_LIBVIRT_URI``, then the config's ``global.libvirt_uri``."""
+    return explicit or env.get("AI_HOW_LIBVIRT_URI") or from_config or DEFAULT_LIBVIRT_URI
+
+
+def resolve_pool_root(uri: str, state_dir: Path, env: Mapping[str, str]) -> Path:
+    """Where each cluster's storage pool folder goes; the system daemon's QEMU must reach it."""
+    if env.get("AI_HOW_POOL_ROOT"):
+        return Path(env["AI_HOW_POOL_ROOT"]).expanduser()
+    if uri.startswith("qemu:///system"):
+        return Path("/var/lib/libvirt/images/ai-how")
+    if uri.startswith("qemu:///session"):
+        return Path(env.get("HOME") or Path.home()) / ".local/share/libvirt/images/ai-how"
+    return state_dir / "pools"

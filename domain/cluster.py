@@ -51,6 +51,19 @@ class Cluster(Aggregate):
         self.vms = vms
         self.status = ClusterStatus.PROVISIONED
 
+    def reprovision(self, plan: ClusterPlan) -> None:
+        if self.status != ClusterStatus.DESTROYED:
+            raise InvalidTransition(f"cluster {self.name} exists; destroy it before provisioning it again")
+        self._reprovisioned(config_digest=plan.config_digest, network=dict(plan.network),
+                            vms=[vm.name for vm in plan.vms])
+
+    @event("ClusterReprovisioned")
+    def _reprovisioned(self, config_digest: str, network: dict[str, str], vms: list[str]) -> None:
+        self.config_digest = config_digest
+        self.network = network
+        self.vms = vms
+        self.status = ClusterStatus.PROVISIONED
+
     def _check_alive(self, action: str) -> None:
         if self.status == ClusterStatus.DESTROYED:
             raise InvalidTransition(f"cannot {action} cluster {self.name}: it was destroyed")

@@ -32,3 +32,61 @@ class ReleaseGpus(Command):
     vm: str
     gpus: tuple[str, ...] = ()
     reason: str = "requested"
+
+
+@dataclass(frozen=True)
+class StartVms(Command):
+    """Lease each VM's GPUs and record its start intent, all in one save; then start them."""
+
+    vms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MarkVmStarted(Command):
+    vm: str
+    observed: bool = False
+
+
+@dataclass(frozen=True)
+class MarkVmStartFailed(Command):
+    """Record the failed start and give back the VM's GPUs, in one save."""
+
+    vm: str
+    error: str
+
+
+@dataclass(frozen=True)
+class StopVms(Command):
+    vms: tuple[str, ...]
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class MarkVmStopped(Command):
+    vm: str
+    reason: str = "requested"
+    restart: bool = False
+
+
+@dataclass(frozen=True)
+class RestartVm(Command):
+    vm: str
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class StartCluster(Command):
+    plan: ClusterPlan
+    rollback_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class StopCluster(Command):
+    name: str
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class DestroyCluster(Command):
+    name: str
+    timeout: float = 60.0

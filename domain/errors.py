@@ -2,7 +2,12 @@
 
 
 class DomainError(Exception):
-    """A command was refused by a domain rule (exit code 1)."""
+    """A command was refused by a domain rule (exit code 1).
+
+    ``hint`` is the next step for the operator, added by whoever knows it.
+    """
+
+    hint: str | None = None
 
 
 class GpuLeasedElsewhere(DomainError):

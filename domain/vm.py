@@ -102,13 +102,28 @@ class Vm(Aggregate):
         self.state = self._state_before_start
         self.last_error = error
 
-    def request_stop(self) -> None:
+    def redefine(self, cluster: str, role: str, spec: VmSpec) -> None:
+        """A destroyed VM of the same name is defined again by a new provisioning."""
+        if self.state != VmState.DESTROYED:
+            raise self._refuse("redefine", "only a destroyed VM can be defined again")
+        self._redefined(cluster=cluster, role=role, spec=spec.to_dict())
+
+    @event("VmRedefined")
+    def _redefined(self, cluster: str, role: str, spec: dict[str, Any]) -> None:
+        self.cluster = cluster
+        self.role = role
+        self.spec_data = spec
+        self.state = VmState.DEFINED
+        self.last_error = None
+
+    def request_stop(self, timeout: float, restart: bool = False) -> None:
+        """``restart`` keeps the VM's GPU leases and starts it again once it is off."""
         if self.state != VmState.RUNNING:
             raise self._refuse("stop", "only a running VM can be stopped")
-        self._stop_requested()
+        self._stop_requested(timeout=timeout, restart=restart)
 
     @event("VmStopRequested")
-    def _stop_requested(self) -> None:
+    def _stop_requested(self, timeout: float, restart: bool) -> None:
         self.state = VmState.STOPPING
 
     def mark_stopped(self, reason: StopReason = StopReason.REQUESTED) -> None:

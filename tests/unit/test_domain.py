@@ -70,7 +70,7 @@ def test_the_vm_lifecycle_follows_its_intents() -> None:
     vm.mark_started()
     with pytest.raises(InvalidTransition, match="it is running; it needs no start"):
         vm.request_start()
-    vm.request_stop()
+    vm.request_stop(timeout=5)
     assert vm.pending_intent == "stop"
     vm.mark_stopped()
     assert vm.state == VmState.STOPPED

@@ -1,0 +1,114 @@
+"""Domains: define or adopt, start (KVM, else TCG), ACPI shutdown with a deadline, undefine."""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from ai_how.app.ports import DomainInfo, DomainState
+
+from .connection import HypervisorError, error_code, libvirt_errors, libvirt_module
+from .xml import NAMESPACE
+
+POLL_S = 0.1
+
+
+def _state(lv: Any) -> dict[int, DomainState]:
+    return {lv.VIR_DOMAIN_RUNNING: DomainState.RUNNING, lv.VIR_DOMAIN_SHUTOFF: DomainState.SHUTOFF,
+            lv.VIR_DOMAIN_PAUSED: DomainState.PAUSED, lv.VIR_DOMAIN_CRASHED: DomainState.CRASHED}
+
+
+def lookup(conn: Any, name: str) -> Any | None:
+    lv = libvirt_module()
+    try:
+        return conn.lookupByName(name)
+    except lv.libvirtError as exc:
+        if error_code(exc) == lv.VIR_ERR_NO_DOMAIN:
+            return None
+        raise
+
+
+def state_of(dom: Any) -> DomainState:
+    lv = libvirt_module()
+    return _state(lv).get(dom.state()[0], DomainState.OTHER)
+
+
+def info(dom: Any) -> DomainInfo | None:
+    """Our metadata, or None for a domain ai-how did not make."""
+    lv = libvirt_module()
+    try:
+        raw = dom.metadata(lv.VIR_DOMAIN_METADATA_ELEMENT, NAMESPACE, 0)
+    except lv.libvirtError:
+        return None
+    root = ET.fromstring(raw)
+    return DomainInfo(name=dom.name(), state=state_of(dom), cluster=root.findtext("cluster", ""),
+                      role=root.findtext("role", ""), spec_digest=root.findtext("spec-digest", ""))
+
+
+def domain_type_of(dom: Any) -> str:
+    return ET.fromstring(dom.XMLDesc(0)).get("type", "kvm")
+
+
+def define(conn: Any, xml: str) -> Any:
+    with libvirt_errors("cannot define domain"):
+        return conn.defineXML(xml)
+
+
+def _wait_for(dom: Any, wanted: DomainState, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while True:
+        if state_of(dom) == wanted:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_S)
+
+
+def is_kvm_refusal(message: str) -> bool:
+    text = message.lower()
+    return "kvm" in text and any(w in text for w in ("permission denied", "not available", "failed to initialize",
+                                                      "could not access", "no such file"))
+
+
+def start(dom: Any, wait_s: float) -> None:
+    lv = libvirt_module()
+    if state_of(dom) == DomainState.RUNNING:
+        return
+    try:
+        dom.create()
+    except lv.libvirtError as exc:
+        raise HypervisorError(f"cannot start {dom.name()}: {exc.get_error_message()}") from None
+    if not _wait_for(dom, DomainState.RUNNING, wait_s):
+        raise HypervisorError(f"{dom.name()} did not reach 'running' within {wait_s:g}s (it is {state_of(dom)})")
+
+
+def shutdown(dom: Any, timeout_s: float) -> str:
+    lv = libvirt_module()
+    with libvirt_errors(f"cannot stop {dom.name()}"):
+        if not dom.isActive():
+            return "already off"
+        try:
+            dom.shutdown()
+        except lv.libvirtError:
+            pass  # no ACPI listener (e.g. still in firmware): the deadline below forces it off
+        if _wait_for(dom, DomainState.SHUTOFF, timeout_s):
+            return "acpi"
+        if dom.isActive():
+            dom.destroy()
+        return "forced"
+
+
+def undefine(dom: Any) -> None:
+    lv = libvirt_module()
+    with libvirt_errors(f"cannot remove domain {dom.name()}"):
+        if dom.isActive():
+            dom.destroy()
+        # SeaBIOS domains have no NVRAM to remove.
+        dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | lv.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
+
+
+def ours(conn: Any) -> list[DomainInfo]:
+    with libvirt_errors("cannot list domains"):
+        found = (info(dom) for dom in conn.listAllDomains(0))
+        return sorted((d for d in found if d is not None), key=lambda d: d.name)

@@ -1,0 +1,86 @@
+"""One directory pool per cluster; each VM disk a qcow2 overlay on its base image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ai_how.domain.specs import VmPlan
+
+from .connection import error_code, libvirt_errors, libvirt_module
+from .xml import pool_name, render_pool, render_volume, volume_name
+
+QCOW2_MAGIC = b"QFI\xfb"
+
+
+def image_format(path: str) -> str:
+    with open(path, "rb") as image:
+        return "qcow2" if image.read(4) == QCOW2_MAGIC else "raw"
+
+
+def lookup_pool(conn: Any, cluster: str) -> Any | None:
+    lv = libvirt_module()
+    try:
+        return conn.storagePoolLookupByName(pool_name(cluster))
+    except lv.libvirtError as exc:
+        if error_code(exc) == lv.VIR_ERR_NO_STORAGE_POOL:
+            return None
+        raise
+
+
+def ensure_pool(conn: Any, cluster: str, root: Path) -> Any:
+    name = pool_name(cluster)
+    path = root / cluster
+    with libvirt_errors(f"cannot set up storage pool {name} in {path}"):
+        pool = lookup_pool(conn, cluster)
+        if pool is None:
+            pool = conn.storagePoolDefineXML(render_pool(name, str(path)))
+            pool.build(0)
+            pool.setAutostart(True)
+        if not pool.isActive():
+            pool.create()
+        return pool
+
+
+def lookup_volume(pool: Any, vm: str) -> Any | None:
+    lv = libvirt_module()
+    try:
+        return pool.storageVolLookupByName(volume_name(vm))
+    except lv.libvirtError as exc:
+        if error_code(exc) == lv.VIR_ERR_NO_STORAGE_VOL:
+            return None
+        raise
+
+
+def ensure_disk(pool: Any, vm: VmPlan) -> tuple[str, bool]:
+    """The VM's disk path, and whether it was created now."""
+    with libvirt_errors(f"cannot create the disk of {vm.name}"):
+        volume = lookup_volume(pool, vm.name)
+        if volume is not None:
+            return volume.path(), False
+        base = vm.spec.base_image_path
+        xml = render_volume(volume_name(vm.name), vm.spec.disk_gb, base, image_format(base) if base else None)
+        return pool.createXML(xml, 0).path(), True
+
+
+def remove_pool(conn: Any, cluster: str) -> tuple[list[str], bool]:
+    """Delete every volume of the cluster's pool, then the pool. Returns (volumes, pool removed)."""
+    lv = libvirt_module()
+    with libvirt_errors(f"cannot remove storage pool {pool_name(cluster)}"):
+        pool = lookup_pool(conn, cluster)
+        if pool is None:
+            return [], False
+        if not pool.isActive():
+            pool.create()
+        pool.refresh(0)
+        volumes = []
+        for volume in pool.listAllVolumes(0):
+            volumes.append(volume.name())
+            volume.delete(0)
+        pool.destroy()
+        try:
+            pool.delete(lv.VIR_STORAGE_POOL_DELETE_NORMAL)
+        except lv.libvirtError:
+            pass  # the directory is not empty: files we did not make stay where they are
+        pool.undefine()
+        return volumes, True

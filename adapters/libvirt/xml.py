@@ -1,0 +1,104 @@
+"""libvirt XML from the Jinja2 templates in ``ai_how.templates/libvirt``: never by string edits."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from functools import cache
+from importlib.resources import files
+from ipaddress import IPv4Network
+from typing import Any
+
+from ai_how.domain.pci import PciAddress
+from ai_how.domain.specs import VmPlan
+
+NAMESPACE = "https://ai-how.dev/xmlns/libvirt/vm/1"
+PREFIX = "aihow-"
+FIRST_GPU_GUEST_BUS = 0x10
+ROLE_TEMPLATES = {
+    "controller": "controller.xml.j2",
+    "compute": "compute.xml.j2",
+    "control-plane": "control-plane.xml.j2",
+    "cpu-worker": "worker.xml.j2",
+    "gpu-worker": "worker.xml.j2",
+}
+
+
+@cache
+def environment() -> Any:
+    import jinja2
+
+    folder = str(files("ai_how.templates") / "libvirt")
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined,
+                              autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def network_name(cluster: str) -> str:
+    return f"{PREFIX}{cluster}"
+
+
+def pool_name(cluster: str) -> str:
+    return f"{PREFIX}{cluster}"
+
+
+def volume_name(vm: str) -> str:
+    return f"{vm}.qcow2"
+
+
+def mac_address(vm: str) -> str:
+    """Stable per VM name, in QEMU's locally administered 52:54:00 range."""
+    digest = hashlib.sha256(vm.encode()).digest()
+    return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
+
+
+def spec_digest(vm: VmPlan) -> str:
+    shape = {"cluster": vm.cluster, "role": vm.role, "spec": vm.spec.to_dict()}
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _cards(vm: VmPlan) -> list[dict[str, Any]]:
+    by_slot: dict[str, list[PciAddress]] = defaultdict(list)
+    for device in vm.spec.devices:
+        address = PciAddress.parse(device.pci_address)
+        by_slot[address.slot].append(address)
+    cards = []
+    for index, (_, functions) in enumerate(sorted(by_slot.items())):
+        cards.append({"guest_bus": FIRST_GPU_GUEST_BUS + index, "functions": [
+            {"domain": f"{a.domain:04x}", "bus": f"{a.bus:02x}", "slot": f"{a.device:02x}",
+             "function": f"{a.function:x}", "guest_function": f"{position:x}"}
+            for position, a in enumerate(sorted(functions))]})
+    return cards
+
+
+def render_domain(vm: VmPlan, disk_path: str, domain_type: str, managed: str = "yes") -> str:
+    template = environment().get_template(ROLE_TEMPLATES[vm.role])
+    return template.render(
+        vm=vm, domain_type=domain_type, namespace=NAMESPACE, spec_digest=spec_digest(vm),
+        memory_kib=int(vm.spec.memory_gb * 1024 * 1024), disk_path=disk_path, mac=mac_address(vm.name),
+        network_name=network_name(vm.cluster), cards=_cards(vm), managed=managed,
+    )
+
+
+def dhcp_range(subnet: IPv4Network) -> tuple[str, str]:
+    """The upper half of the subnet's hosts: static addresses usually sit in the lower half."""
+    hosts = list(subnet.hosts())
+    return str(hosts[len(hosts) // 2]), str(hosts[-1])
+
+
+def render_network(cluster: str, network: dict[str, str], vms: list[VmPlan]) -> str:
+    subnet = IPv4Network(network["subnet"])
+    start, end = dhcp_range(subnet)
+    hosts = [{"mac": mac_address(vm.name), "name": vm.name, "ip": vm.spec.ip} for vm in vms if vm.spec.ip]
+    return environment().get_template("network.xml.j2").render(
+        name=network_name(cluster), cluster=cluster, bridge=network["bridge"], gateway=network["gateway"],
+        netmask=str(subnet.netmask), dhcp_start=start, dhcp_end=end, hosts=hosts)
+
+
+def render_pool(name: str, path: str) -> str:
+    return environment().get_template("pool.xml.j2").render(name=name, path=path)
+
+
+def render_volume(name: str, capacity_gb: int, backing_path: str | None, backing_format: str | None) -> str:
+    return environment().get_template("volume.xml.j2").render(
+        name=name, capacity_gb=capacity_gb, backing_path=backing_path, backing_format=backing_format)

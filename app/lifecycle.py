@@ -1,0 +1,194 @@
+"""Command handlers for VM and cluster lifecycles.
+
+VM handlers record intents and outcomes; the hypervisor is driven by the event handlers in
+``sagas``. Cluster handlers are process managers: they send VM commands over the bus and
+undo what they started when a step fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ai_how.domain.cluster import ClusterStatus
+from ai_how.domain.commands import (
+    DestroyCluster,
+    MarkVmStarted,
+    MarkVmStartFailed,
+    MarkVmStopped,
+    ProvisionCluster,
+    RestartVm,
+    StartCluster,
+    StartVms,
+    StopCluster,
+    StopVms,
+)
+from ai_how.domain.errors import GpuLeasedElsewhere, InvalidTransition, UnknownObject
+from ai_how.domain.ids import cluster_id
+from ai_how.domain.vm import StopReason, Vm, VmState
+
+from .errors import InfrastructureError
+from .handlers import load_gpu, load_vm
+from .ports import EventStore, Hypervisor, PrepareReport, TeardownReport
+
+
+@dataclass
+class VmBatchResult:
+    acted_on: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # already in the wanted state
+
+
+def _release_all(store: EventStore, vm: Vm, reason: str) -> list[object]:
+    gpus = [load_gpu(store, address) for address in vm.gpus]
+    held = [g for g in gpus if g.holder == vm.name]
+    for gpu in held:
+        gpu.release(vm.name, reason)
+    return held
+
+
+def start_vms(command: StartVms, store: EventStore) -> VmBatchResult:
+    """Lease every GPU and record every start intent in one save: all of them or none."""
+    result = VmBatchResult()
+    vms = [load_vm(store, name) for name in command.vms]
+    gpus: dict[str, object] = {}
+    for vm in vms:
+        if vm.state == VmState.RUNNING:
+            result.skipped.append(vm.name)
+            continue
+        vm.request_start()
+        for address in vm.gpus:
+            gpu = gpus.setdefault(address, load_gpu(store, address))
+            try:
+                gpu.lease(vm.name)
+            except GpuLeasedElsewhere as refused:
+                holder = next((v for v in vms if v.name == refused.holder), None) or store.get(
+                    Vm.create_id(refused.holder))
+                error = GpuLeasedElsewhere(address, refused.holder, str(holder.state) if holder else None)
+                error.hint = (f"stop {refused.holder} first ('ai-how vm stop {refused.holder}' or stop its "
+                              f"cluster), then start {vm.name} again")
+                raise error from None
+        result.acted_on.append(vm.name)
+    store.save(*vms, *gpus.values())
+    return result
+
+
+def mark_vm_started(command: MarkVmStarted, store: EventStore) -> None:
+    vm = load_vm(store, command.vm)
+    vm.mark_started(observed=command.observed)
+    store.save(vm)
+
+
+def mark_vm_start_failed(command: MarkVmStartFailed, store: EventStore) -> None:
+    """The failed start and the return of its GPUs are one save: no lease outlives it."""
+    vm = load_vm(store, command.vm)
+    vm.mark_start_failed(command.error)
+    store.save(vm, *_release_all(store, vm, "start failed"))
+
+
+def stop_vms(command: StopVms, store: EventStore) -> VmBatchResult:
+    result = VmBatchResult()
+    vms = [load_vm(store, name) for name in command.vms]
+    for vm in vms:
+        if vm.state in (VmState.DEFINED, VmState.STOPPED):
+            result.skipped.append(vm.name)
+            continue
+        vm.request_stop(timeout=command.timeout)
+        result.acted_on.append(vm.name)
+    store.save(*vms)
+    return result
+
+
+def mark_vm_stopped(command: MarkVmStopped, store: EventStore) -> None:
+    vm = load_vm(store, command.vm)
+    vm.mark_stopped(StopReason(command.reason))
+    if command.restart:
+        vm.request_start()  # its GPUs stay leased to it across the restart
+        store.save(vm)
+    else:
+        store.save(vm, *_release_all(store, vm, f"vm stopped ({command.reason})"))
+
+
+def restart_vm(command: RestartVm, store: EventStore) -> None:
+    vm = load_vm(store, command.vm)
+    if vm.state != VmState.RUNNING:
+        raise InvalidTransition(f"cannot restart VM {vm.name}: it is {vm.state}; start it with 'ai-how vm start {vm.name}'")
+    vm.request_stop(timeout=command.timeout, restart=True)
+    store.save(vm)
+
+
+@dataclass
+class ClusterStartResult:
+    prepared: PrepareReport
+    started: list[str]
+    already_running: list[str]
+    left_off: list[str]  # auto_start: false
+
+
+def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervisor, bus) -> ClusterStartResult:
+    plan = command.plan
+    bus.handle(ProvisionCluster(plan))
+    prepared = hypervisor.prepare_cluster(plan)
+    wanted = tuple(vm.name for vm in plan.vms if vm.spec.auto_start)
+    left_off = [vm.name for vm in plan.vms if not vm.spec.auto_start]
+    running_before = {name for name in wanted if load_vm(store, name).state == VmState.RUNNING}
+    try:
+        batch: VmBatchResult = bus.handle(StartVms(wanted)) if wanted else VmBatchResult()
+    except InfrastructureError as failure:
+        ours = [n for n in wanted if n not in running_before and load_vm(store, n).state == VmState.RUNNING]
+        if ours:
+            bus.handle(StopVms(tuple(ours), command.rollback_timeout))
+        undone = f"stopped {', '.join(ours)} again" if ours else "no VM of it was left running"
+        raise InfrastructureError(f"cluster {plan.name} did not start: {failure}. Rolled back: {undone}; "
+                                  "no GPU lease of this start is left") from failure
+    cluster = store.get(cluster_id(plan.name))
+    cluster.mark_started()
+    store.save(cluster)
+    return ClusterStartResult(prepared, batch.acted_on, batch.skipped, left_off)
+
+
+def stop_cluster(command: StopCluster, store: EventStore, bus) -> VmBatchResult:
+    cluster = store.get(cluster_id(command.name))
+    if cluster is None or cluster.status == ClusterStatus.DESTROYED:
+        raise UnknownObject(f"cluster {command.name} is not running here; nothing to stop")
+    result = bus.handle(StopVms(tuple(cluster.vms), command.timeout))
+    cluster = store.get(cluster_id(command.name))
+    cluster.mark_stopped()
+    store.save(cluster)
+    return result
+
+
+@dataclass
+class ClusterDestroyResult:
+    known: bool
+    stopped: list[str]
+    removed: TeardownReport
+
+
+def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hypervisor, bus) -> ClusterDestroyResult:
+    cluster = store.get(cluster_id(command.name))
+    known = cluster is not None and cluster.status != ClusterStatus.DESTROYED
+    stopped: list[str] = []
+    if known:
+        stopped = bus.handle(StopVms(tuple(cluster.vms), command.timeout)).acted_on
+    removed = hypervisor.teardown_cluster(command.name)
+    if known:
+        cluster = store.get(cluster_id(command.name))
+        vms = [load_vm(store, name) for name in cluster.vms]
+        for vm in vms:
+            vm.destroy()
+        cluster.destroy()
+        store.save(cluster, *vms)
+    return ClusterDestroyResult(known, stopped, removed)
+
+
+
+COMMAND_HANDLERS = {
+    StartVms: start_vms,
+    MarkVmStarted: mark_vm_started,
+    MarkVmStartFailed: mark_vm_start_failed,
+    StopVms: stop_vms,
+    MarkVmStopped: mark_vm_stopped,
+    RestartVm: restart_vm,
+    StartCluster: start_cluster,
+    StopCluster: stop_cluster,
+    DestroyCluster: destroy_cluster,
+}
