@@ -7,7 +7,7 @@ from ai_how.domain.commands import LeaseGpus, ProvisionCluster, ReleaseGpus
 from ai_how.domain.errors import DomainError, GpuLeasedElsewhere, IdentityMismatch, UnknownObject
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.ids import cluster_id, gpu_id, vm_id
-from ai_how.domain.vm import Vm
+from ai_how.domain.vm import Vm, VmState
 
 from .ports import EventStore
 
@@ -27,6 +27,7 @@ def load_gpu(store: EventStore, pci_address: str) -> Gpu:
 
 
 def provision_cluster(command: ProvisionCluster, store: EventStore) -> None:
+    """Record a configured cluster; a destroyed one of the same name is provisioned again."""
     plan = command.plan
     cluster = store.get(cluster_id(plan.name))
     if cluster is not None and cluster.status != ClusterStatus.DESTROYED:
@@ -35,11 +36,13 @@ def provision_cluster(command: ProvisionCluster, store: EventStore) -> None:
         raise DomainError(
             f"cluster {plan.name} is already recorded with another configuration "
             f"(digest {cluster.config_digest}, the config now gives {plan.config_digest}); "
-            f"destroy it first to apply the new one"
+            f"destroy it first ('ai-how {plan.kind} destroy CONFIG') to apply the new one"
         )
-    if cluster is not None:
-        raise DomainError(f"cluster {plan.name} was destroyed; provisioning it again comes with 'hpc|cloud start'")
-    to_save: list[object] = [Cluster.provision(plan)]
+    if cluster is None:
+        cluster = Cluster.provision(plan)
+    else:
+        cluster.reprovision(plan)
+    to_save: list[object] = [cluster]
     for spec in plan.gpus:
         gpu = store.get(gpu_id(spec.pci_address))
         if gpu is None:
@@ -47,10 +50,15 @@ def provision_cluster(command: ProvisionCluster, store: EventStore) -> None:
         else:
             gpu.check_same_card(spec)
     for vm_plan in plan.vms:
-        existing = store.get(vm_id(vm_plan.name))
-        if existing is not None:
-            raise IdentityMismatch(f"VM {vm_plan.name} already belongs to cluster {existing.cluster}")
-        to_save.append(Vm.define(vm_plan.name, vm_plan.cluster, vm_plan.role, vm_plan.spec))
+        vm = store.get(vm_id(vm_plan.name))
+        if vm is None:
+            vm = Vm.define(vm_plan.name, vm_plan.cluster, vm_plan.role, vm_plan.spec)
+        elif vm.state == VmState.DESTROYED:
+            vm.redefine(vm_plan.cluster, vm_plan.role, vm_plan.spec)
+        else:
+            raise IdentityMismatch(f"VM {vm_plan.name} already belongs to cluster {vm.cluster}; "
+                                   f"rename cluster {plan.name} in the config")
+        to_save.append(vm)
     store.save(*to_save)
 
 

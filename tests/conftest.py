@@ -19,13 +19,36 @@ def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
 
 
+TEST_DRIVER_HOST = """<node>
+  <cpu><nodes>1</nodes><sockets>1</sockets><cores>32</cores><threads>1</threads><active>32</active>
+       <mhz>2000</mhz><model>x86_64</model></cpu>
+  <memory>268435456</memory>
+</node>
+"""
+
+
 @pytest.fixture
-def run_cli(state_dir: Path) -> Callable[..., object]:
-    """Run ``ai-how ARGS`` in-process against the test's own state directory."""
+def libvirt_uri(tmp_path: Path) -> str:
+    """A private libvirt test-driver host: its state lives in this process's connection."""
+    driver = tmp_path / "libvirt-test-host.xml"
+    driver.write_text(TEST_DRIVER_HOST)
+    return f"test://{driver}"
+
+
+@pytest.fixture
+def terminal_input() -> list[str]:
+    """What the operator types, for commands that ask."""
+    return []
+
+
+@pytest.fixture
+def run_cli(state_dir: Path, libvirt_uri: str, terminal_input: list[str]) -> Callable[..., object]:
+    """Run ``ai-how ARGS`` in-process against the test's own state directory and libvirt host."""
     runner = CliRunner()
 
     def run(*args: str) -> object:
-        return runner.invoke(app, ["--state-dir", str(state_dir), *args], catch_exceptions=False)
+        return runner.invoke(app, ["--state-dir", str(state_dir), "--libvirt-uri", libvirt_uri, *args],
+                             input="".join(terminal_input) or None, catch_exceptions=False)
 
     return run
 

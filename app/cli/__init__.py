@@ -8,9 +8,11 @@ from typing import Annotated, Optional
 import typer
 
 from .audit import audit_app
+from .cluster import cluster_app
 from .common import CliState
 from .gpu import gpu_app
 from .validate import config_app, validate
+from .vm import vm_app
 
 app = typer.Typer(
     name="ai-how",
@@ -36,14 +38,20 @@ def root(
     state_dir: Annotated[Optional[Path], typer.Option(
         "--state-dir", envvar="AI_HOW_STATE_DIR",
         help="Where the event store lives (default: $XDG_STATE_HOME/ai-how).")] = None,
+    libvirt_uri: Annotated[Optional[str], typer.Option(
+        "--libvirt-uri", envvar="AI_HOW_LIBVIRT_URI",
+        help="libvirt connection (default: the config's global.libvirt_uri, else qemu:///system).")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    ctx.obj = CliState(state_dir=state_dir)
+    ctx.obj = CliState(state_dir=state_dir, libvirt_uri=libvirt_uri)
 
 
 app.command("validate")(validate)
 app.add_typer(config_app, name="config")
+app.add_typer(cluster_app("hpc"), name="hpc")
+app.add_typer(cluster_app("cloud"), name="cloud")
+app.add_typer(vm_app, name="vm")
 app.add_typer(gpu_app, name="gpu")
 app.add_typer(audit_app, name="audit")
 

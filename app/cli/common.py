@@ -15,7 +15,7 @@ import typer
 
 from ai_how.app.config_loader import ConfigError
 from ai_how.app.errors import InfrastructureError, UsageError
-from ai_how.domain.errors import DomainError
+from ai_how.domain.errors import DomainError, UnknownObject
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
 
@@ -27,17 +27,26 @@ class CliState:
     """Held in typer's context; nothing is opened until a command asks for it."""
 
     state_dir: Path | None = None
+    libvirt_uri: str | None = None
     _bus: Any = field(default=None, repr=False)
 
-    def bus(self) -> Any:
+    def bus(self, config_uri: str | None = None, start_wait_s: float | None = None) -> Any:
+        """The bus; ``config_uri`` is the config's ``global.libvirt_uri``, used when no flag or env names one."""
         if self._bus is None:
             from ai_how.app.bootstrap import bootstrap
+            from ai_how.app.sagas import Timing
+            from ai_how.app.settings import resolve_libvirt_uri
 
-            self._bus = bootstrap(self.state_dir)
+            uri = resolve_libvirt_uri(self.libvirt_uri, os.environ, config_uri)
+            timing = Timing(start_wait_s) if start_wait_s is not None else Timing()
+            self._bus = bootstrap(self.state_dir, libvirt_uri=uri, timing=timing)
         return self._bus
 
     def store(self) -> Any:
         return self.bus().store
+
+    def hypervisor(self) -> Any:
+        return self.bus().dependencies["hypervisor"]
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -65,8 +74,10 @@ def handles_errors(func: F) -> F:
             raise
         except ConfigError as exc:
             raise fail(f"{exc.source}: " + "; ".join(str(i) for i in exc.issues), EXIT_USAGE) from None
+        except UnknownObject as exc:
+            raise fail(str(exc), EXIT_USAGE, exc.hint) from None
         except DomainError as exc:
-            raise fail(str(exc), EXIT_REFUSED) from None
+            raise fail(str(exc), EXIT_REFUSED, exc.hint) from None
         except UsageError as exc:
             raise fail(str(exc), EXIT_USAGE) from None
         except InfrastructureError as exc:
@@ -78,6 +89,21 @@ def handles_errors(func: F) -> F:
                        "this is a bug in ai-how; run again with AI_HOW_DEBUG=1 for the traceback") from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def interactive() -> bool:
+    """Is somebody at a terminal to answer a question?"""
+    return sys.stdin.isatty()
+
+
+def confirm(question: str, yes: bool, what: str) -> None:
+    """Destructive commands ask first; without a terminal they need ``--yes``."""
+    if yes:
+        return
+    if not interactive():
+        raise fail(f"refusing to {what} without confirmation: no terminal to ask; pass --yes", EXIT_USAGE)
+    if not typer.confirm(question, default=False):
+        raise fail("cancelled: nothing was changed", EXIT_REFUSED)
 
 
 def print_json(data: Any) -> None:

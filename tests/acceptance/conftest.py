@@ -1,8 +1,41 @@
-"""Steps shared by several features."""
+"""Steps shared by several features: running the CLI, reading its answers, looking at libvirt."""
 
 from __future__ import annotations
 
-from pytest_bdd import parsers, then
+import json
+import shlex
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from ai_how.adapters.libvirt import LibvirtHypervisor
+from ai_how.adapters.libvirt.connection import HypervisorError, connect
+from ai_how.app.ports import DomainState
+
+
+@pytest.fixture
+def config_path() -> list[str]:
+    """A config a step wrote, substituted for ``{config}`` in commands."""
+    return []
+
+
+def _args(text: str, config_path: list[str]) -> list[str]:
+    if "{config}" in text:
+        text = text.replace("{config}", config_path[-1])
+    return shlex.split(text)
+
+
+@when(parsers.parse('I run "ai-how {args}"'), target_fixture="result")
+def run_command(run_cli, config_path, args: str):
+    return run_cli(*_args(args, config_path))
+
+
+@given(parsers.parse('I ran "ai-how {args}"'))
+def ran_command(run_cli, config_path, args: str) -> None:
+    result = run_cli(*_args(args, config_path))
+    assert result.exit_code == 0, f"{args}: exit {result.exit_code}\n{result.stdout}\n{result.stderr}"
 
 
 @then(parsers.parse("the exit code is {code:d}"))
@@ -24,3 +57,144 @@ def errors_say(result, text: str) -> None:
 def warnings_say(result, text: str) -> None:
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert any(text in line for line in warnings), result.stderr
+
+
+def gpu_list(run_cli) -> dict[str, dict]:
+    result = run_cli("gpu", "list", "--json")
+    assert result.exit_code == 0, result.stderr
+    return {row["pci_address"]: row for row in json.loads(result.stdout)}
+
+
+@then(parsers.parse('"ai-how gpu list" shows GPU {gpu} held by {vm}'))
+def listed_holder(run_cli, gpu: str, vm: str) -> None:
+    assert gpu_list(run_cli)[gpu]["holder"] == vm
+    table = run_cli("gpu", "list").stdout
+    assert any(gpu in line and vm in line for line in table.splitlines()), table
+
+
+@then(parsers.parse('"ai-how gpu list" shows GPU {gpu} free'))
+def listed_free(run_cli, gpu: str) -> None:
+    assert gpu_list(run_cli)[gpu]["holder"] is None
+
+
+@then(parsers.parse('"ai-how gpu list" shows GPU {gpu} with functions {functions}'))
+def listed_functions(run_cli, gpu: str, functions: str) -> None:
+    assert gpu_list(run_cli)[gpu]["functions"] == functions.split(", ")
+
+
+def audit(run_cli) -> list[dict]:
+    result = run_cli("audit", "log", "--json")
+    assert result.exit_code == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@then(parsers.parse('the audit log has exactly {count:d} "{event_type}" event for GPU {gpu}'))
+def audit_count_for_gpu(run_cli, count: int, event_type: str, gpu: str) -> None:
+    entries = [e for e in audit(run_cli) if e["type"] == event_type and e["aggregate"] == f"gpu {gpu}"]
+    assert len(entries) == count
+
+
+@then(parsers.parse('the audit log has exactly {count:d} "{event_type}" events'))
+def audit_count(run_cli, count: int, event_type: str) -> None:
+    assert len([e for e in audit(run_cli) if e["type"] == event_type]) == count
+
+
+@then(parsers.parse('"ai-how audit log --json" shows, for {kind} {name}, in order:'))
+def audit_history(run_cli, kind: str, name: str, datatable) -> None:
+    entries = [e for e in audit(run_cli) if e["aggregate"] == f"{kind.lower()} {name}"]
+    header, *rows = datatable
+    assert [e["type"] for e in entries] == [row[0] for row in rows]
+    for entry, (_, payload) in zip(entries, rows):
+        if payload:
+            assert entry["payload"] == json.loads(payload), entry
+    positions = [e["position"] for e in entries]
+    assert positions == sorted(positions)
+
+
+# --- libvirt, looked at directly through the same test-driver connection ---------------------
+
+
+@given("a libvirt host for this scenario")
+def libvirt_host(libvirt_uri: str) -> None:
+    assert connect(libvirt_uri).listAllDomains(0) == []
+
+
+def _domain(libvirt_uri: str, name: str):
+    conn = connect(libvirt_uri)
+    return conn.lookupByName(name)
+
+
+def _ours(libvirt_uri: str, cluster: str):
+    hypervisor = LibvirtHypervisor(libvirt_uri, Path("/unused"))
+    return [d for d in hypervisor.list_domains() if d.cluster == cluster]
+
+
+@then(parsers.parse("libvirt shows {name} defined and shut off"))
+def shut_off(libvirt_uri: str, name: str) -> None:
+    hypervisor = LibvirtHypervisor(libvirt_uri, Path("/unused"))
+    assert hypervisor.domain_state(name) == DomainState.SHUTOFF
+
+
+@then("libvirt shows these domains running:")
+def running(libvirt_uri: str, datatable) -> None:
+    hypervisor = LibvirtHypervisor(libvirt_uri, Path("/unused"))
+    names = [cell for row in datatable for cell in row]
+    assert {n: hypervisor.domain_state(n) for n in names} == {n: DomainState.RUNNING for n in names}
+
+
+@then(parsers.parse("libvirt shows no running domain of {cluster}"))
+def none_running(libvirt_uri: str, cluster: str) -> None:
+    domains = _ours(libvirt_uri, cluster)
+    assert domains, f"no domain of {cluster} is defined at all"
+    assert [d.name for d in domains if d.state == DomainState.RUNNING] == []
+
+
+@then(parsers.parse("libvirt has network {network} on bridge {bridge} with a DHCP entry for each VM"))
+def network_with_hosts(libvirt_uri: str, network: str, bridge: str) -> None:
+    net = ET.fromstring(connect(libvirt_uri).networkLookupByName(network).XMLDesc(0))
+    assert net.find("bridge").get("name") == bridge
+    cluster = network.removeprefix("aihow-")
+    assert sorted(h.get("name") for h in net.iter("host")) == sorted(d.name for d in _ours(libvirt_uri, cluster))
+
+
+@then(parsers.parse("libvirt has storage pool {pool} with a disk for each VM"))
+def pool_with_disks(libvirt_uri: str, pool: str) -> None:
+    volumes = connect(libvirt_uri).storagePoolLookupByName(pool).listAllVolumes(0)
+    cluster = pool.removeprefix("aihow-")
+    assert sorted(v.name() for v in volumes) == sorted(f"{d.name}.qcow2" for d in _ours(libvirt_uri, cluster))
+
+
+@then(parsers.parse("libvirt has no network, pool or domain of {cluster}"))
+def nothing_left(libvirt_uri: str, cluster: str) -> None:
+    conn = connect(libvirt_uri)
+    assert _ours(libvirt_uri, cluster) == []
+    assert f"aihow-{cluster}" not in [n.name() for n in conn.listAllNetworks(0)]
+    assert f"aihow-{cluster}" not in [p.name() for p in conn.listAllStoragePools(0)]
+
+
+class RefusingLibvirt(LibvirtHypervisor):
+    """The real adapter, except that starting the named domains fails as libvirt would."""
+
+    refused: set[str] = set()
+
+    def start_vm(self, network, vm, wait_s) -> None:
+        if vm.name in self.refused:
+            raise HypervisorError(f"cannot start {vm.name}: internal error: qemu unexpectedly closed the monitor")
+        super().start_vm(network, vm, wait_s)
+
+
+@given(parsers.parse("libvirt will refuse to start {name}"))
+def refuse_start(monkeypatch, name: str) -> None:
+    import ai_how.app.bootstrap as bootstrap
+
+    monkeypatch.setattr(RefusingLibvirt, "refused", {name})
+    monkeypatch.setattr(bootstrap, "libvirt_hypervisor",
+                        lambda uri, state_dir, env: RefusingLibvirt(uri, state_dir / "pools"))
+
+
+@given(parsers.parse('the operator is at a terminal and answers "{answer}"'))
+def at_terminal(monkeypatch, terminal_input: list[str], answer: str) -> None:
+    import ai_how.app.cli.common as common
+
+    monkeypatch.setattr(common, "interactive", lambda: True)
+    terminal_input.append(answer + "\n")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shlex
 from pathlib import Path
 
 import pytest
@@ -90,11 +89,6 @@ def validate_it(run_cli, validated: list[str], config_file: Path, monkeypatch):
     monkeypatch.delenv("AI_HOW_TEST_UNSET_IMAGE", raising=False)
     validated.append(str(config_file))
     return run_cli("validate", validated[-1])
-
-
-@when(parsers.parse('I run "ai-how {args}"'), target_fixture="result")
-def run_command(run_cli, args: str):
-    return run_cli(*shlex.split(args))
 
 
 @then("the plan lists these VMs:")

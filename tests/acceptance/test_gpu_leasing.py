@@ -6,7 +6,6 @@ what the operator sees is read back through the CLI.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -83,50 +82,3 @@ def succeeds(outcome) -> None:
 def refused(outcome, message: str) -> None:
     assert outcome is not None, "the request was not refused"
     assert message in str(outcome)
-
-
-def _gpu_list(run_cli) -> dict[str, dict]:
-    result = run_cli("gpu", "list", "--json")
-    assert result.exit_code == 0, result.stderr
-    return {row["pci_address"]: row for row in json.loads(result.stdout)}
-
-
-@then(parsers.parse('"ai-how gpu list" shows GPU {gpu} held by {vm}'))
-def listed_holder(run_cli, gpu: str, vm: str) -> None:
-    assert _gpu_list(run_cli)[gpu]["holder"] == vm
-    table = run_cli("gpu", "list").stdout
-    assert any(gpu in line and vm in line for line in table.splitlines()), table
-
-
-@then(parsers.parse('"ai-how gpu list" shows GPU {gpu} free'))
-def listed_free(run_cli, gpu: str) -> None:
-    assert _gpu_list(run_cli)[gpu]["holder"] is None
-
-
-@then(parsers.parse('"ai-how gpu list" shows GPU {gpu} with functions {functions}'))
-def listed_functions(run_cli, gpu: str, functions: str) -> None:
-    assert _gpu_list(run_cli)[gpu]["functions"] == functions.split(", ")
-
-
-def _audit(run_cli) -> list[dict]:
-    result = run_cli("audit", "log", "--json")
-    assert result.exit_code == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
-
-
-@then(parsers.parse('the audit log has exactly {count:d} "{event_type}" event for GPU {gpu}'))
-def audit_count(run_cli, count: int, event_type: str, gpu: str) -> None:
-    entries = [e for e in _audit(run_cli) if e["type"] == event_type and e["aggregate"] == f"gpu {gpu}"]
-    assert len(entries) == count
-
-
-@then(parsers.parse('"ai-how audit log --json" shows, for GPU {gpu}, in order:'))
-def audit_history(run_cli, gpu: str, datatable) -> None:
-    entries = [e for e in _audit(run_cli) if e["aggregate"] == f"gpu {gpu}"]
-    header, *rows = datatable
-    assert [e["type"] for e in entries] == [row[0] for row in rows]
-    for entry, (_, payload) in zip(entries, rows):
-        if payload:
-            assert entry["payload"] == json.loads(payload)
-    positions = [e["position"] for e in entries]
-    assert positions == sorted(positions)

@@ -1,0 +1,152 @@
+"""``ai-how hpc ...`` and ``ai-how cloud ...``: one factory, two nouns."""
+
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ai_how.app.config_loader import load_config
+from ai_how.app.errors import UsageError
+from ai_how.app.plan import PlannedCluster
+from ai_how.app.queries import cluster_names, cluster_view
+from ai_how.app.validation import validate_config
+from ai_how.domain.commands import DestroyCluster, StartCluster, StopCluster
+
+from .common import EXIT_USAGE, confirm, console, fail, handles_errors, print_json, state
+from .render import cluster_table
+
+KIND_WORDS = {"hpc": "HPC (SLURM) cluster", "cloud": "Cloud (Kubernetes) cluster"}
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
+                                            help="Seconds to wait for an ACPI shutdown before forcing a VM off.")]
+
+
+def planned_cluster(config: Path, kind: str) -> tuple[PlannedCluster, Any]:
+    """The config's cluster of ``kind``; a config with errors stops here with exit 2."""
+    parsed = load_config(config)
+    report = validate_config(parsed)
+    if not report.valid:
+        typer.echo(f"error: {config} is not a valid cluster config; run 'ai-how validate {config}':", err=True)
+        for finding in report.errors:
+            typer.echo(f"  {finding}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    for finding in report.warnings:
+        typer.echo(f"warning: {finding}", err=True)
+    found = next((c for c in report.clusters if c.kind == kind), None)
+    if found is None:
+        raise UsageError(f"{config} defines no '{kind}' cluster (clusters.{kind} is missing)")
+    return found, parsed
+
+
+def cluster_name(ctx: typer.Context, config: Path | None, kind: str) -> tuple[str, str | None]:
+    """From the config if given, else the one cluster of this kind in the store."""
+    if config is not None:
+        planned, parsed = planned_cluster(config, kind)
+        return planned.name, parsed.global_.libvirt_uri
+    names = cluster_names(state(ctx).store(), kind)
+    if len(names) == 1:
+        return names[0], None
+    if not names:
+        raise UsageError(f"no {kind} cluster is recorded here; pass the CONFIG it was started from")
+    raise UsageError(f"several {kind} clusters are recorded ({', '.join(names)}); pass the CONFIG of the one you mean")
+
+
+def cluster_app(kind: str) -> typer.Typer:
+    noun = KIND_WORDS[kind]
+    app = typer.Typer(help=f"The {noun}: start, stop, status, destroy.", no_args_is_help=True)
+
+    @app.command("start")
+    @handles_errors
+    def start(ctx: typer.Context,
+              config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
+              wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run.")] = 120,
+              json_output: JsonFlag = False) -> None:
+        """Create network, disks and VMs (adopting what exists), lease GPUs, start the auto_start VMs."""
+        planned, parsed = planned_cluster(config, kind)
+        cli = state(ctx)
+        bus = cli.bus(parsed.global_.libvirt_uri, start_wait_s=wait)
+        out = console()
+        with out.status(f"Starting {planned.name}…") if out.is_terminal else _nothing():
+            result = bus.handle(StartCluster(planned.plan))
+        view = cluster_view(cli.store(), cli.hypervisor(), planned.name)
+        if json_output:
+            print_json({"started": result.started, "already_running": result.already_running,
+                        "left_off": result.left_off, "created": result.prepared.created,
+                        "adopted": result.prepared.adopted, "differs": result.prepared.differs,
+                        "warnings": result.prepared.warnings, "cluster": view.as_dict()})
+            return
+        for warning in result.prepared.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        for difference in result.prepared.differs:
+            typer.echo(f"warning: {difference}", err=True)
+        if result.prepared.created:
+            out.print(f"created: {', '.join(result.prepared.created)}")
+        if result.prepared.adopted:
+            out.print(f"adopted (already defined as configured): {', '.join(result.prepared.adopted)}")
+        out.print(f"started: {', '.join(result.started) or 'nothing new'}"
+                  + (f"; already running: {', '.join(result.already_running)}" if result.already_running else ""))
+        if result.left_off:
+            out.print(f"left off (auto_start: false): {', '.join(result.left_off)}; "
+                      f"start by hand with 'ai-how vm start NAME'")
+        out.print(cluster_table(view))
+
+    @app.command("stop")
+    @handles_errors
+    def stop(ctx: typer.Context,
+             config: Annotated[Optional[Path], typer.Argument(help="The cluster.yaml (optional if only one "
+                                                                   f"{kind} cluster is recorded).")] = None,
+             timeout: StopTimeout = 60) -> None:
+        """Shut the cluster's VMs down (ACPI, then forced after --timeout) and release their GPUs."""
+        name, uri = cluster_name(ctx, config, kind)
+        result = state(ctx).bus(uri).handle(StopCluster(name, timeout))
+        console().print(f"stopped: {', '.join(result.acted_on) or 'nothing was running'} ({name})")
+
+    @app.command("status")
+    @handles_errors
+    def status(ctx: typer.Context,
+               config: Annotated[Optional[Path], typer.Argument(help="The cluster.yaml (optional if only one "
+                                                                     f"{kind} cluster is recorded).")] = None,
+               json_output: JsonFlag = False) -> None:
+        """The cluster's VMs: role, IP, size, recorded and libvirt state, GPUs held, auto_start."""
+        name, uri = cluster_name(ctx, config, kind)
+        cli = state(ctx)
+        cli.bus(uri)
+        view = cluster_view(cli.store(), cli.hypervisor(), name)
+        if view is None:
+            raise fail(f"cluster {name} has not been started here; start it with 'ai-how {kind} start CONFIG'", 1)
+        if json_output:
+            print_json(view.as_dict())
+        else:
+            console().print(cluster_table(view))
+
+    @app.command("destroy")
+    @handles_errors
+    def destroy(ctx: typer.Context,
+                config: Annotated[Optional[Path], typer.Argument(help="The cluster.yaml (optional if only one "
+                                                                      f"{kind} cluster is recorded).")] = None,
+                yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+                timeout: StopTimeout = 60) -> None:
+        """Stop and remove the cluster's VMs, disks, storage pool and network; release its GPUs."""
+        name, uri = cluster_name(ctx, config, kind)
+        confirm(f"Destroy {name}: stop its VMs and delete them with their disks, pool and network?", yes,
+                f"destroy {name}")
+        result = state(ctx).bus(uri).handle(DestroyCluster(name, timeout))
+        out = console()
+        if not result.known and not result.removed.anything:
+            out.print(f"{name} does not exist here: nothing to destroy")
+            return
+        removed = result.removed
+        out.print(f"destroyed {name}: {len(removed.domains)} domain(s), {len(removed.volumes)} disk(s)"
+                  + (", its storage pool" if removed.pool else "") + (", its network" if removed.network else ""))
+
+    return app
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None

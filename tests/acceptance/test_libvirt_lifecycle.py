@@ -1,0 +1,51 @@
+"""Steps for the features that run VMs on libvirt's test driver: cluster and VM lifecycles
+and the shared GPU. Most steps are shared (conftest.py); these write configs and read status."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from pytest_bdd import given, parsers, scenarios, then
+
+from tests.conftest import REPO
+
+scenarios("cluster_lifecycle.feature", "vm_lifecycle.feature", "gpu_sharing.feature")
+
+
+def _write(tmp_path: Path, config_path: list[str], doc: dict) -> None:
+    target = tmp_path / "cluster.yaml"
+    target.write_text(yaml.safe_dump(doc))
+    config_path.append(str(target))
+
+
+@given(parsers.parse('the config "{path}" with the Cloud GPU worker set to start automatically'))
+def gpu_worker_auto(tmp_path: Path, config_path: list[str], path: str) -> None:
+    doc = yaml.safe_load((REPO / path).read_text())
+    doc["clusters"]["cloud"]["worker_nodes"]["gpu"][0]["auto_start"] = True
+    _write(tmp_path, config_path, doc)
+
+
+@given(parsers.parse('the config "{path}" with base image "{image}"'))
+def with_base_image(tmp_path: Path, config_path: list[str], path: str, image: str) -> None:
+    doc = yaml.safe_load((REPO / path).read_text())
+    doc["clusters"]["hpc"]["base_image_path"] = image
+    _write(tmp_path, config_path, doc)
+
+
+@then(parsers.parse("the status of {cluster} says:"))
+def status_says(result, cluster: str, datatable) -> None:
+    view = json.loads(result.stdout)
+    assert view["name"] == cluster
+    header, *rows = datatable
+    actual = [{"vm": vm["name"], "role": vm["role"], "ip": vm["ip"], "state": vm["state"],
+               "auto_start": str(vm["auto_start"]).lower()} for vm in view["vms"]]
+    assert actual == [dict(zip(header, row)) for row in rows]
+
+
+@then(parsers.parse('"ai-how vm status {name} --json" says its last error is "{text}"'))
+def last_error(run_cli, name: str, text: str) -> None:
+    result = run_cli("vm", "status", name, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert text in (json.loads(result.stdout)["last_error"] or "")
