@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian/Ubuntu machine (as root) or an existing one for ai-how:
-# system packages, a virtual environment in .venv, and ai-how installed into it with its
-# test extra. Safe to run again: it only does what is missing.
+# system packages (Python, and what libvirt-python builds with), a virtual environment in
+# .venv, and ai-how installed into it with its test extra. Safe to run again: it only does
+# what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${AI_HOW_VENV:-.venv}
-SYSTEM_PACKAGES=(python3 python3-venv python3-pip)
+SYSTEM_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc pkg-config libvirt-dev)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -14,7 +15,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
 fi
-if ((${#missing[@]})) && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing system packages: ${missing[*]}; run as root or install them" >&2
     exit 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from typing import Any
 
 from ai_how.app.ports import DomainInfo, DomainState
@@ -46,8 +47,19 @@ def info(dom: Any) -> DomainInfo | None:
                       role=root.findtext("role", ""), spec_digest=root.findtext("spec-digest", ""))
 
 
-def domain_type_of(dom: Any) -> str:
-    return ET.fromstring(dom.XMLDesc(0)).get("type", "kvm")
+@dataclass(frozen=True)
+class Profile:
+    """How a domain runs: accelerator and CPU model (None: QEMU's default)."""
+
+    domain_type: str
+    cpu_mode: str | None
+
+
+def profile_of(dom: Any) -> Profile:
+    """The accelerator and CPU model the domain is defined with."""
+    root = ET.fromstring(dom.XMLDesc(libvirt_module().VIR_DOMAIN_XML_INACTIVE))
+    cpu = root.find("cpu")
+    return Profile(root.get("type", "kvm"), cpu.get("mode") if cpu is not None else None)
 
 
 def define(conn: Any, xml: str) -> Any:
@@ -69,6 +81,17 @@ def is_kvm_refusal(message: str) -> bool:
     text = message.lower()
     return "kvm" in text and any(w in text for w in ("permission denied", "not available", "failed to initialize",
                                                       "could not access", "no such file"))
+
+
+def is_cpu_model_refusal(message: str) -> bool:
+    """Nested or unusual hosts refuse the host's CPU model (e.g. 'failed to set MSR 0x10a').
+
+    QEMU can also abort on it before libvirt reads a reason: an early death counts too, but
+    only ever moves a domain from host-passthrough to QEMU's default model, never to TCG.
+    """
+    text = message.lower()
+    return any(w in text for w in ("msr", "host-passthrough", "cpu model", "cpuid",
+                                   "process exited while connecting to monitor", "unexpectedly closed the monitor"))
 
 
 def start(dom: Any, wait_s: float) -> None:

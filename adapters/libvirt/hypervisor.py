@@ -13,6 +13,7 @@ from ai_how.app.ports import DomainInfo, DomainState, PrepareReport, TeardownRep
 from ai_how.domain.specs import ClusterPlan, VmPlan
 
 from . import domains, networks, storage
+from .domains import Profile
 from .connection import HypervisorError, connect, libvirt_errors
 from .xml import network_name, render_domain, spec_digest
 
@@ -21,30 +22,49 @@ class MissingBaseImage(UsageError):
     """A configured base image is not on disk (exit code 2: fix the config or build the image)."""
 
 
+# Best first. A start refused for the CPU model or for KVM moves to the next profile that
+# avoids the refusal; the one that works is kept for the rest of the process.
+PROFILES = (Profile("kvm", "host-passthrough"), Profile("kvm", None), Profile("qemu", None))
+
+
 class LibvirtHypervisor:
     def __init__(self, uri: str, pool_root: Path, domain_type: str | None = None) -> None:
         self.uri = uri
         self.pool_root = pool_root
-        self._domain_type = domain_type
+        self._profiles = [p for p in PROFILES if domain_type in (None, p.domain_type)]
+        self._profile: Profile | None = None
         self._lock = threading.Lock()
 
     @property
     def conn(self) -> Any:
         return connect(self.uri)
 
-    def _preferred_domain_type(self) -> str:
-        """KVM when the host offers it; a refusal at start time switches to TCG (see start_vm)."""
+    def _current_profile(self) -> Profile:
         with self._lock:
-            if self._domain_type is None:
+            if self._profile is None:
                 with libvirt_errors("cannot read the host's capabilities"):
                     caps = ET.fromstring(self.conn.getCapabilities())
-                kinds = {d.get("type") for d in caps.iter("domain")}
-                self._domain_type = "kvm" if "kvm" in kinds else "qemu"
-            return self._domain_type
+                has_kvm = "kvm" in {d.get("type") for d in caps.iter("domain")}
+                usable = [p for p in self._profiles if has_kvm or p.domain_type != "kvm"]
+                self._profile = (usable or self._profiles)[0]
+            return self._profile
 
-    def _define(self, vm: VmPlan, disk_path: str, domain_type: str | None = None) -> Any:
-        xml = render_domain(vm, disk_path, domain_type or self._preferred_domain_type())
-        return domains.define(self.conn, xml)
+    def _fall_back(self, failed: Profile, error: str) -> Profile | None:
+        """The next profile that avoids what refused ``failed``, or None if nothing would."""
+        if domains.is_kvm_refusal(error):
+            candidates = [p for p in self._profiles if p.domain_type != "kvm"]
+        elif domains.is_cpu_model_refusal(error) and failed.cpu_mode:
+            candidates = [p for p in self._profiles if p.cpu_mode is None]
+        else:
+            return None
+        with self._lock:
+            self._profile = next(iter(candidates), None)
+            return self._profile
+
+    def _define(self, vm: VmPlan, disk_path: str, profile: Profile | None = None, uuid: str | None = None) -> Any:
+        profile = profile or self._current_profile()
+        return domains.define(self.conn, render_domain(vm, disk_path, profile.domain_type,
+                                                       cpu_mode=profile.cpu_mode, uuid=uuid))
 
     def _check_base_images(self, plan: ClusterPlan) -> None:
         for vm in plan.vms:
@@ -87,18 +107,19 @@ class LibvirtHypervisor:
         networks.ensure_active(self.conn, vm.cluster)
         with libvirt_errors(f"cannot look up domain {vm.name}"):
             dom = domains.lookup(self.conn, vm.name)
+        disk, _ = storage.ensure_disk(storage.ensure_pool(self.conn, vm.cluster, self.pool_root), vm)
         if dom is None:
-            disk, _ = storage.ensure_disk(storage.ensure_pool(self.conn, vm.cluster, self.pool_root), vm)
             dom = self._define(vm, disk)
-        try:
-            domains.start(dom, wait_s)
-        except HypervisorError as refused:
-            if domains.domain_type_of(dom) != "kvm" or not domains.is_kvm_refusal(str(refused)):
-                raise
-            with self._lock:
-                self._domain_type = "qemu"
-            disk, _ = storage.ensure_disk(storage.ensure_pool(self.conn, vm.cluster, self.pool_root), vm)
-            domains.start(self._define(vm, disk, "qemu"), wait_s)
+        profile = domains.profile_of(dom)
+        while True:
+            try:
+                domains.start(dom, wait_s)
+                return
+            except HypervisorError as refused:
+                profile = self._fall_back(profile, str(refused))
+                if profile is None:
+                    raise
+                dom = self._define(vm, disk, profile, uuid=dom.UUIDString())
 
     def shutdown_vm(self, name: str, timeout_s: float) -> str:
         with libvirt_errors(f"cannot look up domain {name}"):

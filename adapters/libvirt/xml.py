@@ -71,10 +71,13 @@ def _cards(vm: VmPlan) -> list[dict[str, Any]]:
     return cards
 
 
-def render_domain(vm: VmPlan, disk_path: str, domain_type: str, managed: str = "yes") -> str:
+def render_domain(vm: VmPlan, disk_path: str, domain_type: str, managed: str = "yes",
+                  cpu_mode: str | None = None, uuid: str | None = None) -> str:
+    """``cpu_mode`` None leaves QEMU's default CPU model; 'host-passthrough' needs KVM.
+    ``uuid`` is given when an existing domain is redefined."""
     template = environment().get_template(ROLE_TEMPLATES[vm.role])
     return template.render(
-        vm=vm, domain_type=domain_type, namespace=NAMESPACE, spec_digest=spec_digest(vm),
+        vm=vm, domain_type=domain_type, cpu_mode=cpu_mode, uuid=uuid, namespace=NAMESPACE, spec_digest=spec_digest(vm),
         memory_kib=int(vm.spec.memory_gb * 1024 * 1024), disk_path=disk_path, mac=mac_address(vm.name),
         network_name=network_name(vm.cluster), cards=_cards(vm), managed=managed,
     )

@@ -1,0 +1,77 @@
+"""Every generated libvirt XML passes libvirt's own schema (virt-xml-validate)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ai_how.adapters.libvirt.xml import (
+    ROLE_TEMPLATES,
+    mac_address,
+    render_domain,
+    render_network,
+    render_pool,
+    render_volume,
+)
+from ai_how.app.config_loader import load_config
+from ai_how.app.plan import plan_clusters
+from tests.conftest import REPO
+
+VALIDATOR = shutil.which("virt-xml-validate")
+pytestmark = pytest.mark.skipif(VALIDATOR is None, reason="virt-xml-validate (libvirt-clients) is not installed")
+
+EXAMPLE_VMS = [(c, vm.plan) for example in sorted((REPO / "examples").glob("*.yaml"))
+               for c in plan_clusters(load_config(example)) for vm in c.vms]
+
+
+def validate(tmp_path: Path, kind: str, xml: str) -> None:
+    target = tmp_path / f"{kind}.xml"
+    target.write_text(xml)
+    out = subprocess.run([VALIDATOR, str(target), kind], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr + xml
+
+
+@pytest.mark.parametrize("cluster, vm", EXAMPLE_VMS, ids=[vm.name for _, vm in EXAMPLE_VMS])
+@pytest.mark.parametrize("domain_type", ["kvm", "qemu"])
+def test_every_example_vm_renders_valid_domain_xml(tmp_path: Path, cluster, vm, domain_type: str) -> None:
+    validate(tmp_path, "domain", render_domain(vm, f"/pool/{vm.name}.qcow2", domain_type))
+
+
+def test_every_role_template_is_used_by_the_examples() -> None:
+    assert {vm.role for _, vm in EXAMPLE_VMS} == set(ROLE_TEMPLATES)
+
+
+def test_a_gpu_and_its_audio_function_stay_one_multifunction_device() -> None:
+    vm = next(vm for _, vm in EXAMPLE_VMS if vm.name == "hpc-cluster-compute-01")
+    root = ET.fromstring(render_domain(vm, "/pool/disk.qcow2", "kvm", managed="no"))
+    hostdevs = root.findall("./devices/hostdev")
+    sources = [h.find("source/address").attrib for h in hostdevs]
+    guests = [h.find("address").attrib for h in hostdevs]
+    assert [(s["bus"], s["slot"], s["function"]) for s in sources] == [("0x01", "0x00", "0x0"), ("0x01", "0x00", "0x1")]
+    assert {g["bus"] for g in guests} == {"0x10"} and [g["function"] for g in guests] == ["0x0", "0x1"]
+    assert guests[0]["multifunction"] == "on"
+    assert {h.get("managed") for h in hostdevs} == {"no"}
+    assert root.find("./devices/controller[@index='16']").get("model") == "pcie-root-port"
+
+
+@pytest.mark.parametrize("cluster", {c.name: c for c, _ in EXAMPLE_VMS}.values(), ids=lambda c: c.name)
+def test_every_example_network_is_valid_and_binds_each_vm(tmp_path: Path, cluster) -> None:
+    xml = render_network(cluster.name, cluster.plan.network, list(cluster.plan.vms))
+    validate(tmp_path, "network", xml)
+    hosts = {h.get("name"): (h.get("mac"), h.get("ip")) for h in ET.fromstring(xml).iter("host")}
+    assert hosts == {vm.name: (mac_address(vm.name), vm.spec.ip) for vm in cluster.plan.vms}
+
+
+def test_pool_and_volume_xml_are_valid(tmp_path: Path) -> None:
+    validate(tmp_path, "storagepool", render_pool("aihow-c", "/var/lib/libvirt/images/ai-how/c"))
+    validate(tmp_path, "storagevol", render_volume("vm.qcow2", 20, "/images/base.qcow2", "qcow2"))
+    validate(tmp_path, "storagevol", render_volume("vm.qcow2", 20, None, None))
+
+
+def test_macs_are_stable_and_distinct() -> None:
+    assert mac_address("a") == mac_address("a") != mac_address("b")
+    assert mac_address("a").startswith("52:54:00:")
