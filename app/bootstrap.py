@@ -10,13 +10,14 @@ from typing import Any
 
 from ai_how.domain.vm import Vm
 
-from . import handlers, lifecycle, sagas
+from . import handlers, lifecycle, reconcile, sagas, system
 from .bus import EventHandler, MessageBus
 from .ports import EventStore, Hypervisor
 from .settings import resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
 
-COMMAND_HANDLERS = {**handlers.COMMAND_HANDLERS, **lifecycle.COMMAND_HANDLERS}
+COMMAND_HANDLERS = {**handlers.COMMAND_HANDLERS, **lifecycle.COMMAND_HANDLERS, **reconcile.COMMAND_HANDLERS,
+                    **system.COMMAND_HANDLERS}
 # event type -> (handler, failure recorder, runs concurrently with its like events)
 EVENT_HANDLERS: dict[type, list[tuple[Callable[..., Any], Callable[..., Any] | None, bool]]] = {
     Vm.VmStartRequested: [(sagas.start_domain, sagas.record_start_failure, True)],

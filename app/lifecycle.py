@@ -27,6 +27,7 @@ from ai_how.domain.ids import cluster_id
 from ai_how.domain.vm import StopReason, Vm, VmState
 
 from .errors import InfrastructureError
+from .faults import crash_point
 from .handlers import load_gpu, load_vm
 from .ports import EventStore, Hypervisor, PrepareReport, TeardownReport
 
@@ -68,12 +69,14 @@ def start_vms(command: StartVms, store: EventStore) -> VmBatchResult:
                 raise error from None
         result.acted_on.append(vm.name)
     store.save(*vms, *gpus.values())
+    crash_point("after-lease-saved")
     return result
 
 
 def mark_vm_started(command: MarkVmStarted, store: EventStore) -> None:
     vm = load_vm(store, command.vm)
     vm.mark_started(observed=command.observed)
+    crash_point("before-vm-started-saved")
     store.save(vm)
 
 
@@ -127,6 +130,7 @@ def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervis
     plan = command.plan
     bus.handle(ProvisionCluster(plan))
     prepared = hypervisor.prepare_cluster(plan)
+    crash_point("after-define")
     wanted = tuple(vm.name for vm in plan.vms if vm.spec.auto_start)
     left_off = [vm.name for vm in plan.vms if not vm.spec.auto_start]
     running_before = {name for name in wanted if load_vm(store, name).state == VmState.RUNNING}

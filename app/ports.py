@@ -108,5 +108,8 @@ class Hypervisor(Protocol):
     def list_domains(self) -> list[DomainInfo]:
         """Every domain made by ai-how (recognised by its metadata)."""
 
+    def remove_domain(self, name: str, cluster: str) -> None:
+        """Force the domain off, undefine it and delete its disk from the cluster's pool."""
+
     def teardown_cluster(self, cluster: str) -> TeardownReport:
         """Undefine the cluster's domains, delete their disks, the pool and the network we made."""

@@ -138,3 +138,26 @@ def cluster_names(store: EventStore, kind: str | None = None, include_destroyed:
         if include_destroyed or str(cluster.status) != "destroyed":
             names.append(cluster.name)
     return names
+
+
+@dataclass(frozen=True)
+class SharedResourceRow:
+    """One GPU: the VMs configured with it, per cluster, and who holds it now."""
+
+    pci_address: str
+    model: str
+    configured: dict[str, list[str]]  # cluster -> VMs
+    holder: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def shared_resources(store: EventStore, clusters: list[ClusterView]) -> list[SharedResourceRow]:
+    users: dict[str, dict[str, list[str]]] = {}
+    for view in clusters:
+        for vm in view.vms:
+            for address in vm.gpus_configured:
+                users.setdefault(address, {}).setdefault(view.name, []).append(vm.name)
+    return [SharedResourceRow(row.pci_address, row.model, users.get(row.pci_address, {}), row.holder)
+            for row in gpu_rows(store) if row.pci_address in users]

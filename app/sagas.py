@@ -12,6 +12,7 @@ from ai_how.domain.ids import cluster_id
 from ai_how.domain.specs import VmPlan
 from ai_how.domain.vm import Vm
 
+from .faults import crash_point
 from .ports import EventStore, Hypervisor
 
 
@@ -28,6 +29,7 @@ def start_domain(event: Vm.VmStartRequested, store: EventStore, hypervisor: Hype
     vm = _vm(store, event)
     cluster = store.get(cluster_id(vm.cluster))
     hypervisor.start_vm(cluster.network, VmPlan(vm.name, vm.cluster, vm.role, vm.spec), timing.start_wait_s)
+    crash_point("after-domain-start")
     return MarkVmStarted(vm.name)
 
 

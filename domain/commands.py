@@ -90,3 +90,43 @@ class StopCluster(Command):
 class DestroyCluster(Command):
     name: str
     timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class Reconcile(Command):
+    """Bring the log back to what libvirt shows: record what happened behind the tool's back."""
+
+    vms: tuple[str, ...] = ()  # empty: every VM in the store
+
+
+@dataclass(frozen=True)
+class AdoptOrphans(Command):
+    """Record the clusters of ``plans`` whose domains exist in libvirt but not in the store."""
+
+    plans: tuple[ClusterPlan, ...]
+
+
+@dataclass(frozen=True)
+class RemoveOrphans(Command):
+    """Stop and remove domains made by ai-how that the store does not know, with their disks."""
+
+
+@dataclass(frozen=True)
+class StartSystem(Command):
+    """HPC first, then Cloud; if Cloud fails, what this command started on HPC is stopped again."""
+
+    plans: tuple[ClusterPlan, ...]
+
+
+@dataclass(frozen=True)
+class StopSystem(Command):
+    """Cloud first, then HPC."""
+
+    names: tuple[str, ...]
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class DestroySystem(Command):
+    names: tuple[str, ...]
+    timeout: float = 60.0

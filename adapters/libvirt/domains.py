@@ -31,8 +31,12 @@ def lookup(conn: Any, name: str) -> Any | None:
 
 
 def state_of(dom: Any) -> DomainState:
+    """A domain that is off because QEMU died reads as CRASHED, not SHUTOFF."""
     lv = libvirt_module()
-    return _state(lv).get(dom.state()[0], DomainState.OTHER)
+    state, reason = dom.state()
+    if state == lv.VIR_DOMAIN_SHUTOFF and reason == lv.VIR_DOMAIN_SHUTOFF_CRASHED:
+        return DomainState.CRASHED
+    return _state(lv).get(state, DomainState.OTHER)
 
 
 def info(dom: Any) -> DomainInfo | None:
@@ -83,6 +87,14 @@ def is_kvm_refusal(message: str) -> bool:
                                                       "could not access", "no such file"))
 
 
+EARLY_DEATH = ("process exited while connecting to monitor", "unexpectedly closed the monitor")
+
+
+def is_early_death(message: str) -> bool:
+    """QEMU ended before libvirt could talk to it, often with no reason given."""
+    return any(w in message.lower() for w in EARLY_DEATH)
+
+
 def is_cpu_model_refusal(message: str) -> bool:
     """Nested or unusual hosts refuse the host's CPU model (e.g. 'failed to set MSR 0x10a').
 
@@ -90,8 +102,7 @@ def is_cpu_model_refusal(message: str) -> bool:
     only ever moves a domain from host-passthrough to QEMU's default model, never to TCG.
     """
     text = message.lower()
-    return any(w in text for w in ("msr", "host-passthrough", "cpu model", "cpuid",
-                                   "process exited while connecting to monitor", "unexpectedly closed the monitor"))
+    return is_early_death(text) or any(w in text for w in ("msr", "host-passthrough", "cpu model", "cpuid"))
 
 
 def start(dom: Any, wait_s: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,10 @@ class MissingBaseImage(UsageError):
 # Best first. A start refused for the CPU model or for KVM moves to the next profile that
 # avoids the refusal; the one that works is kept for the rest of the process.
 PROFILES = (Profile("kvm", "host-passthrough"), Profile("kvm", None), Profile("qemu", None))
+# QEMU sometimes dies before libvirt reaches its monitor right after an aborted start of the
+# same domain (seen on nested hosts); one more try, same profile, after a pause.
+TRANSIENT_RETRIES = 1
+TRANSIENT_PAUSE_S = 1.0
 
 
 class LibvirtHypervisor:
@@ -111,15 +116,21 @@ class LibvirtHypervisor:
         if dom is None:
             dom = self._define(vm, disk)
         profile = domains.profile_of(dom)
+        retries = TRANSIENT_RETRIES
         while True:
             try:
                 domains.start(dom, wait_s)
                 return
             except HypervisorError as refused:
-                profile = self._fall_back(profile, str(refused))
-                if profile is None:
+                fallback = self._fall_back(profile, str(refused))
+                if fallback is not None:
+                    profile = fallback
+                    dom = self._define(vm, disk, profile, uuid=dom.UUIDString())
+                elif retries and domains.is_early_death(str(refused)):
+                    retries -= 1
+                    time.sleep(TRANSIENT_PAUSE_S)
+                else:
                     raise
-                dom = self._define(vm, disk, profile, uuid=dom.UUIDString())
 
     def shutdown_vm(self, name: str, timeout_s: float) -> str:
         with libvirt_errors(f"cannot look up domain {name}"):
@@ -133,6 +144,13 @@ class LibvirtHypervisor:
 
     def list_domains(self) -> list[DomainInfo]:
         return domains.ours(self.conn)
+
+    def remove_domain(self, name: str, cluster: str) -> None:
+        with libvirt_errors(f"cannot look up domain {name}"):
+            dom = domains.lookup(self.conn, name)
+        if dom is not None:
+            domains.undefine(dom)
+        storage.remove_volume(self.conn, cluster, name)
 
     def teardown_cluster(self, cluster: str) -> TeardownReport:
         removed = []

@@ -63,6 +63,16 @@ def ensure_disk(pool: Any, vm: VmPlan) -> tuple[str, bool]:
         return pool.createXML(xml, 0).path(), True
 
 
+def remove_volume(conn: Any, cluster: str, vm: str) -> bool:
+    with libvirt_errors(f"cannot delete the disk of {vm}"):
+        pool = lookup_pool(conn, cluster)
+        volume = lookup_volume(pool, vm) if pool is not None and pool.isActive() else None
+        if volume is None:
+            return False
+        volume.delete(0)
+        return True
+
+
 def remove_pool(conn: Any, cluster: str) -> tuple[list[str], bool]:
     """Delete every volume of the cluster's pool, then the pool. Returns (volumes, pool removed)."""
     lv = libvirt_module()

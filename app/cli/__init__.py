@@ -11,6 +11,8 @@ from .audit import audit_app
 from .cluster import cluster_app
 from .common import CliState
 from .gpu import gpu_app
+from .reconcile import reconcile
+from .system import system_app
 from .validate import config_app, validate
 from .vm import vm_app
 
@@ -52,6 +54,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(cluster_app("hpc"), name="hpc")
 app.add_typer(cluster_app("cloud"), name="cloud")
 app.add_typer(vm_app, name="vm")
+app.add_typer(system_app, name="system")
+app.command("reconcile")(reconcile)
 app.add_typer(gpu_app, name="gpu")
 app.add_typer(audit_app, name="audit")
 

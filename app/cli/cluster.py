@@ -66,7 +66,7 @@ def cluster_app(kind: str) -> typer.Typer:
         """Create network, disks and VMs (adopting what exists), lease GPUs, start the auto_start VMs."""
         planned, parsed = planned_cluster(config, kind)
         cli = state(ctx)
-        bus = cli.bus(parsed.global_.libvirt_uri, start_wait_s=wait)
+        bus = cli.reconciled(parsed.global_.libvirt_uri, start_wait_s=wait)
         out = console()
         with out.status(f"Starting {planned.name}…") if out.is_terminal else _nothing():
             result = bus.handle(StartCluster(planned.plan))
@@ -100,7 +100,7 @@ def cluster_app(kind: str) -> typer.Typer:
              timeout: StopTimeout = 60) -> None:
         """Shut the cluster's VMs down (ACPI, then forced after --timeout) and release their GPUs."""
         name, uri = cluster_name(ctx, config, kind)
-        result = state(ctx).bus(uri).handle(StopCluster(name, timeout))
+        result = state(ctx).reconciled(uri).handle(StopCluster(name, timeout))
         console().print(f"stopped: {', '.join(result.acted_on) or 'nothing was running'} ({name})")
 
     @app.command("status")
@@ -112,7 +112,7 @@ def cluster_app(kind: str) -> typer.Typer:
         """The cluster's VMs: role, IP, size, recorded and libvirt state, GPUs held, auto_start."""
         name, uri = cluster_name(ctx, config, kind)
         cli = state(ctx)
-        cli.bus(uri)
+        cli.reconciled(uri, strict=False)
         view = cluster_view(cli.store(), cli.hypervisor(), name)
         if view is None:
             raise fail(f"cluster {name} has not been started here; start it with 'ai-how {kind} start CONFIG'", 1)
@@ -132,7 +132,7 @@ def cluster_app(kind: str) -> typer.Typer:
         name, uri = cluster_name(ctx, config, kind)
         confirm(f"Destroy {name}: stop its VMs and delete them with their disks, pool and network?", yes,
                 f"destroy {name}")
-        result = state(ctx).bus(uri).handle(DestroyCluster(name, timeout))
+        result = state(ctx).reconciled(uri).handle(DestroyCluster(name, timeout))
         out = console()
         if not result.known and not result.removed.anything:
             out.print(f"{name} does not exist here: nothing to destroy")

@@ -42,6 +42,32 @@ class CliState:
             self._bus = bootstrap(self.state_dir, libvirt_uri=uri, timing=timing)
         return self._bus
 
+    def reconciled(self, config_uri: str | None = None, start_wait_s: float | None = None,
+                   strict: bool = True) -> Any:
+        """The bus, after the log has been brought back to what libvirt shows.
+
+        Mutating commands need that (``strict``); a status shows the recorded state with a
+        warning when libvirt cannot be asked.
+        """
+        from ai_how.domain.commands import Reconcile
+
+        bus = self.bus(config_uri, start_wait_s)
+        try:
+            report = bus.handle(Reconcile())
+        except InfrastructureError as exc:
+            if strict:
+                raise
+            typer.echo(f"warning: cannot compare with libvirt ({exc}); showing what is recorded", err=True)
+            return bus
+        for change in report.changes:
+            typer.echo(f"reconciled: {change}", err=True)
+        for conflict in report.conflicts:
+            typer.echo(f"warning: {conflict}", err=True)
+        if report.orphans:
+            typer.echo(f"note: {len(report.orphans)} domain(s) made by ai-how are unknown to this store "
+                       f"({', '.join(o.name for o in report.orphans)}); see 'ai-how reconcile'", err=True)
+        return bus
+
     def store(self) -> Any:
         return self.bus().store
 

@@ -18,7 +18,7 @@ gpu_app = typer.Typer(help="GPUs known to the store and who holds them.", no_arg
 def list_gpus(ctx: typer.Context,
               json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """GPUs recorded in the store, with the VM that holds each."""
-    rows = gpu_rows(state(ctx).store())
+    rows = gpu_rows(state(ctx).reconciled(strict=False).store)
     if json_output:
         print_json([r.as_dict() for r in rows])
         return

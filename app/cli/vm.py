@@ -25,7 +25,7 @@ StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
 def start(ctx: typer.Context, name: Name,
           wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds the VM may take to run.")] = 120) -> None:
     """Lease the VM's GPUs and start it; refused, naming the holder, if a GPU is taken."""
-    result = state(ctx).bus(start_wait_s=wait).handle(StartVms((name,)))
+    result = state(ctx).reconciled(start_wait_s=wait).handle(StartVms((name,)))
     console().print(f"{name} is already running" if result.skipped else f"started {name}")
 
 
@@ -33,7 +33,7 @@ def start(ctx: typer.Context, name: Name,
 @handles_errors
 def stop(ctx: typer.Context, name: Name, timeout: StopTimeout = 60) -> None:
     """Shut the VM down and release its GPUs."""
-    result = state(ctx).bus().handle(StopVms((name,), timeout))
+    result = state(ctx).reconciled().handle(StopVms((name,), timeout))
     console().print(f"{name} is not running" if result.skipped else f"stopped {name}")
 
 
@@ -41,7 +41,7 @@ def stop(ctx: typer.Context, name: Name, timeout: StopTimeout = 60) -> None:
 @handles_errors
 def restart(ctx: typer.Context, name: Name, timeout: StopTimeout = 60) -> None:
     """Shut the VM down and start it again; it keeps its GPUs throughout."""
-    state(ctx).bus().handle(RestartVm(name, timeout))
+    state(ctx).reconciled().handle(RestartVm(name, timeout))
     console().print(f"restarted {name}")
 
 
@@ -51,6 +51,7 @@ def status(ctx: typer.Context, name: Name,
            json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """The VM's spec, recorded and libvirt state, IP and GPUs."""
     cli = state(ctx)
+    cli.reconciled(strict=False)
     row = vm_row(cli.store(), cli.hypervisor(), name)
     if row is None:
         raise UnknownObject(f"VM {name} is not known; start its cluster first ('ai-how hpc|cloud start CONFIG')")

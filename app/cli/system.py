@@ -1,0 +1,126 @@
+"""``ai-how system ...``: both clusters as one platform."""
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ai_how.app.config_loader import load_config
+from ai_how.app.errors import UsageError
+from ai_how.app.queries import cluster_names, cluster_view, shared_resources
+from ai_how.app.validation import validate_config
+from ai_how.domain.commands import DestroySystem, StartSystem, StopSystem
+
+from .common import EXIT_USAGE, confirm, console, handles_errors, print_json, state
+from .render import cluster_table
+
+system_app = typer.Typer(help="The whole platform: HPC and Cloud together.", no_args_is_help=True)
+
+OptionalConfig = Annotated[Optional[Path], typer.Argument(
+    help="The cluster.yaml (optional: every cluster recorded here).", show_default=False)]
+StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
+                                            help="Seconds to wait for an ACPI shutdown before forcing a VM off.")]
+
+
+def _plans(config: Path) -> tuple[list[Any], Any]:
+    parsed = load_config(config)
+    report = validate_config(parsed)
+    if not report.valid:
+        typer.echo(f"error: {config} is not a valid cluster config; run 'ai-how validate {config}':", err=True)
+        for finding in report.errors:
+            typer.echo(f"  {finding}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    for finding in report.warnings:
+        typer.echo(f"warning: {finding}", err=True)
+    for kind in ("hpc", "cloud"):
+        if not any(c.kind == kind for c in report.clusters):
+            typer.echo(f"note: {config} has no {kind} cluster; working on the other one alone", err=True)
+    return report.clusters, parsed
+
+
+def _names(ctx: typer.Context, config: Path | None) -> tuple[list[str], str | None]:
+    if config is not None:
+        clusters, parsed = _plans(config)
+        return [c.name for c in clusters], parsed.global_.libvirt_uri
+    names = cluster_names(state(ctx).store())
+    if not names:
+        raise UsageError("no cluster is recorded here; pass the CONFIG the platform was started from")
+    return names, None
+
+
+@system_app.command("start")
+@handles_errors
+def start(ctx: typer.Context, config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
+          wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run.")] = 120) -> None:
+    """Start the HPC cluster, then the Cloud cluster; if Cloud fails, undo what this started on HPC."""
+    clusters, parsed = _plans(config)
+    bus = state(ctx).reconciled(parsed.global_.libvirt_uri, start_wait_s=wait)
+    result = bus.handle(StartSystem(tuple(c.plan for c in clusters)))
+    out = console()
+    for name, started in result.clusters.items():
+        out.print(f"{name}: started {', '.join(started.started) or 'nothing new'}"
+                  + (f"; left off (auto_start: false): {', '.join(started.left_off)}" if started.left_off else ""))
+    _overview(ctx, [c.name for c in clusters], json_output=False)
+
+
+@system_app.command("stop")
+@handles_errors
+def stop(ctx: typer.Context, config: OptionalConfig = None, timeout: StopTimeout = 60) -> None:
+    """Stop the Cloud cluster, then the HPC cluster, releasing every GPU."""
+    names, uri = _names(ctx, config)
+    results = state(ctx).reconciled(uri).handle(StopSystem(tuple(names), timeout))
+    for name, result in results.items():
+        console().print(f"{name}: stopped {', '.join(result.acted_on) or 'nothing was running'}")
+
+
+def _overview(ctx: typer.Context, names: list[str], json_output: bool) -> None:
+    cli = state(ctx)
+    views = [v for v in (cluster_view(cli.store(), cli.hypervisor(), n) for n in names) if v is not None]
+    shared = shared_resources(cli.store(), views)
+    if json_output:
+        print_json({"clusters": [v.as_dict() for v in views], "shared_resources": [r.as_dict() for r in shared],
+                    "absent": [n for n in names if n not in {v.name for v in views}]})
+        return
+    from rich.table import Table
+
+    out = console()
+    for view in views:
+        out.print(cluster_table(view))
+    for name in names:
+        if name not in {v.name for v in views}:
+            out.print(f"{name}: not started here")
+    table = Table(title="Shared resources", title_justify="left")
+    for column in ("GPU", "model", *[v.name for v in views], "holder"):
+        table.add_column(column)
+    for row in shared:
+        table.add_row(row.pci_address, row.model, *[", ".join(row.configured.get(v.name, [])) or "-" for v in views],
+                      f"[magenta]{row.holder}[/magenta]" if row.holder else "[green]free[/green]")
+    out.print(table if shared else "No GPU is configured in these clusters.")
+
+
+@system_app.command("status")
+@handles_errors
+def status(ctx: typer.Context, config: OptionalConfig = None,
+           json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """One overview: both clusters, their VMs, and each GPU with the VMs configured for it and its holder."""
+    names, uri = _names(ctx, config)
+    state(ctx).reconciled(uri, strict=False)
+    _overview(ctx, names, json_output)
+
+
+@system_app.command("destroy")
+@handles_errors
+def destroy(ctx: typer.Context, config: OptionalConfig = None,
+            yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+            timeout: StopTimeout = 60) -> None:
+    """Destroy both clusters (Cloud first) after one confirmation."""
+    names, uri = _names(ctx, config)
+    confirm(f"Destroy {' and '.join(names)}: stop their VMs and delete them with their disks, pools and networks?",
+            yes, f"destroy {' and '.join(names)}")
+    results = state(ctx).reconciled(uri).handle(DestroySystem(tuple(names), timeout))
+    for name, result in results.items():
+        if not result.known and not result.removed.anything:
+            console().print(f"{name} does not exist here: nothing to destroy")
+        else:
+            console().print(f"destroyed {name}: {len(result.removed.domains)} domain(s), "
+                            f"{len(result.removed.volumes)} disk(s)")

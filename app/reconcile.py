@@ -1,0 +1,141 @@
+"""Reconciliation: compare the log with libvirt's real domain states and record the truth.
+
+Run by ``ai-how reconcile`` and before every mutating command and every status. Stops are
+corrected before starts, so a GPU freed by a dead VM can go to one found running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ai_how.domain.cluster import ClusterStatus
+from ai_how.domain.commands import AdoptOrphans, ProvisionCluster, Reconcile, RemoveOrphans
+from ai_how.domain.errors import GpuLeasedElsewhere
+from ai_how.domain.ids import cluster_id
+from ai_how.domain.vm import StopReason, Vm, VmState
+
+from .handlers import load_gpu, load_vm
+from .ports import DomainInfo, DomainState, EventStore, Hypervisor
+from .queries import cluster_names
+
+LIVE = (DomainState.RUNNING, DomainState.PAUSED, DomainState.OTHER)  # a QEMU process holds the devices
+
+
+@dataclass
+class ReconcileReport:
+    changes: list[str] = field(default_factory=list)  # what was recorded, one sentence each
+    conflicts: list[str] = field(default_factory=list)  # what a person must resolve
+    orphans: list[DomainInfo] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+
+
+def known_vms(store: EventStore) -> list[Vm]:
+    vms = []
+    for name in cluster_names(store):
+        cluster = store.get(cluster_id(name))
+        vms += [vm for vm in (store.get(Vm.create_id(n)) for n in cluster.vms) if vm is not None]
+    return [vm for vm in vms if vm.state != VmState.DESTROYED]
+
+
+def _release(store: EventStore, vm: Vm, reason: str) -> list[object]:
+    held = [g for g in (load_gpu(store, a) for a in vm.gpus) if g.holder == vm.name]
+    for gpu in held:
+        gpu.release(vm.name, reason)
+    return held
+
+
+def _correct_stop(store: EventStore, vm: Vm, actual: DomainState, report: ReconcileReport) -> None:
+    if vm.state == VmState.STARTING:
+        vm.mark_start_failed(f"the start was interrupted before {vm.name} ran (libvirt: {actual})")
+        store.save(vm, *_release(store, vm, "start interrupted"))
+        report.changes.append(f"{vm.name}: its start never finished; recorded as failed and its GPUs released")
+        return
+    if vm.state == VmState.STOPPING:
+        vm.mark_stopped(StopReason.REQUESTED)
+        store.save(vm, *_release(store, vm, "vm stopped (requested)"))
+        report.changes.append(f"{vm.name}: its stop had finished; recorded, GPUs released")
+        return
+    reason = StopReason.CRASHED if actual == DomainState.CRASHED else StopReason.OBSERVED
+    vm.mark_stopped(reason)
+    store.save(vm, *_release(store, vm, f"vm stopped ({reason})"))
+    how = "crashed" if reason == StopReason.CRASHED else f"was found {actual} outside ai-how"
+    report.changes.append(f"{vm.name} {how}; recorded as stopped ({reason}) and its GPUs released")
+
+
+def _correct_start(store: EventStore, vm: Vm, report: ReconcileReport) -> None:
+    was = vm.state
+    vm.mark_started(observed=was != VmState.STARTING)
+    gpus = [load_gpu(store, a) for a in vm.gpus]
+    leased, refused = [], []
+    for gpu in gpus:
+        try:
+            gpu.lease(vm.name)
+            leased.append(gpu)
+        except GpuLeasedElsewhere as held:
+            refused.append(held)
+    store.save(vm, *leased)
+    if was == VmState.STARTING:
+        report.changes.append(f"{vm.name}: its start had finished; recorded as running")
+    else:
+        report.changes.append(f"{vm.name} was found running outside ai-how; recorded as running"
+                              + (f", GPUs {', '.join(g.pci_address for g in leased)} leased to it" if leased else ""))
+    for held in refused:
+        report.conflicts.append(f"{vm.name} runs outside ai-how with GPU {held.pci_address}, which is leased to "
+                                f"{held.holder}: two VMs cannot use one GPU; stop one of them "
+                                f"('ai-how vm stop {vm.name}')")
+
+
+def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor) -> ReconcileReport:
+    report = ReconcileReport()
+    domains = {d.name: d for d in hypervisor.list_domains()}
+    vms = [vm for vm in known_vms(store) if not command.vms or vm.name in command.vms]
+
+    def actual(vm: Vm) -> DomainState:
+        found = domains.get(vm.name)
+        return found.state if found is not None else hypervisor.domain_state(vm.name)
+
+    states = {vm.name: actual(vm) for vm in vms}
+    for vm in vms:
+        live = states[vm.name] in LIVE
+        if vm.state in (VmState.RUNNING, VmState.STARTING, VmState.STOPPING) and not live:
+            _correct_stop(store, load_vm(store, vm.name), states[vm.name], report)
+    for vm in vms:
+        live = states[vm.name] in LIVE
+        if vm.state in (VmState.DEFINED, VmState.STOPPED, VmState.STARTING) and live:
+            _correct_start(store, load_vm(store, vm.name), report)
+        elif vm.state == VmState.STOPPING and live:
+            current = load_vm(store, vm.name)
+            current.mark_started(observed=True)
+            store.save(current)
+            report.changes.append(f"{vm.name}: its stop never finished and it still runs; recorded as running")
+    if not command.vms:
+        known = {vm.name for vm in vms}
+        report.orphans = [d for d in domains.values() if d.name not in known]
+    return report
+
+
+def adopt_orphans(command: AdoptOrphans, store: EventStore, hypervisor: Hypervisor, bus) -> ReconcileReport:
+    """Record the config's clusters whose domains libvirt has but the store lost, then reconcile."""
+    orphans = {d.name: d for d in bus.handle(Reconcile()).orphans}
+    adopted = []
+    for plan in command.plans:
+        cluster = store.get(cluster_id(plan.name))
+        if any(vm.name in orphans for vm in plan.vms) and (cluster is None or cluster.status == ClusterStatus.DESTROYED):
+            bus.handle(ProvisionCluster(plan))
+            adopted += [vm.name for vm in plan.vms if vm.name in orphans]
+    report = bus.handle(Reconcile())
+    report.adopted = adopted
+    return report
+
+
+def remove_orphans(command: RemoveOrphans, hypervisor: Hypervisor, bus) -> ReconcileReport:
+    report = bus.handle(Reconcile())
+    for orphan in report.orphans:
+        hypervisor.remove_domain(orphan.name, orphan.cluster)
+        report.removed.append(orphan.name)
+    report.orphans = []
+    return report
+
+
+COMMAND_HANDLERS = {Reconcile: reconcile, AdoptOrphans: adopt_orphans, RemoveOrphans: remove_orphans}
