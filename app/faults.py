@@ -1,7 +1,8 @@
 """Crash injection for the crash-safety tests: not a user feature, deliberately undocumented.
 
 With ``AI_HOW_CRASH_AT=<point>`` the process kills itself with SIGKILL when it reaches that
-point, as a power cut or ``kill -9`` would: no cleanup, no compensation.
+point, as a power cut or ``kill -9`` would: no cleanup, no compensation. In-process specs
+replace ``crash`` with an exception no handler catches.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ CRASH_ENV = "AI_HOW_CRASH_AT"
 POINTS = ("after-define", "after-lease-saved", "after-domain-start", "before-vm-started-saved")
 
 
+def crash() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def crash_point(name: str) -> None:
     if os.environ.get(CRASH_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+        crash()

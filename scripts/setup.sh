@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${AI_HOW_VENV:-.venv}
-SYSTEM_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc pkg-config libvirt-dev)
+SYSTEM_PACKAGES=(python3 python3-venv python3-pip python3-dev gcc pkg-config libvirt-dev make)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -111,6 +111,16 @@ def audit_history(run_cli, kind: str, name: str, datatable) -> None:
     assert positions == sorted(positions)
 
 
+@then(parsers.parse("the status of {cluster} says:"))
+def status_says(result, cluster: str, datatable) -> None:
+    view = json.loads(result.stdout)
+    assert view["name"] == cluster
+    header, *rows = datatable
+    actual = [{"vm": vm["name"], "role": vm["role"], "ip": vm["ip"], "state": vm["state"],
+               "auto_start": str(vm["auto_start"]).lower()} for vm in view["vms"]]
+    assert actual == [dict(zip(header, row)) for row in rows]
+
+
 # --- libvirt, looked at directly through the same test-driver connection ---------------------
 
 

@@ -34,16 +34,6 @@ def with_base_image(tmp_path: Path, config_path: list[str], path: str, image: st
     _write(tmp_path, config_path, doc)
 
 
-@then(parsers.parse("the status of {cluster} says:"))
-def status_says(result, cluster: str, datatable) -> None:
-    view = json.loads(result.stdout)
-    assert view["name"] == cluster
-    header, *rows = datatable
-    actual = [{"vm": vm["name"], "role": vm["role"], "ip": vm["ip"], "state": vm["state"],
-               "auto_start": str(vm["auto_start"]).lower()} for vm in view["vms"]]
-    assert actual == [dict(zip(header, row)) for row in rows]
-
-
 @then(parsers.parse('"ai-how vm status {name} --json" says its last error is "{text}"'))
 def last_error(run_cli, name: str, text: str) -> None:
     result = run_cli("vm", "status", name, "--json")
