@@ -45,22 +45,29 @@ def _release(store: EventStore, vm: Vm, reason: str) -> list[object]:
     return held
 
 
+def _released(gpus: list[object]) -> str:
+    return f" and GPU {', '.join(g.pci_address for g in gpus)} released" if gpus else ""
+
+
 def _correct_stop(store: EventStore, vm: Vm, actual: DomainState, report: ReconcileReport) -> None:
     if vm.state == VmState.STARTING:
         vm.mark_start_failed(f"the start was interrupted before {vm.name} ran (libvirt: {actual})")
-        store.save(vm, *_release(store, vm, "start interrupted"))
-        report.changes.append(f"{vm.name}: its start never finished; recorded as failed and its GPUs released")
+        gpus = _release(store, vm, "start interrupted")
+        store.save(vm, *gpus)
+        report.changes.append(f"{vm.name}: its start never finished; recorded as failed{_released(gpus)}")
         return
     if vm.state == VmState.STOPPING:
         vm.mark_stopped(StopReason.REQUESTED)
-        store.save(vm, *_release(store, vm, "vm stopped (requested)"))
-        report.changes.append(f"{vm.name}: its stop had finished; recorded, GPUs released")
+        gpus = _release(store, vm, "vm stopped (requested)")
+        store.save(vm, *gpus)
+        report.changes.append(f"{vm.name}: its stop had finished; recorded as stopped{_released(gpus)}")
         return
     reason = StopReason.CRASHED if actual == DomainState.CRASHED else StopReason.OBSERVED
     vm.mark_stopped(reason)
-    store.save(vm, *_release(store, vm, f"vm stopped ({reason})"))
+    gpus = _release(store, vm, f"vm stopped ({reason})")
+    store.save(vm, *gpus)
     how = "crashed" if reason == StopReason.CRASHED else f"was found {actual} outside ai-how"
-    report.changes.append(f"{vm.name} {how}; recorded as stopped ({reason}) and its GPUs released")
+    report.changes.append(f"{vm.name} {how}; recorded as stopped ({reason}){_released(gpus)}")
 
 
 def _correct_start(store: EventStore, vm: Vm, report: ReconcileReport) -> None:

@@ -13,7 +13,7 @@ Feature: Reconciliation brings the log back to the truth
     When someone runs "virsh destroy hpc-cluster-compute-01"
     And I run "ai-how reconcile"
     Then the exit code is 0
-    And the output says "hpc-cluster-compute-01 was found shutoff outside ai-how; recorded as stopped (observed) and its GPUs released"
+    And the output says "hpc-cluster-compute-01 was found shutoff outside ai-how; recorded as stopped (observed) and GPU 0000:01:00.0 released"
     And "ai-how gpu list" shows GPU 0000:01:00.0 free
     And "ai-how audit log --json" shows, for VM hpc-cluster-compute-01, in order:
       | type             | payload                |
