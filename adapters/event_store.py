@@ -16,11 +16,12 @@ EVENTS_FILE = "events.sqlite"
 LOCK_TIMEOUT_S = 30
 
 
-def prepare_state_dir(state_dir: Path) -> Path:
+def prepare_state_dir(state_dir: Path, filename: str = EVENTS_FILE) -> Path:
+    """The state directory (0700) and the database file in it (0600), created if missing."""
     try:
         state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(state_dir, 0o700)
-        db = state_dir / EVENTS_FILE
+        db = state_dir / filename
         fd = os.open(db, os.O_CREAT | os.O_RDWR, 0o600)
         os.close(fd)
         os.chmod(db, 0o600)
@@ -32,7 +33,7 @@ def prepare_state_dir(state_dir: Path) -> Path:
     return db
 
 
-def _check_readable(db: Path) -> None:
+def check_readable(db: Path) -> None:
     """Fail with one clear line on a file that is not an SQLite database."""
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
@@ -46,7 +47,7 @@ def _check_readable(db: Path) -> None:
 
 def sqlite_settings(state_dir: Path) -> dict[str, str]:
     db = prepare_state_dir(state_dir)
-    _check_readable(db)
+    check_readable(db)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(db),

@@ -12,9 +12,10 @@ from ai_how.domain.vm import Vm
 
 from . import handlers, lifecycle, reconcile, sagas, system
 from .bus import EventHandler, MessageBus
-from .ports import EventStore, Hypervisor
+from .ports import EventStore, Hypervisor, Views
 from .settings import resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
+from .views import catch_up
 
 COMMAND_HANDLERS = {**handlers.COMMAND_HANDLERS, **lifecycle.COMMAND_HANDLERS, **reconcile.COMMAND_HANDLERS,
                     **system.COMMAND_HANDLERS}
@@ -38,6 +39,12 @@ def open_store(state_dir: Path, env: Mapping[str, str]) -> EventStore:
     return EventSourcedStore(AiHowApplication(env=sqlite_settings(state_dir)))
 
 
+def open_views(state_dir: Path) -> Views:
+    from ai_how.adapters.views_sqlite import SQLiteViews
+
+    return SQLiteViews(state_dir)
+
+
 def libvirt_hypervisor(uri: str, state_dir: Path, env: Mapping[str, str]) -> Hypervisor:
     from ai_how.adapters.libvirt import LibvirtHypervisor
 
@@ -48,6 +55,7 @@ def bootstrap(
     state_dir: str | Path | None = None,
     store: EventStore | None = None,
     hypervisor: Hypervisor | None = None,
+    views: Views | None = None,
     libvirt_uri: str | None = None,
     event_handlers: dict[type, list[EventHandler]] | None = None,
     env: Mapping[str, str] | None = None,
@@ -56,10 +64,11 @@ def bootstrap(
     env = os.environ if env is None else env
     state = resolve_state_dir(state_dir, env)
     store = store if store is not None else open_store(state, env)
+    views = views if views is not None else open_views(state)
     if hypervisor is None:
         hypervisor = libvirt_hypervisor(resolve_libvirt_uri(libvirt_uri, env), state, env)
     bus = MessageBus(store, {}, {})
-    dependencies = {"store": store, "hypervisor": hypervisor, "bus": bus, "timing": timing}
+    dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "bus": bus, "timing": timing}
     bus.command_handlers = {cmd: inject(fn, dependencies) for cmd, fn in COMMAND_HANDLERS.items()}
     wired: dict[type, list[EventHandler]] = {}
     for event_type, entries in EVENT_HANDLERS.items():
@@ -69,4 +78,5 @@ def bootstrap(
         wired.setdefault(event_type, []).extend(extra)
     bus.event_handlers = wired
     bus.dependencies = dependencies
+    bus.after_command = lambda: catch_up(store, views)
     return bus

@@ -70,13 +70,41 @@ class MessageBus:
         self.command_handlers = command_handlers
         self.event_handlers = event_handlers
         self.max_attempts = max_attempts
+        self.after_command: Callable[[], None] | None = None  # runs once a top-level command is done
+        self._depth = 0
 
     def handle(self, command: Command) -> Any:
         """Run ``command`` and every event and follow-up command it leads to.
 
         A failing event handler does not stop the saga: its compensation runs first, the
-        other handlers' follow-ups after it, and then the failure is raised.
+        other handlers' follow-ups after it, and then the failure is raised. Once the
+        outermost command is done, failed or not, ``after_command`` runs (the views catch up).
         """
+        self._depth += 1
+        try:
+            result = self._handle(command)
+        except Exception:
+            self._finish(failed=True)
+            raise
+        except BaseException:  # a crash (or ^C): nothing more may run
+            self._depth -= 1
+            raise
+        self._finish(failed=False)
+        return result
+
+    def _finish(self, failed: bool) -> None:
+        self._depth -= 1
+        if self._depth or self.after_command is None:
+            return
+        if not failed:
+            self.after_command()
+            return
+        try:
+            self.after_command()
+        except Exception as exc:  # the command's own failure is what the caller must see
+            log.warning("the views did not catch up after the failed command (%s); the next command will", exc)
+
+    def _handle(self, command: Command) -> Any:
         result = self._run_command(command)
         queue: list[Any] = self.store.collect_new_events()
         failures: list[Exception] = []

@@ -113,3 +113,23 @@ class Hypervisor(Protocol):
 
     def teardown_cluster(self, cluster: str) -> TeardownReport:
         """Undefine the cluster's domains, delete their disks, the pool and the network we made."""
+
+
+class ViewsConflict(Exception):
+    """Another process saved the views up to this position or further first."""
+
+
+class Views(Protocol):
+    """Where the topology read model is kept, with the log position it is caught up to."""
+
+    def load(self) -> Any:
+        """The ``Topology`` as saved, with its position."""
+
+    def save(self, topology: Any) -> None:
+        """Write the changed rows and the new position in one transaction; ``ViewsConflict`` if beaten."""
+
+    def clear(self) -> None:
+        """Drop every row and the position (``audit replay`` starts from nothing)."""
+
+    def dump(self) -> dict[str, dict[str, Any]]:
+        """Every row of every table, for comparing two builds of the views."""

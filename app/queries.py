@@ -1,20 +1,27 @@
-"""Read-only questions to the store, answered for the CLI.
+"""Answers for the CLI, read from the views (and, for the live column, from libvirt).
 
-Until the projections land these read the log directly; their signatures are what the
-views will answer later.
+None of these reads the log, so their cost does not grow with the length of history; the
+audit log is the one query that is the log itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from ai_how.domain.gpu_models import model_name
-from ai_how.domain.ids import cluster_id, gpu_id, vm_id
+from ai_how.domain.pci import slot_address
 
 from .ports import EventStore, LoggedEvent
+from .projection import Topology
+
+
+def gpu_model(functions: list[dict[str, Any]], address: str) -> str:
+    primary = next((f for f in functions if f["pci_address"] == address), None)
+    return model_name(primary["vendor_id"], primary["device_id"]) if primary else "unknown device"
 
 
 @dataclass(frozen=True)
@@ -29,36 +36,13 @@ class GpuRow:
         return self.__dict__.copy()
 
 
-def gpu_rows(store: EventStore) -> list[GpuRow]:
+def gpu_rows(topology: Topology) -> list[GpuRow]:
     rows = []
-    for registered in store.iter_log(event_types=["GpuRegistered"]):
-        gpu = store.get(registered.aggregate_id)
-        ids = gpu.ids
-        holder = store.get(vm_id(gpu.holder)) if gpu.holder else None
-        rows.append(GpuRow(gpu.pci_address, model_name(*ids) if ids else "unknown device",
-                           gpu.function_addresses, gpu.holder, str(holder.state) if holder else None))
-    return sorted(rows, key=lambda r: r.pci_address)
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    event: LoggedEvent
-    subject: str  # "gpu 0000:01:00.0", "vm hpc-cluster-compute-01", "cluster hpc-cluster"
-
-    def as_dict(self) -> dict[str, Any]:
-        e = self.event
-        return {"position": e.position, "time": e.timestamp.isoformat(), "aggregate": self.subject,
-                "aggregate_type": e.aggregate_type, "aggregate_id": str(e.aggregate_id),
-                "version": e.version, "type": e.event_type, "payload": e.payload}
-
-
-def audit_entries(store: EventStore) -> Iterator[AuditEntry]:
-    names: dict[UUID, str] = {}
-    for event in store.iter_log():
-        if event.aggregate_id not in names:
-            key = event.payload.get("pci_address") or event.payload.get("name") or str(event.aggregate_id)
-            names[event.aggregate_id] = f"{event.aggregate_type.lower()} {key}"
-        yield AuditEntry(event, names[event.aggregate_id])
+    for address, gpu in sorted(topology.gpus.items()):
+        holder = gpu["holder"]
+        rows.append(GpuRow(address, gpu_model(gpu["functions"], address), [f["pci_address"] for f in gpu["functions"]],
+                           holder, topology.vms[holder]["state"] if holder in topology.vms else None))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -96,15 +80,16 @@ class ClusterView:
                 "network": self.network, "vms": [vm.as_dict() for vm in self.vms]}
 
 
-def vm_row(store: EventStore, hypervisor: Any, name: str) -> VmRow | None:
-    vm = store.get(vm_id(name))
+def vm_row(topology: Topology, hypervisor: Any, name: str) -> VmRow | None:
+    vm = topology.vms.get(name)
     if vm is None:
         return None
-    spec = vm.spec
-    held = [a for a in spec.gpus if (g := store.get(gpu_id(a))) is not None and g.holder == name]
-    domain_state = "absent" if str(vm.state) == "destroyed" else str(hypervisor.domain_state(name))
-    return VmRow(name, vm.cluster, vm.role, spec.ip, spec.cpu_cores, spec.memory_gb, spec.disk_gb, spec.auto_start,
-                 str(vm.state), domain_state, held, list(spec.gpus), vm.pending_intent, vm.last_error)
+    spec = vm["spec"]
+    held = [a for a in spec["gpus"] if topology.gpus.get(a, {}).get("holder") == name]
+    domain_state = "absent" if vm["state"] == "destroyed" else str(hypervisor.domain_state(name))
+    return VmRow(name, vm["cluster"], vm["role"], spec.get("ip"), spec["cpu_cores"], spec["memory_gb"],
+                 spec["disk_gb"], spec.get("auto_start", True), vm["state"], domain_state, held, list(spec["gpus"]),
+                 vm["pending_intent"], vm["last_error"])
 
 
 def _overall(status: str, rows: list[VmRow]) -> str:
@@ -120,24 +105,19 @@ def _overall(status: str, rows: list[VmRow]) -> str:
     return f"partly running ({len([r for r in wanted if r.state == 'running'])} of {len(wanted)} auto-start VMs)"
 
 
-def cluster_view(store: EventStore, hypervisor: Any, name: str) -> ClusterView | None:
-    cluster = store.get(cluster_id(name))
+def cluster_view(topology: Topology, hypervisor: Any, name: str) -> ClusterView | None:
+    cluster = topology.clusters.get(name)
     if cluster is None:
         return None
-    rows = [r for vm in cluster.vms if (r := vm_row(store, hypervisor, vm)) is not None]
-    return ClusterView(cluster.name, str(cluster.kind), str(cluster.status), _overall(str(cluster.status), rows),
-                       cluster.network, rows)
+    rows = [r for vm in cluster["vms"] if (r := vm_row(topology, hypervisor, vm)) is not None]
+    return ClusterView(name, cluster["kind"], cluster["status"], _overall(cluster["status"], rows),
+                       cluster["network"], rows)
 
 
-def cluster_names(store: EventStore, kind: str | None = None, include_destroyed: bool = False) -> list[str]:
-    names = []
-    for event in store.iter_log(event_types=["ClusterProvisioned"]):
-        if kind is not None and event.payload["kind"] != kind:
-            continue
-        cluster = store.get(event.aggregate_id)
-        if include_destroyed or str(cluster.status) != "destroyed":
-            names.append(cluster.name)
-    return names
+def cluster_names(topology: Topology, kind: str | None = None, include_destroyed: bool = False) -> list[str]:
+    ordered = sorted(topology.clusters.values(), key=lambda c: c["since_position"])
+    return [c["name"] for c in ordered if (kind is None or c["kind"] == kind)
+            and (include_destroyed or c["status"] != "destroyed")]
 
 
 @dataclass(frozen=True)
@@ -153,11 +133,70 @@ class SharedResourceRow:
         return self.__dict__.copy()
 
 
-def shared_resources(store: EventStore, clusters: list[ClusterView]) -> list[SharedResourceRow]:
+def shared_resources(topology: Topology, clusters: list[ClusterView]) -> list[SharedResourceRow]:
     users: dict[str, dict[str, list[str]]] = {}
     for view in clusters:
         for vm in view.vms:
             for address in vm.gpus_configured:
                 users.setdefault(address, {}).setdefault(view.name, []).append(vm.name)
     return [SharedResourceRow(row.pci_address, row.model, users.get(row.pci_address, {}), row.holder)
-            for row in gpu_rows(store) if row.pci_address in users]
+            for row in gpu_rows(topology) if row.pci_address in users]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    event: LoggedEvent
+    subject: str  # "gpu 0000:01:00.0", "vm hpc-cluster-compute-01", "cluster hpc-cluster"
+    cluster: str | None  # the cluster it concerns, when there is one
+
+    def as_dict(self) -> dict[str, Any]:
+        e = self.event
+        return {"position": e.position, "time": e.timestamp.isoformat(), "aggregate": self.subject,
+                "aggregate_type": e.aggregate_type, "aggregate_id": str(e.aggregate_id),
+                "version": e.version, "type": e.event_type, "payload": e.payload}
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    cluster: str | None = None
+    vm: str | None = None
+    gpu: str | None = None
+    types: tuple[str, ...] = ()
+    limit: int | None = None
+
+    def keeps(self, entry: AuditEntry) -> bool:
+        e = entry.event
+        if (self.since and e.timestamp < self.since) or (self.until and e.timestamp > self.until):
+            return False
+        if self.cluster and entry.cluster != self.cluster:
+            return False
+        if self.vm and entry.subject != f"vm {self.vm}" and e.payload.get("vm") != self.vm:
+            return False
+        return not self.gpu or entry.subject == f"gpu {slot_address(self.gpu)}"
+
+
+def audit_entries(store: EventStore, topology: Topology, wanted: AuditFilter = AuditFilter()) -> Iterator[AuditEntry]:
+    """The log in order, each event named after its aggregate; the names come from the views,
+    completed from the log itself where the views are behind."""
+    names: dict[UUID, tuple[str, str]] = {}
+    clusters_of_vms = {name: vm["cluster"] for name, vm in topology.vms.items()}
+    count = 0
+    for event in store.iter_log(event_types=wanted.types):
+        if event.aggregate_id not in names:
+            known = topology.names.get(str(event.aggregate_id))
+            key = event.payload.get("pci_address") or event.payload.get("name")
+            names[event.aggregate_id] = tuple(known) if known else (event.aggregate_type.lower(), key or str(event.aggregate_id))
+        kind, key = names[event.aggregate_id]
+        if kind == "vm" and "cluster" in event.payload:
+            clusters_of_vms[key] = event.payload["cluster"]
+        cluster = {"cluster": key, "vm": clusters_of_vms.get(key)}.get(kind)
+        if kind == "gpu" and "vm" in event.payload:
+            cluster = clusters_of_vms.get(event.payload["vm"])
+        entry = AuditEntry(event, f"{kind} {key}", cluster)
+        if wanted.keeps(entry):
+            yield entry
+            count += 1
+            if wanted.limit is not None and count >= wanted.limit:
+                return

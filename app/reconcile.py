@@ -16,7 +16,6 @@ from ai_how.domain.vm import StopReason, Vm, VmState
 
 from .handlers import load_gpu, load_vm
 from .ports import DomainInfo, DomainState, EventStore, Hypervisor
-from .queries import cluster_names
 
 LIVE = (DomainState.RUNNING, DomainState.PAUSED, DomainState.OTHER)  # a QEMU process holds the devices
 
@@ -31,10 +30,12 @@ class ReconcileReport:
 
 
 def known_vms(store: EventStore) -> list[Vm]:
+    """Every VM the log knows and has not destroyed, read from the aggregates (the truth)."""
     vms = []
-    for name in cluster_names(store):
-        cluster = store.get(cluster_id(name))
-        vms += [vm for vm in (store.get(Vm.create_id(n)) for n in cluster.vms) if vm is not None]
+    for provisioned in store.iter_log(event_types=["ClusterProvisioned"]):
+        cluster = store.get(provisioned.aggregate_id)
+        if cluster.status != ClusterStatus.DESTROYED:
+            vms += [vm for vm in (store.get(Vm.create_id(n)) for n in cluster.vms) if vm is not None]
     return [vm for vm in vms if vm.state != VmState.DESTROYED]
 
 

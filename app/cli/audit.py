@@ -19,7 +19,8 @@ audit_app = typer.Typer(help="The event log: what happened, in order.", no_args_
 def log(ctx: typer.Context,
         json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
     """Every event in order: position, time, aggregate, type and payload."""
-    entries = audit_entries(state(ctx).store())
+    cli = state(ctx)
+    entries = audit_entries(cli.store(), cli.topology())
     if json_output:
         for entry in entries:
             print_json_line(entry.as_dict())

@@ -45,7 +45,7 @@ def cluster_name(ctx: typer.Context, config: Path | None, kind: str) -> tuple[st
     if config is not None:
         planned, parsed = planned_cluster(config, kind)
         return planned.name, parsed.global_.libvirt_uri
-    names = cluster_names(state(ctx).store(), kind)
+    names = cluster_names(state(ctx).topology(), kind)
     if len(names) == 1:
         return names[0], None
     if not names:
@@ -70,7 +70,7 @@ def cluster_app(kind: str) -> typer.Typer:
         out = console()
         with out.status(f"Starting {planned.name}…") if out.is_terminal else _nothing():
             result = bus.handle(StartCluster(planned.plan))
-        view = cluster_view(cli.store(), cli.hypervisor(), planned.name)
+        view = cluster_view(cli.topology(), cli.hypervisor(), planned.name)
         if json_output:
             print_json({"started": result.started, "already_running": result.already_running,
                         "left_off": result.left_off, "created": result.prepared.created,
@@ -113,7 +113,7 @@ def cluster_app(kind: str) -> typer.Typer:
         name, uri = cluster_name(ctx, config, kind)
         cli = state(ctx)
         cli.reconciled(uri, strict=False)
-        view = cluster_view(cli.store(), cli.hypervisor(), name)
+        view = cluster_view(cli.topology(), cli.hypervisor(), name)
         if view is None:
             raise fail(f"cluster {name} has not been started here; start it with 'ai-how {kind} start CONFIG'", 1)
         if json_output:

@@ -71,6 +71,15 @@ class CliState:
     def store(self) -> Any:
         return self.bus().store
 
+    def topology(self) -> Any:
+        """The views, caught up with the log."""
+        from ai_how.app.views import catch_up
+
+        bus = self.bus()
+        views = bus.dependencies["views"]
+        catch_up(bus.store, views)
+        return views.load()
+
     def hypervisor(self) -> Any:
         return self.bus().dependencies["hypervisor"]
 

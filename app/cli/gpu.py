@@ -18,7 +18,9 @@ gpu_app = typer.Typer(help="GPUs known to the store and who holds them.", no_arg
 def list_gpus(ctx: typer.Context,
               json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """GPUs recorded in the store, with the VM that holds each."""
-    rows = gpu_rows(state(ctx).reconciled(strict=False).store)
+    cli = state(ctx)
+    cli.reconciled(strict=False)
+    rows = gpu_rows(cli.topology())
     if json_output:
         print_json([r.as_dict() for r in rows])
         return

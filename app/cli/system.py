@@ -42,7 +42,7 @@ def _names(ctx: typer.Context, config: Path | None) -> tuple[list[str], str | No
     if config is not None:
         clusters, parsed = _plans(config)
         return [c.name for c in clusters], parsed.global_.libvirt_uri
-    names = cluster_names(state(ctx).store())
+    names = cluster_names(state(ctx).topology())
     if not names:
         raise UsageError("no cluster is recorded here; pass the CONFIG the platform was started from")
     return names, None
@@ -75,8 +75,9 @@ def stop(ctx: typer.Context, config: OptionalConfig = None, timeout: StopTimeout
 
 def _overview(ctx: typer.Context, names: list[str], json_output: bool) -> None:
     cli = state(ctx)
-    views = [v for v in (cluster_view(cli.store(), cli.hypervisor(), n) for n in names) if v is not None]
-    shared = shared_resources(cli.store(), views)
+    topology = cli.topology()
+    views = [v for v in (cluster_view(topology, cli.hypervisor(), n) for n in names) if v is not None]
+    shared = shared_resources(topology, views)
     if json_output:
         print_json({"clusters": [v.as_dict() for v in views], "shared_resources": [r.as_dict() for r in shared],
                     "absent": [n for n in names if n not in {v.name for v in views}]})

@@ -52,7 +52,7 @@ def status(ctx: typer.Context, name: Name,
     """The VM's spec, recorded and libvirt state, IP and GPUs."""
     cli = state(ctx)
     cli.reconciled(strict=False)
-    row = vm_row(cli.store(), cli.hypervisor(), name)
+    row = vm_row(cli.topology(), cli.hypervisor(), name)
     if row is None:
         raise UnknownObject(f"VM {name} is not known; start its cluster first ('ai-how hpc|cloud start CONFIG')")
     if json_output:

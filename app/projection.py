@@ -1,0 +1,160 @@
+"""The topology read model, folded from the log one event at a time.
+
+Pure: it knows the events' names and payloads, nothing about storage. The same fold builds
+the persistent views (incrementally), rebuilds them (``audit replay``), answers
+``audit at`` (a fresh model up to a position) and checks the invariants (``audit verify``).
+Its size grows with the number of clusters, VMs and GPUs, never with the length of history.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ports import LoggedEvent
+
+
+@dataclass
+class Topology:
+    clusters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gpus: dict[str, dict[str, Any]] = field(default_factory=dict)
+    names: dict[str, list[str]] = field(default_factory=dict)  # aggregate id -> [kind, natural key]
+    position: int = 0
+    changed: set[tuple[str, str]] = field(default_factory=set, repr=False)  # (table, key) since last save
+
+    TABLES = ("clusters", "vms", "gpus", "names")
+
+    def table(self, name: str) -> dict[str, Any]:
+        return getattr(self, name)
+
+    def copy(self) -> Topology:
+        return Topology(copy.deepcopy(self.clusters), copy.deepcopy(self.vms), copy.deepcopy(self.gpus),
+                        dict(self.names), self.position)
+
+    def subject(self, event: LoggedEvent) -> tuple[str, str]:
+        """(kind, natural key) of the event's aggregate: ('gpu', '0000:01:00.0'), ('vm', ...)."""
+        kind, key = self.names.get(str(event.aggregate_id), [event.aggregate_type.lower(), str(event.aggregate_id)])
+        return kind, key
+
+    def _touch(self, table: str, key: str) -> dict[str, Any]:
+        self.changed.add((table, key))
+        return self.table(table)[key]
+
+    def apply(self, event: LoggedEvent) -> None:
+        handler = _HANDLERS.get(event.event_type)
+        if handler is not None:
+            handler(self, event, event.payload)
+        self.position = event.position
+
+
+def _stamp(row: dict[str, Any], event: LoggedEvent) -> None:
+    row["since"] = event.timestamp.isoformat()
+    row["since_position"] = event.position
+
+
+def _cluster_provisioned(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    name = p.get("name") or t.subject(e)[1]
+    t.names[str(e.aggregate_id)] = ["cluster", name]
+    t.changed.add(("names", str(e.aggregate_id)))
+    t.clusters[name] = {"name": name, "kind": p.get("kind") or t.clusters.get(name, {}).get("kind"),
+                        "status": "provisioned", "config_digest": p["config_digest"], "network": p["network"],
+                        "vms": p["vms"]}
+    _stamp(_touch_cluster(t, name), e)
+
+
+def _touch_cluster(t: Topology, name: str) -> dict[str, Any]:
+    return t._touch("clusters", name)
+
+
+def _cluster_status(status: str):
+    def apply(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+        row = _touch_cluster(t, t.subject(e)[1])
+        row["status"] = status
+        _stamp(row, e)
+    return apply
+
+
+def _vm_defined(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    name = p.get("name") or t.subject(e)[1]
+    t.names[str(e.aggregate_id)] = ["vm", name]
+    t.changed.add(("names", str(e.aggregate_id)))
+    t.vms[name] = {"name": name, "cluster": p["cluster"], "role": p["role"], "spec": p["spec"], "state": "defined",
+                   "pending_intent": None, "last_error": None, "state_before_start": "defined"}
+    _stamp(t._touch("vms", name), e)
+
+
+def _vm(t: Topology, e: LoggedEvent) -> dict[str, Any]:
+    row = t._touch("vms", t.subject(e)[1])
+    _stamp(row, e)
+    return row
+
+
+def _vm_start_requested(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    row = _vm(t, e)
+    row["state_before_start"] = row["state"]
+    row.update(state="starting", pending_intent="start")
+
+
+def _vm_started(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    _vm(t, e).update(state="running", pending_intent=None, last_error=None)
+
+
+def _vm_start_failed(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    row = _vm(t, e)
+    row.update(state=row["state_before_start"], pending_intent=None, last_error=p["error"])
+
+
+def _vm_stop_requested(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    _vm(t, e).update(state="stopping", pending_intent="stop")
+
+
+def _vm_stopped(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    _vm(t, e).update(state="stopped", pending_intent=None, stop_reason=p.get("reason"))
+
+
+def _vm_destroyed(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    _vm(t, e).update(state="destroyed", pending_intent=None)
+
+
+def _gpu_registered(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    address = p["pci_address"]
+    t.names[str(e.aggregate_id)] = ["gpu", address]
+    t.changed.add(("names", str(e.aggregate_id)))
+    t.gpus[address] = {"pci_address": address, "functions": p["functions"], "holder": None}
+    _stamp(t._touch("gpus", address), e)
+
+
+def _gpu(t: Topology, e: LoggedEvent) -> dict[str, Any]:
+    row = t._touch("gpus", t.subject(e)[1])
+    _stamp(row, e)
+    return row
+
+
+def _gpu_leased(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    _gpu(t, e)["holder"] = p["vm"]
+
+
+def _gpu_released(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    _gpu(t, e)["holder"] = None
+
+
+_HANDLERS = {
+    "ClusterProvisioned": _cluster_provisioned,
+    "ClusterReprovisioned": _cluster_provisioned,
+    "ClusterStarted": _cluster_status("running"),
+    "ClusterStopped": _cluster_status("stopped"),
+    "ClusterDestroyed": _cluster_status("destroyed"),
+    "VmDefined": _vm_defined,
+    "VmRedefined": _vm_defined,
+    "VmStartRequested": _vm_start_requested,
+    "VmStarted": _vm_started,
+    "VmStartFailed": _vm_start_failed,
+    "VmStopRequested": _vm_stop_requested,
+    "VmStopped": _vm_stopped,
+    "VmDestroyed": _vm_destroyed,
+    "GpuRegistered": _gpu_registered,
+    "GpuLeased": _gpu_leased,
+    "GpuReleased": _gpu_released,
+}

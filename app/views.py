@@ -1,0 +1,58 @@
+"""Keeping the views caught up with the log, rebuilding them, and folding the past."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from .ports import EventStore, Views, ViewsConflict
+from .projection import Topology
+
+CATCH_UP_ATTEMPTS = 5
+
+
+def catch_up(store: EventStore, views: Views) -> int:
+    """Apply every event after the views' position; returns how many were applied.
+
+    Losing to another process that caught up first just means starting again from its
+    position: nothing is applied twice.
+    """
+    for _ in range(CATCH_UP_ATTEMPTS):
+        topology = views.load()
+        applied = 0
+        for event in store.iter_log(start=topology.position + 1):
+            topology.apply(event)
+            applied += 1
+        if not applied:
+            return 0
+        try:
+            views.save(topology)
+            return applied
+        except ViewsConflict:
+            continue
+    return 0
+
+
+def rebuild(store: EventStore, views: Views) -> tuple[int, float]:
+    """Drop the views and fold the whole log again: (events, seconds)."""
+    started = time.perf_counter()
+    views.clear()
+    topology = Topology()
+    count = 0
+    for event in store.iter_log():
+        topology.apply(event)
+        count += 1
+    for table in Topology.TABLES:
+        topology.changed.update((table, key) for key in topology.table(table))
+    views.save(topology)
+    return count, time.perf_counter() - started
+
+
+def topology_at(store: EventStore, position: int | None = None, moment: datetime | None = None) -> Topology:
+    """The topology as it was after ``position``, or at ``moment``."""
+    topology = Topology()
+    for event in store.iter_log():
+        if (position is not None and event.position > position) or (moment is not None and event.timestamp > moment):
+            break
+        topology.apply(event)
+    return topology
