@@ -13,6 +13,7 @@ from .common import CliState
 from .gpu import gpu_app
 from .reconcile import reconcile
 from .system import system_app
+from .topology import topology
 from .validate import config_app, validate
 from .vm import vm_app
 
@@ -56,6 +57,7 @@ app.add_typer(cluster_app("cloud"), name="cloud")
 app.add_typer(vm_app, name="vm")
 app.add_typer(system_app, name="system")
 app.command("reconcile")(reconcile)
+app.command("topology")(topology)
 app.add_typer(gpu_app, name="gpu")
 app.add_typer(audit_app, name="audit")
 

@@ -40,6 +40,16 @@ def planned_cluster(config: Path, kind: str) -> tuple[PlannedCluster, Any]:
     return found, parsed
 
 
+def planned_clusters(config: Path) -> tuple[list[PlannedCluster], str | None]:
+    """Every cluster of a valid config, and its libvirt URI."""
+    parsed = load_config(config)
+    report = validate_config(parsed)
+    if not report.valid:
+        typer.echo(f"error: {config} is not a valid cluster config; run 'ai-how validate {config}'", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    return report.clusters, parsed.global_.libvirt_uri
+
+
 def cluster_name(ctx: typer.Context, config: Path | None, kind: str) -> tuple[str, str | None]:
     """From the config if given, else the one cluster of this kind in the store."""
     if config is not None:

@@ -21,20 +21,28 @@ def config_path() -> list[str]:
     return []
 
 
-def _args(text: str, config_path: list[str]) -> list[str]:
+@pytest.fixture
+def noted() -> dict[str, str]:
+    """Values earlier steps noted, substituted for ``{name}`` in commands."""
+    return {}
+
+
+def _args(text: str, config_path: list[str], noted: dict[str, str]) -> list[str]:
     if "{config}" in text:
         text = text.replace("{config}", config_path[-1])
+    for name, value in noted.items():
+        text = text.replace("{" + name + "}", value)
     return shlex.split(text)
 
 
 @when(parsers.parse('I run "ai-how {args}"'), target_fixture="result")
-def run_command(run_cli, config_path, args: str):
-    return run_cli(*_args(args, config_path))
+def run_command(run_cli, config_path, noted, args: str):
+    return run_cli(*_args(args, config_path, noted))
 
 
 @given(parsers.parse('I ran "ai-how {args}"'))
-def ran_command(run_cli, config_path, args: str) -> None:
-    result = run_cli(*_args(args, config_path))
+def ran_command(run_cli, config_path, noted, args: str) -> None:
+    result = run_cli(*_args(args, config_path, noted))
     assert result.exit_code == 0, f"{args}: exit {result.exit_code}\n{result.stdout}\n{result.stderr}"
 
 

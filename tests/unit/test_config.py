@@ -81,3 +81,16 @@ def test_the_state_directory_follows_flag_then_env_then_xdg(tmp_path) -> None:
     assert str(resolve_state_dir(None, {"AI_HOW_STATE_DIR": "/e", "XDG_STATE_HOME": "/x"})) == "/e"
     assert str(resolve_state_dir(None, {"XDG_STATE_HOME": "/x"})) == "/x/ai-how"
     assert str(resolve_state_dir(None, {"HOME": "/home/u"})) == "/home/u/.local/state/ai-how"
+
+
+def test_times_are_iso_or_ages() -> None:
+    from datetime import datetime, timezone
+
+    from ai_how.app.cli.audit import parse_moment
+    from ai_how.app.errors import UsageError
+
+    assert parse_moment("2026-11-22T14:00:00+00:00", "--since") == datetime(2026, 11, 22, 14, tzinfo=timezone.utc)
+    age = datetime.now(timezone.utc) - parse_moment("2h", "--since")
+    assert 7190 < age.total_seconds() < 7210
+    with pytest.raises(UsageError, match="--until 'soon' is not a time"):
+        parse_moment("soon", "--until")
