@@ -8,11 +8,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ai_how.domain.gpu import Gpu
 from ai_how.domain.vm import Vm
 
 from . import handlers, lifecycle, reconcile, sagas, system
 from .bus import EventHandler, MessageBus
-from .ports import EventStore, Hypervisor, Views
+from .ports import EventStore, Hypervisor, PciHost, Views
 from .settings import resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
 from .views import catch_up
@@ -21,6 +22,8 @@ COMMAND_HANDLERS = {**handlers.COMMAND_HANDLERS, **lifecycle.COMMAND_HANDLERS, *
                     **system.COMMAND_HANDLERS}
 # event type -> (handler, failure recorder, runs concurrently with its like events)
 EVENT_HANDLERS: dict[type, list[tuple[Callable[..., Any], Callable[..., Any] | None, bool]]] = {
+    Gpu.GpuLeased: [(sagas.bind_gpu, sagas.record_bind_failure, False)],
+    Gpu.GpuReleased: [(sagas.return_gpu_to_host, None, False)],
     Vm.VmStartRequested: [(sagas.start_domain, sagas.record_start_failure, True)],
     Vm.VmStopRequested: [(sagas.stop_domain, None, True)],
 }
@@ -45,6 +48,12 @@ def open_views(state_dir: Path) -> Views:
     return SQLiteViews(state_dir)
 
 
+def sysfs_host(env: Mapping[str, str]) -> PciHost:
+    from ai_how.adapters.sysfs import SysfsPciHost
+
+    return SysfsPciHost(Path(env.get("AI_HOW_SYSFS_ROOT") or "/"))
+
+
 def libvirt_hypervisor(uri: str, state_dir: Path, env: Mapping[str, str]) -> Hypervisor:
     from ai_how.adapters.libvirt import LibvirtHypervisor
 
@@ -56,6 +65,7 @@ def bootstrap(
     store: EventStore | None = None,
     hypervisor: Hypervisor | None = None,
     views: Views | None = None,
+    pci_host: PciHost | None = None,
     libvirt_uri: str | None = None,
     event_handlers: dict[type, list[EventHandler]] | None = None,
     env: Mapping[str, str] | None = None,
@@ -65,10 +75,12 @@ def bootstrap(
     state = resolve_state_dir(state_dir, env)
     store = store if store is not None else open_store(state, env)
     views = views if views is not None else open_views(state)
+    pci_host = pci_host if pci_host is not None else sysfs_host(env)
     if hypervisor is None:
         hypervisor = libvirt_hypervisor(resolve_libvirt_uri(libvirt_uri, env), state, env)
     bus = MessageBus(store, {}, {})
-    dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "bus": bus, "timing": timing}
+    dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "pci_host": pci_host, "bus": bus,
+                    "timing": timing}
     bus.command_handlers = {cmd: inject(fn, dependencies) for cmd, fn in COMMAND_HANDLERS.items()}
     wired: dict[type, list[EventHandler]] = {}
     for event_type, entries in EVENT_HANDLERS.items():

@@ -16,6 +16,8 @@ from ai_how.domain.commands import (
     MarkVmStartFailed,
     MarkVmStopped,
     ProvisionCluster,
+    RecordBackOnHost,
+    RecordVfioBinding,
     RestartVm,
     StartCluster,
     StartVms,
@@ -68,7 +70,7 @@ def start_vms(command: StartVms, store: EventStore) -> VmBatchResult:
                               f"cluster), then start {vm.name} again")
                 raise error from None
         result.acted_on.append(vm.name)
-    store.save(*vms, *gpus.values())
+    store.save(*gpus.values(), *vms)  # leases first: their GPUs are bound to vfio-pci before any start
     crash_point("after-lease-saved")
     return result
 
@@ -185,7 +187,21 @@ def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hype
 
 
 
+def record_vfio_binding(command: RecordVfioBinding, store: EventStore) -> None:
+    gpu = load_gpu(store, command.pci_address)
+    gpu.record_vfio_binding(dict(command.originals))
+    store.save(gpu)
+
+
+def record_back_on_host(command: RecordBackOnHost, store: EventStore) -> None:
+    gpu = load_gpu(store, command.pci_address)
+    gpu.record_back_on_host()
+    store.save(gpu)
+
+
 COMMAND_HANDLERS = {
+    RecordVfioBinding: record_vfio_binding,
+    RecordBackOnHost: record_back_on_host,
     StartVms: start_vms,
     MarkVmStarted: mark_vm_started,
     MarkVmStartFailed: mark_vm_start_failed,

@@ -7,13 +7,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ai_how.domain.commands import Command, MarkVmStarted, MarkVmStartFailed, MarkVmStopped
-from ai_how.domain.ids import cluster_id
+from ai_how.domain.commands import (
+    Command,
+    MarkVmStarted,
+    MarkVmStartFailed,
+    MarkVmStopped,
+    RecordBackOnHost,
+    RecordVfioBinding,
+    ReleaseGpus,
+)
+from ai_how.domain.gpu import Gpu
+from ai_how.domain.ids import cluster_id, vm_id
 from ai_how.domain.specs import VmPlan
-from ai_how.domain.vm import Vm
+from ai_how.domain.vm import Vm, VmState
 
 from .faults import crash_point
-from .ports import EventStore, Hypervisor
+from .ports import EventStore, Hypervisor, PciHost
 
 
 @dataclass(frozen=True)
@@ -25,8 +34,11 @@ def _vm(store: EventStore, event) -> Vm:
     return store.get(event.originator_id)
 
 
-def start_domain(event: Vm.VmStartRequested, store: EventStore, hypervisor: Hypervisor, timing: Timing) -> Command:
+def start_domain(event: Vm.VmStartRequested, store: EventStore, hypervisor: Hypervisor,
+                 timing: Timing) -> Command | None:
     vm = _vm(store, event)
+    if vm.state != VmState.STARTING:
+        return None  # the start already failed (e.g. its GPU could not be bound)
     cluster = store.get(cluster_id(vm.cluster))
     hypervisor.start_vm(cluster.network, VmPlan(vm.name, vm.cluster, vm.role, vm.spec), timing.start_wait_s)
     crash_point("after-domain-start")
@@ -41,3 +53,40 @@ def stop_domain(event: Vm.VmStopRequested, store: EventStore, hypervisor: Hyperv
     vm = _vm(store, event)
     hypervisor.shutdown_vm(vm.name, event.timeout)
     return MarkVmStopped(vm.name, "requested", restart=event.restart)
+
+
+def group_functions(pci_host: PciHost, addresses: list[str]) -> list[str]:
+    """Every non-bridge function in the IOMMU groups of ``addresses``: a group moves whole."""
+    found: list[str] = []
+    for address in addresses:
+        function = pci_host.function(address)
+        members = pci_host.iommu_group(function.iommu_group) if function and function.iommu_group is not None else []
+        for member in members or [address]:
+            info = pci_host.function(member)
+            if member not in found and (info is None or not info.is_bridge):
+                found.append(member)
+    return found
+
+
+def bind_gpu(event: Gpu.GpuLeased, store: EventStore, pci_host: PciHost) -> Command:
+    gpu = store.get(event.originator_id)
+    originals = pci_host.bind_to_vfio(group_functions(pci_host, gpu.function_addresses))
+    return RecordVfioBinding(gpu.pci_address, tuple(sorted(originals.items())))
+
+
+def record_bind_failure(event: Gpu.GpuLeased, error: Exception, store: EventStore) -> Command:
+    """A card that cannot be bound fails its VM's start (which gives the lease back)."""
+    gpu = store.get(event.originator_id)
+    vm = store.get(vm_id(event.vm))
+    message = f"cannot hand GPU {gpu.pci_address} to vfio-pci: {error}"
+    if vm is not None and vm.state == VmState.STARTING:
+        return MarkVmStartFailed(event.vm, message)
+    return ReleaseGpus(event.vm, (gpu.pci_address,), reason=message)
+
+
+def return_gpu_to_host(event: Gpu.GpuReleased, store: EventStore, pci_host: PciHost) -> Command | None:
+    gpu = store.get(event.originator_id)
+    if gpu.host_drivers is None or gpu.holder is not None:
+        return None
+    pci_host.restore_drivers(gpu.host_drivers)
+    return RecordBackOnHost(gpu.pci_address)

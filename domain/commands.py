@@ -130,3 +130,18 @@ class StopSystem(Command):
 class DestroySystem(Command):
     names: tuple[str, ...]
     timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class RecordVfioBinding(Command):
+    """The card's functions are on vfio-pci now; ``originals`` are the drivers they had."""
+
+    pci_address: str
+    originals: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True)
+class RecordBackOnHost(Command):
+    """The card's functions are back on their host drivers."""
+
+    pci_address: str

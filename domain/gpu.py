@@ -69,3 +69,24 @@ class Gpu(Aggregate):
     @event("GpuReleased")
     def _released(self, vm: str, reason: str) -> None:
         self.holder = None
+
+    @property
+    def host_drivers(self) -> dict[str, str | None] | None:
+        """The drivers its functions had before they went to vfio-pci, while they are there."""
+        return getattr(self, "_host_drivers", None)
+
+    def record_vfio_binding(self, originals: dict[str, str | None]) -> None:
+        if self.host_drivers is None:
+            self._bound_to_vfio(originals=originals)
+
+    @event("GpuBoundToVfio")
+    def _bound_to_vfio(self, originals: dict[str, str | None]) -> None:
+        self._host_drivers = originals
+
+    def record_back_on_host(self) -> None:
+        if self.host_drivers is not None:
+            self._returned_to_host(drivers=self.host_drivers)
+
+    @event("GpuReturnedToHost")
+    def _returned_to_host(self, drivers: dict[str, str | None]) -> None:
+        self._host_drivers = None

@@ -81,8 +81,11 @@ Feature: Leasing GPUs to VMs
     When hpc-cluster-compute-01 releases its GPUs
     And cloud-cluster-gpu-worker-01 asks for its GPUs
     Then "ai-how audit log --json" shows, for GPU 0000:01:00.0, in order:
-      | type          | payload                                              |
-      | GpuRegistered |                                                      |
-      | GpuLeased     | {"vm": "hpc-cluster-compute-01"}                      |
-      | GpuReleased   | {"vm": "hpc-cluster-compute-01", "reason": "requested"} |
-      | GpuLeased     | {"vm": "cloud-cluster-gpu-worker-01"}                 |
+      | type              | payload                                                 |
+      | GpuRegistered     |                                                         |
+      | GpuLeased         | {"vm": "hpc-cluster-compute-01"}                        |
+      | GpuBoundToVfio    | {"originals": {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"}} |
+      | GpuReleased       | {"vm": "hpc-cluster-compute-01", "reason": "requested"} |
+      | GpuReturnedToHost | {"drivers": {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"}} |
+      | GpuLeased         | {"vm": "cloud-cluster-gpu-worker-01"}                   |
+      | GpuBoundToVfio    | {"originals": {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"}} |

@@ -32,11 +32,14 @@ Feature: One GPU shared by the HPC and the Cloud cluster
       | cloud-cluster-gpu-worker-01 |
     And "ai-how gpu list" shows GPU 0000:01:00.0 held by cloud-cluster-gpu-worker-01
     And "ai-how audit log --json" shows, for GPU 0000:01:00.0, in order:
-      | type          | payload                                                                 |
-      | GpuRegistered |                                                                         |
-      | GpuLeased     | {"vm": "hpc-cluster-compute-01"}                                        |
-      | GpuReleased   | {"vm": "hpc-cluster-compute-01", "reason": "vm stopped (requested)"}    |
-      | GpuLeased     | {"vm": "cloud-cluster-gpu-worker-01"}                                   |
+      | type              | payload                                                              |
+      | GpuRegistered     |                                                                      |
+      | GpuLeased         | {"vm": "hpc-cluster-compute-01"}                                     |
+      | GpuBoundToVfio    | {"originals": {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"}} |
+      | GpuReleased       | {"vm": "hpc-cluster-compute-01", "reason": "vm stopped (requested)"} |
+      | GpuReturnedToHost | {"drivers": {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"}} |
+      | GpuLeased         | {"vm": "cloud-cluster-gpu-worker-01"}                                |
+      | GpuBoundToVfio    | {"originals": {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"}} |
 
   Scenario: Two clusters that would both start the GPU: the second is refused and starts nothing
     Given the config "examples/multi-gpu-clusters.yaml" with the Cloud GPU worker set to start automatically

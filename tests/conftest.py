@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ai_how.app.cli import app
+from tests.fakes.sysfs import EXAMPLE_HOST, FakeKernel, Faults, build_tree
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -17,6 +18,25 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
+
+
+@pytest.fixture
+def host_faults() -> Faults:
+    return Faults()
+
+
+@pytest.fixture
+def fake_host(tmp_path: Path, host_faults: Faults) -> FakeKernel:
+    """This test's host PCI devices: the example configs' cards, in a fake sysfs tree."""
+    return FakeKernel(build_tree(tmp_path / "host", EXAMPLE_HOST), host_faults)
+
+
+@pytest.fixture(autouse=True)
+def _fake_sysfs(monkeypatch, fake_host: FakeKernel) -> None:
+    """No test binds this machine's real PCI devices: in-process ai-how sees the fake host."""
+    import ai_how.app.bootstrap as bootstrap
+
+    monkeypatch.setattr(bootstrap, "sysfs_host", lambda env: fake_host)
 
 
 TEST_DRIVER_HOST = """<node>

@@ -71,9 +71,10 @@ def _cards(vm: VmPlan) -> list[dict[str, Any]]:
     return cards
 
 
-def render_domain(vm: VmPlan, disk_path: str, domain_type: str, managed: str = "yes",
+def render_domain(vm: VmPlan, disk_path: str, domain_type: str, managed: str = "no",
                   cpu_mode: str | None = None, uuid: str | None = None) -> str:
-    """``cpu_mode`` None leaves QEMU's default CPU model; 'host-passthrough' needs KVM.
+    """``managed="no"``: ai-how binds GPUs to vfio-pci itself, around each lease. ``cpu_mode`` None
+    leaves QEMU's default CPU model; 'host-passthrough' needs KVM.
     ``uuid`` is given when an existing domain is redefined."""
     template = environment().get_template(ROLE_TEMPLATES[vm.role])
     return template.render(

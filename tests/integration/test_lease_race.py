@@ -16,14 +16,16 @@ from ai_how.app.bootstrap import bootstrap
 from ai_how.domain.commands import LeaseGpus
 from ai_how.domain.errors import GpuLeasedElsewhere
 
+from tests.fakes.sysfs import GPU_CARD, FakeKernel, build_tree
+
 from .helpers import record_rivals
 
 PROCESSES = 8
 ROUNDS = int(os.environ.get("AI_HOW_RACE_ROUNDS", "1"))
 
 
-def _contender(state_dir: str, vm: str, barrier, results) -> None:
-    bus = bootstrap(state_dir)
+def _contender(state_dir: str, host_root: str, vm: str, barrier, results) -> None:
+    bus = bootstrap(state_dir, pci_host=FakeKernel(Path(host_root)))
     barrier.wait(timeout=60)
     try:
         bus.handle(LeaseGpus(vm))
@@ -46,7 +48,9 @@ def test_eight_processes_one_gpu_one_winner(tmp_path: Path, round_: int) -> None
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
-    workers = [ctx.Process(target=_contender, args=(str(state_dir), vm, barrier, results)) for vm in vms]
+    host_root = build_tree(tmp_path / "race-host", GPU_CARD)
+    workers = [ctx.Process(target=_contender, args=(str(state_dir), str(host_root), vm, barrier, results))
+               for vm in vms]
     for w in workers:
         w.start()
     outcomes = [results.get(timeout=120) for _ in workers]

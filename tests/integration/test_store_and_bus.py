@@ -115,9 +115,13 @@ def test_long_lived_gpus_are_snapshotted_and_read_back_the_same(state_dir) -> No
         bus.handle(ReleaseGpus("hpc-cluster-compute-01"))
     bus.handle(LeaseGpus("cloud-cluster-gpu-worker-01"))
     app = bus.store.app
-    snapshots = list(app.snapshots.get(gpu_id("0000:01:00.0")))
-    assert [s.originator_version for s in snapshots] == [SNAPSHOT_INTERVAL]
+    card = gpu_id("0000:01:00.0")
+    recorded = [e.version for e in bus.store.iter_log() if e.aggregate_id == card]
+    assert recorded == list(range(1, len(recorded) + 1)) and len(recorded) > SNAPSHOT_INTERVAL
+    snapshots = [s.originator_version for s in app.snapshots.get(card)]
+    assert snapshots == list(range(SNAPSHOT_INTERVAL, len(recorded) + 1, SNAPSHOT_INTERVAL))
     fresh = bootstrap(state_dir)
-    gpu = fresh.store.get(gpu_id("0000:01:00.0"))
+    gpu = fresh.store.get(card)
     assert gpu.holder == "cloud-cluster-gpu-worker-01"
-    assert gpu.version == SNAPSHOT_INTERVAL + 4
+    assert gpu.version == len(recorded)
+    assert gpu.host_drivers == {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"}
