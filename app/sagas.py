@@ -21,6 +21,7 @@ from ai_how.domain.ids import cluster_id, vm_id
 from ai_how.domain.specs import VmPlan
 from ai_how.domain.vm import Vm, VmState
 
+from .errors import InfrastructureError
 from .faults import crash_point
 from .ports import EventStore, Hypervisor, PciHost
 
@@ -70,7 +71,10 @@ def group_functions(pci_host: PciHost, addresses: list[str]) -> list[str]:
 
 def bind_gpu(event: Gpu.GpuLeased, store: EventStore, pci_host: PciHost) -> Command:
     gpu = store.get(event.originator_id)
-    originals = pci_host.bind_to_vfio(group_functions(pci_host, gpu.function_addresses))
+    try:
+        originals = pci_host.bind_to_vfio(group_functions(pci_host, gpu.function_addresses))
+    except InfrastructureError as exc:
+        raise InfrastructureError(f"cannot hand GPU {gpu.pci_address} to vfio-pci: {exc}") from exc
     return RecordVfioBinding(gpu.pci_address, tuple(sorted(originals.items())))
 
 
@@ -78,10 +82,9 @@ def record_bind_failure(event: Gpu.GpuLeased, error: Exception, store: EventStor
     """A card that cannot be bound fails its VM's start (which gives the lease back)."""
     gpu = store.get(event.originator_id)
     vm = store.get(vm_id(event.vm))
-    message = f"cannot hand GPU {gpu.pci_address} to vfio-pci: {error}"
     if vm is not None and vm.state == VmState.STARTING:
-        return MarkVmStartFailed(event.vm, message)
-    return ReleaseGpus(event.vm, (gpu.pci_address,), reason=message)
+        return MarkVmStartFailed(event.vm, str(error))
+    return ReleaseGpus(event.vm, (gpu.pci_address,), reason=str(error))
 
 
 def return_gpu_to_host(event: Gpu.GpuReleased, store: EventStore, pci_host: PciHost) -> Command | None:

@@ -11,6 +11,7 @@ from .audit import audit_app
 from .cluster import cluster_app
 from .common import CliState
 from .gpu import gpu_app
+from .host import host_app
 from .reconcile import reconcile
 from .system import system_app
 from .topology import topology
@@ -56,6 +57,7 @@ app.add_typer(cluster_app("hpc"), name="hpc")
 app.add_typer(cluster_app("cloud"), name="cloud")
 app.add_typer(vm_app, name="vm")
 app.add_typer(system_app, name="system")
+app.add_typer(host_app, name="host")
 app.command("reconcile")(reconcile)
 app.command("topology")(topology)
 app.add_typer(gpu_app, name="gpu")

@@ -35,3 +35,39 @@ def list_gpus(ctx: typer.Context,
         table.add_row(r.pci_address, r.model, ", ".join(r.functions),
                       r.holder or "[green]free[/green]", r.holder_state or "-")
     out.print(table)
+
+
+def _host():
+    import os
+
+    from ai_how.app import bootstrap
+
+    return bootstrap.sysfs_host(os.environ)
+
+
+@gpu_app.command("inventory")
+@handles_errors
+def inventory_command(ctx: typer.Context,
+                      json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """The NVIDIA GPUs this host has: model, driver, IOMMU group, companions, NUMA node, reset, console."""
+    from ai_how.app.gpu_inventory import inventory
+
+    gpus = inventory(_host())
+    if json_output:
+        print_json([g.as_dict() for g in gpus])
+        return
+    out = console()
+    if not gpus:
+        out.print("No NVIDIA GPU on this host.")
+        return
+    from rich.table import Table
+
+    table = Table("PCI address", "model", "ids", "driver", "IOMMU group", "companions", "NUMA", "reset", "console")
+    for g in gpus:
+        f = g.gpu
+        table.add_row(f.address, g.model, f"{f.vendor_id}:{f.device_id}", f.driver or "-",
+                      str(f.iommu_group) if f.iommu_group is not None else "[red]none[/red]",
+                      ", ".join(f"{c.address} ({c.driver or 'no driver'})" for c in g.companions) or "-",
+                      str(f.numa_node) if f.numa_node is not None else "-",
+                      ", ".join(f.reset_methods) or "[yellow]none[/yellow]", "yes" if f.boot_vga else "no")
+    out.print(table)

@@ -129,6 +129,13 @@ def status_says(result, cluster: str, datatable) -> None:
     assert actual == [dict(zip(header, row)) for row in rows]
 
 
+@then(parsers.parse('"ai-how vm status {name} --json" says its last error is "{text}"'))
+def last_error(run_cli, name: str, text: str) -> None:
+    result = run_cli("vm", "status", name, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert text in (json.loads(result.stdout)["last_error"] or "")
+
+
 # --- libvirt, looked at directly through the same test-driver connection ---------------------
 
 

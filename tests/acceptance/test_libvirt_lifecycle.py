@@ -32,10 +32,3 @@ def with_base_image(tmp_path: Path, config_path: list[str], path: str, image: st
     doc = yaml.safe_load((REPO / path).read_text())
     doc["clusters"]["hpc"]["base_image_path"] = image
     _write(tmp_path, config_path, doc)
-
-
-@then(parsers.parse('"ai-how vm status {name} --json" says its last error is "{text}"'))
-def last_error(run_cli, name: str, text: str) -> None:
-    result = run_cli("vm", "status", name, "--json")
-    assert result.exit_code == 0, result.stderr
-    assert text in (json.loads(result.stdout)["last_error"] or "")

@@ -1,0 +1,71 @@
+@libvirt @gpu
+Feature: Is this host ready to pass its GPUs through?
+  Passthrough fails in ways users cannot diagnose. `ai-how host check [CONFIG]` reads the same
+  sysfs files that libvirt, Proxmox and driverctl read and says exactly what to fix, before a
+  start fails. Around each lease ai-how binds the card's whole IOMMU group to vfio-pci and
+  gives it back to its host drivers afterwards.
+
+  Background:
+    Given a libvirt host for this scenario
+
+  Scenario: A ready host
+    Given a host with the example's cards on their usual drivers
+    When I run "ai-how host check examples/multi-gpu-clusters.yaml"
+    Then the exit code is 0
+    And the output says "pass  IOMMU: enabled: the kernel has IOMMU groups"
+    And the output says "pass  vfio-pci: the vfio-pci driver is loaded"
+    And the output says "ready: 0 failed"
+
+  Scenario: The IOMMU is off
+    Given a host with the example's cards and the IOMMU off
+    When I run "ai-how host check examples/multi-gpu-clusters.yaml"
+    Then the exit code is 1
+    And the output says "FAIL  IOMMU: not enabled: the kernel has no IOMMU groups"
+    And the output says "add 'intel_iommu=on iommu=pt' to GRUB_CMDLINE_LINUX in /etc/default/grub, run 'update-grub' and reboot"
+
+  Scenario: The audio function of the card is missing from the VM
+    Given a host with the example's cards on their usual drivers
+    And the config "examples/multi-gpu-clusters.yaml" without the audio function of hpc-cluster-compute-01
+    When I run "ai-how host check {config}"
+    Then the exit code is 1
+    And the output says "shares IOMMU group 12 with 0000:01:00.1 (10de:22ba, driver snd_hda_intel), which hpc-cluster-compute-01 does not get: the group is not viable"
+    And the output says "fix: add 0000:01:00.1 to hpc-cluster-compute-01's pcie_passthrough devices"
+
+  Scenario: The card is on nouveau
+    Given a host with the example's cards and 0000:01:00.0 on nouveau
+    When I run "ai-how host check examples/multi-gpu-clusters.yaml"
+    Then the exit code is 1
+    And the output says "0000:01:00.0: is bound to nouveau, which does not let go of the card"
+    And the output says "fix: blacklist it: echo 'blacklist nouveau' > /etc/modprobe.d/blacklist-nouveau.conf"
+
+  Scenario: The console card and a card without reset are warned about
+    Given a host with the example's cards and 0000:41:00.0 driving the console without a reset method
+    When I run "ai-how host check"
+    Then the exit code is 0
+    And the output says "warn  0000:41:00.0: drives the host console (boot_vga)"
+    And the output says "warn  0000:41:00.0: offers no reset method"
+
+  Scenario: The inventory lists each GPU with its companions
+    Given a host with the example's cards on their usual drivers
+    When I run "ai-how gpu inventory --json"
+    Then the exit code is 0
+    And the inventory lists 0000:01:00.0 as "NVIDIA GeForce RTX 4090" in IOMMU group 12 with companion 0000:01:00.1
+
+  Scenario: Around a lease, the whole group goes to vfio-pci and comes back
+    Given a host with the example's cards on their usual drivers
+    When I run "ai-how hpc start examples/multi-gpu-clusters.yaml"
+    Then the exit code is 0
+    And on the host 0000:01:00.0 and 0000:01:00.1 are bound to vfio-pci
+    When I run "ai-how hpc stop --timeout 1"
+    Then on the host 0000:01:00.0 is bound to nvidia and 0000:01:00.1 to snd_hda_intel
+
+  Scenario: A bind failure during a VM start leaves no lease and restores the drivers
+    Given a host with the example's cards on their usual drivers
+    And the kernel will refuse to bind 0000:01:00.1 to vfio-pci
+    When I run "ai-how hpc start examples/multi-gpu-clusters.yaml"
+    Then the exit code is 3
+    And the errors say "cannot hand GPU 0000:01:00.0 to vfio-pci: writing '0000:01:00.1' to"
+    And the errors say "drivers_probe failed: Invalid argument"
+    And "ai-how gpu list" shows GPU 0000:01:00.0 free
+    And on the host 0000:01:00.0 is bound to nvidia and 0000:01:00.1 to snd_hda_intel
+    And "ai-how vm status hpc-cluster-compute-01 --json" says its last error is "cannot hand GPU 0000:01:00.0 to vfio-pci"
