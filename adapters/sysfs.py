@@ -180,10 +180,11 @@ class SysfsPciHost:
             if driver == VFIO:
                 continue
             base = self._base(address)
+            if self._read(base / "driver_override", "(null)") not in ("(null)", ""):
+                self._write(base / "driver_override", "\n")
             current = self._link_name(base / "driver")
             if current == driver:
                 continue
-            self._write(base / "driver_override", "\n")
             if current is not None:
                 self._write(base / "driver" / "unbind", address)
             if driver is None:
