@@ -15,7 +15,8 @@ from ai_how.domain.ids import cluster_id
 from ai_how.domain.vm import StopReason, Vm, VmState
 
 from .handlers import load_gpu, load_vm
-from .ports import DomainInfo, DomainState, EventStore, Hypervisor
+from .errors import InfrastructureError
+from .ports import DomainInfo, DomainState, EventStore, Hypervisor, PciHost
 
 LIVE = (DomainState.RUNNING, DomainState.PAUSED, DomainState.OTHER)  # a QEMU process holds the devices
 
@@ -94,7 +95,23 @@ def _correct_start(store: EventStore, vm: Vm, report: ReconcileReport) -> None:
                                 f"('ai-how vm stop {vm.name}')")
 
 
-def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor) -> ReconcileReport:
+def _return_free_gpus(store: EventStore, pci_host: PciHost, report: ReconcileReport) -> None:
+    """A card whose return to its host drivers failed earlier gets another try."""
+    for registered in store.iter_log(event_types=["GpuRegistered"]):
+        gpu = store.get(registered.aggregate_id)
+        if gpu.holder is not None or gpu.host_drivers is None:
+            continue
+        try:
+            pci_host.restore_drivers(gpu.host_drivers)
+        except InfrastructureError as exc:
+            report.conflicts.append(f"GPU {gpu.pci_address} is free but still on vfio-pci: {exc}")
+            continue
+        gpu.record_back_on_host()
+        store.save(gpu)
+        report.changes.append(f"GPU {gpu.pci_address} was free but still on vfio-pci; given back to its host drivers")
+
+
+def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor, pci_host: PciHost) -> ReconcileReport:
     report = ReconcileReport()
     domains = {d.name: d for d in hypervisor.list_domains()}
     vms = [vm for vm in known_vms(store) if not command.vms or vm.name in command.vms]
@@ -120,6 +137,7 @@ def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor) -> 
     if not command.vms:
         known = {vm.name for vm in vms}
         report.orphans = [d for d in domains.values() if d.name not in known]
+        _return_free_gpus(store, pci_host, report)
     return report
 
 

@@ -69,3 +69,18 @@ Feature: Is this host ready to pass its GPUs through?
     And "ai-how gpu list" shows GPU 0000:01:00.0 free
     And on the host 0000:01:00.0 is bound to nvidia and 0000:01:00.1 to snd_hda_intel
     And "ai-how vm status hpc-cluster-compute-01 --json" says its last error is "cannot hand GPU 0000:01:00.0 to vfio-pci"
+
+  Scenario: A card left on vfio-pci after a failed return is given back by reconcile
+    Given a host with the example's cards on their usual drivers
+    And I ran "ai-how hpc start examples/multi-gpu-clusters.yaml"
+    And the kernel will refuse to unbind 0000:01:00.0 from vfio-pci
+    When I run "ai-how vm stop hpc-cluster-compute-01 --timeout 1"
+    Then the exit code is 3
+    And the errors say "Device or resource busy"
+    And "ai-how gpu list" shows GPU 0000:01:00.0 free
+    And on the host 0000:01:00.0 and 0000:01:00.1 are bound to vfio-pci
+    When the device is no longer busy
+    And I run "ai-how reconcile"
+    Then the exit code is 0
+    And the output says "GPU 0000:01:00.0 was free but still on vfio-pci; given back to its host drivers"
+    And on the host 0000:01:00.0 is bound to nvidia and 0000:01:00.1 to snd_hda_intel

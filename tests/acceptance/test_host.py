@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import yaml
-from pytest_bdd import given, parsers, scenarios, then
+from pytest_bdd import given, parsers, scenarios, then, when
 
 import ai_how.app.bootstrap as bootstrap
 from tests.conftest import REPO
@@ -59,6 +59,16 @@ def without_audio(tmp_path: Path, config_path: list[str], path: str, vm: str) ->
 @given(parsers.parse("the kernel will refuse to bind {address} to vfio-pci"))
 def refuse_bind(host_faults: Faults, address: str) -> None:
     host_faults.bind_fails.add(address)
+
+
+@given(parsers.parse("the kernel will refuse to unbind {address} from vfio-pci"))
+def refuse_unbind(host_faults: Faults, address: str) -> None:
+    host_faults.busy.add(address)
+
+
+@when("the device is no longer busy")
+def not_busy(host_faults: Faults) -> None:
+    host_faults.busy.clear()
 
 
 @then(parsers.parse('the inventory lists {address} as "{model}" in IOMMU group {group:d} with companion {companion}'))
