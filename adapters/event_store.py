@@ -7,13 +7,16 @@ gives its -wal and -shm files the database file's permissions.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
-from ai_how.app.errors import StoreUnavailable
+from ai_how.app.errors import StoreUnavailable, UsageError
 
 EVENTS_FILE = "events.sqlite"
 LOCK_TIMEOUT_S = 30
+SCHEMA_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def prepare_state_dir(state_dir: Path, filename: str = EVENTS_FILE) -> Path:
@@ -53,3 +56,58 @@ def sqlite_settings(state_dir: Path) -> dict[str, str]:
         "SQLITE_DBNAME": str(db),
         "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT_S),
     }
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def postgres_settings(url: str) -> dict[str, str]:
+    """``postgresql://user:password@host:port/database[?schema=name]`` for eventsourcing.postgres."""
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/")
+    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname or not database or not parts.username:
+        raise UsageError(f"the event store {redact(url)!r} is not a PostgreSQL URL: give "
+                         "postgresql://user:password@host:port/database (or leave it unset for SQLite)")
+    schema = parse_qs(parts.query).get("schema", ["public"])[0]
+    if not SCHEMA_PATTERN.match(schema):
+        raise UsageError(f"schema {schema!r} in the event store URL: use lower-case letters, digits and '_'")
+    settings = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": unquote(database),
+        "POSTGRES_HOST": parts.hostname,
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": "4",
+        "POSTGRES_LOCK_TIMEOUT": "30",
+    }
+    _ensure_schema(settings, url)
+    return settings
+
+
+def _ensure_schema(settings: dict[str, str], url: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(dbname=settings["POSTGRES_DBNAME"], host=settings["POSTGRES_HOST"],
+                             port=settings["POSTGRES_PORT"], user=settings["POSTGRES_USER"],
+                             password=settings["POSTGRES_PASSWORD"], connect_timeout=5, autocommit=True) as conn:
+            if settings["POSTGRES_SCHEMA"] != "public":
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{settings["POSTGRES_SCHEMA"]}"')
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreUnavailable(f"cannot reach the event store at {redact(url)}: {reason}; is PostgreSQL running "
+                               "and the URL right?") from None
+
+
+def store_settings(state_dir: Path, url: str | None) -> dict[str, str]:
+    return postgres_settings(url) if url else sqlite_settings(state_dir)

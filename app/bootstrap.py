@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import os
+import random
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from . import handlers, lifecycle, reconcile, sagas, system
 from .bus import EventHandler, MessageBus
 from .ports import EventStore, Hypervisor, PciHost, Views
 from .settings import resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
+from .errors import StoreUnavailable
 from .store import AiHowApplication, EventSourcedStore
 from .views import catch_up
 
@@ -36,14 +39,42 @@ def inject(handler: Callable[..., Any], dependencies: Mapping[str, Any]) -> Call
     return lambda *message: handler(*message, **bound)
 
 
-def open_store(state_dir: Path, env: Mapping[str, str]) -> EventStore:
-    from ai_how.adapters.event_store import sqlite_settings
+def store_settings(state_dir: Path, env: Mapping[str, str], url: str | None = None) -> dict[str, str]:
+    """SQLite in the state directory, or PostgreSQL when ``--event-store``/``AI_HOW_EVENT_STORE`` names one."""
+    from ai_how.adapters.event_store import store_settings as settings_for
 
-    return EventSourcedStore(AiHowApplication(env=sqlite_settings(state_dir)))
+    return settings_for(state_dir, url or env.get("AI_HOW_EVENT_STORE") or None)
 
 
-def open_views(state_dir: Path) -> Views:
-    from ai_how.adapters.views_sqlite import SQLiteViews
+OPEN_ATTEMPTS = 6
+
+
+def _opening(make: Callable[[], Any], what: str) -> Any:
+    """Open a store, retrying briefly: processes that open a new PostgreSQL store at the same
+    time race on its CREATE TABLE IF NOT EXISTS ('tuple concurrently updated')."""
+    from eventsourcing.persistence import PersistenceError
+
+    for attempt in range(1, OPEN_ATTEMPTS + 1):
+        try:
+            return make()
+        except (PersistenceError, StoreUnavailable) as exc:
+            if attempt == OPEN_ATTEMPTS:
+                raise StoreUnavailable(f"cannot open the {what}: {exc}") from None
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")
+
+
+def open_store(state_dir: Path, env: Mapping[str, str], settings: dict[str, str] | None = None) -> EventStore:
+    settings = settings or store_settings(state_dir, env)
+    return _opening(lambda: EventSourcedStore(AiHowApplication(env=settings)), "event store")
+
+
+def open_views(state_dir: Path, settings: dict[str, str]) -> Views:
+    if settings["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+        from ai_how.adapters.views import postgres_views
+
+        return _opening(lambda: postgres_views(settings), "views")
+    from ai_how.adapters.views import SQLiteViews
 
     return SQLiteViews(state_dir)
 
@@ -67,14 +98,17 @@ def bootstrap(
     views: Views | None = None,
     pci_host: PciHost | None = None,
     libvirt_uri: str | None = None,
+    event_store: str | None = None,
     event_handlers: dict[type, list[EventHandler]] | None = None,
     env: Mapping[str, str] | None = None,
     timing: sagas.Timing = sagas.Timing(),
 ) -> MessageBus:
     env = os.environ if env is None else env
     state = resolve_state_dir(state_dir, env)
-    store = store if store is not None else open_store(state, env)
-    views = views if views is not None else open_views(state)
+    if store is None or views is None:
+        settings = store_settings(state, env, event_store)
+        store = store if store is not None else open_store(state, env, settings)
+        views = views if views is not None else open_views(state, settings)
     pci_host = pci_host if pci_host is not None else sysfs_host(env)
     if hypervisor is None:
         hypervisor = libvirt_hypervisor(resolve_libvirt_uri(libvirt_uri, env), state, env)

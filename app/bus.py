@@ -127,6 +127,13 @@ class MessageBus:
             raise SagaFailed(failures)
         return result
 
+    def close(self) -> None:
+        """Close what the bus's dependencies hold open (database pools, connections)."""
+        self.store.close()
+        views = self.dependencies.get("views")
+        if views is not None:
+            views.close()
+
     def _is_concurrent(self, event: Any) -> bool:
         handlers = self.event_handlers.get(type(event), [])
         return bool(handlers) and all(h.concurrent for h in handlers)

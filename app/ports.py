@@ -134,6 +134,8 @@ class Views(Protocol):
     def dump(self) -> dict[str, dict[str, Any]]:
         """Every row of every table, for comparing two builds of the views."""
 
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class PciFunction:

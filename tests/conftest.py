@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,39 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
+
+
+POSTGRES_URL = os.environ.get("AI_HOW_TEST_POSTGRES", "postgresql://aihow:aihow@127.0.0.1:5432/aihow")
+
+
+def _postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_backend(request, monkeypatch) -> str:
+    """Runs the test on SQLite, and again on a private schema of the shared PostgreSQL."""
+    if request.param == "sqlite":
+        monkeypatch.delenv("AI_HOW_EVENT_STORE", raising=False)
+        yield "sqlite"
+        return
+    if not _postgres_reachable():
+        if os.environ.get("AI_HOW_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}; run scripts/postgres-up.sh")
+        pytest.skip("no PostgreSQL (scripts/postgres-up.sh starts one)")
+    import psycopg
+
+    schema = f"t_{secrets.token_hex(6)}"
+    monkeypatch.setenv("AI_HOW_EVENT_STORE", f"{POSTGRES_URL}?schema={schema}")
+    yield "postgres"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture
@@ -71,6 +107,18 @@ def run_cli(state_dir: Path, libvirt_uri: str, terminal_input: list[str]) -> Cal
                              input="".join(terminal_input) or None, catch_exceptions=False)
 
     return run
+
+
+@contextmanager
+def opened(state_dir: Path, **kwargs):
+    """A bus on the test's store, closed afterwards (PostgreSQL counts its connections)."""
+    from ai_how.app.bootstrap import bootstrap
+
+    bus = bootstrap(state_dir, **kwargs)
+    try:
+        yield bus
+    finally:
+        bus.close()
 
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

@@ -42,13 +42,18 @@ def root(
     state_dir: Annotated[Optional[Path], typer.Option(
         "--state-dir", envvar="AI_HOW_STATE_DIR",
         help="Where the event store lives (default: $XDG_STATE_HOME/ai-how).")] = None,
+    event_store: Annotated[Optional[str], typer.Option(
+        "--event-store", envvar="AI_HOW_EVENT_STORE", show_envvar=True,
+        help="A shared PostgreSQL store: postgresql://user:password@host:port/db[?schema=name] "
+        "(default: SQLite in the state directory).")] = None,
     libvirt_uri: Annotated[Optional[str], typer.Option(
         "--libvirt-uri", envvar="AI_HOW_LIBVIRT_URI",
         help="libvirt connection (default: the config's global.libvirt_uri, else qemu:///system).")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    ctx.obj = CliState(state_dir=state_dir, libvirt_uri=libvirt_uri)
+    ctx.obj = CliState(state_dir=state_dir, libvirt_uri=libvirt_uri, event_store=event_store)
+    ctx.call_on_close(ctx.obj.close)
 
 
 app.command("validate")(validate)

@@ -28,6 +28,7 @@ class CliState:
 
     state_dir: Path | None = None
     libvirt_uri: str | None = None
+    event_store: str | None = None
     _bus: Any = field(default=None, repr=False)
 
     def bus(self, config_uri: str | None = None, start_wait_s: float | None = None) -> Any:
@@ -39,7 +40,7 @@ class CliState:
 
             uri = resolve_libvirt_uri(self.libvirt_uri, os.environ, config_uri)
             timing = Timing(start_wait_s) if start_wait_s is not None else Timing()
-            self._bus = bootstrap(self.state_dir, libvirt_uri=uri, timing=timing)
+            self._bus = bootstrap(self.state_dir, libvirt_uri=uri, timing=timing, event_store=self.event_store)
         return self._bus
 
     def reconciled(self, config_uri: str | None = None, start_wait_s: float | None = None,
@@ -70,6 +71,11 @@ class CliState:
 
     def store(self) -> Any:
         return self.bus().store
+
+    def close(self) -> None:
+        if self._bus is not None:
+            self._bus.close()
+            self._bus = None
 
     def topology(self) -> Any:
         """The views, caught up with the log."""

@@ -15,6 +15,12 @@ from ai_how.adapters.libvirt.connection import HypervisorError, connect
 from ai_how.app.ports import DomainState
 
 
+@pytest.fixture(autouse=True)
+def _every_spec_on_both_stores(store_backend: str) -> str:
+    """Every scenario runs on SQLite and on PostgreSQL."""
+    return store_backend
+
+
 @pytest.fixture
 def config_path() -> list[str]:
     """A config a step wrote, substituted for ``{config}`` in commands."""

@@ -25,7 +25,7 @@ scenarios("gpu_leasing.feature")
 def bus(state_dir: Path):
     bus = bootstrap(state_dir)
     yield bus
-    bus.store.close()
+    bus.close()
 
 
 def _record(bus, config_path: Path) -> None:

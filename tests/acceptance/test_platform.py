@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -47,10 +48,24 @@ def killed_at(run_cli, monkeypatch, args: str, point: str) -> None:
 
 
 @given(parsers.parse('another operator with another store started "{config}" on this libvirt host'))
-def other_operator(tmp_path: Path, libvirt_uri: str, config: str) -> None:
+def other_operator(tmp_path: Path, libvirt_uri: str, config: str, request) -> None:
+    store = []
+    shared = os.environ.get("AI_HOW_EVENT_STORE")
+    if shared:  # on PostgreSQL, another store is another schema
+        other = shared.replace("?schema=", "?schema=other_")
+        store = ["--event-store", other]
+        request.addfinalizer(lambda: _drop_schema(other))
     result = CliRunner().invoke(app, ["--state-dir", str(tmp_path / "other-store"), "--libvirt-uri", libvirt_uri,
-                                      "hpc", "start", str(REPO / config)], catch_exceptions=False)
+                                      *store, "hpc", "start", str(REPO / config)], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
+
+
+def _drop_schema(url: str) -> None:
+    import psycopg
+
+    base, schema = url.split("?schema=")
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def _json(run_cli, *args: str):

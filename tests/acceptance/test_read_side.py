@@ -9,10 +9,8 @@ import pytest
 import yaml
 from pytest_bdd import given, parsers, scenarios, then
 
-from ai_how.adapters.views_sqlite import SQLiteViews
-from ai_how.app.bootstrap import open_store
 from ai_how.domain.ids import gpu_id
-from tests.conftest import REPO
+from tests.conftest import REPO, opened
 
 scenarios("topology.feature", "audit.feature")
 
@@ -85,7 +83,8 @@ def count_lines(result, count: int) -> None:
 
 @then("there are as many JSON lines as events in the log")
 def as_many_lines(result, state_dir: Path) -> None:
-    assert len(_lines(result)) == open_store(state_dir, {}).max_position()
+    with opened(state_dir) as bus:
+        assert len(_lines(result)) == bus.store.max_position()
 
 
 @pytest.fixture
@@ -95,13 +94,15 @@ def views_noted() -> list[dict]:
 
 @given("I note the views as they are")
 def note_views(state_dir: Path, views_noted: list[dict]) -> None:
-    views_noted.append(SQLiteViews(state_dir).dump())
+    with opened(state_dir) as bus:
+        views_noted.append(bus.dependencies["views"].dump())
     assert views_noted[0]["vms"] and views_noted[0]["gpus"]
 
 
 @then("the views are identical to the ones I noted")
 def views_identical(state_dir: Path, views_noted: list[dict]) -> None:
-    assert SQLiteViews(state_dir).dump() == views_noted[0]
+    with opened(state_dir) as bus:
+        assert bus.dependencies["views"].dump() == views_noted[0]
 
 
 @given(parsers.parse('the position of the first "{event_type}" event for GPU {address}'))
@@ -112,8 +113,8 @@ def first_position(run_cli, noted: dict[str, str], event_type: str, address: str
 
 @given(parsers.parse("events written around the rules: GPU {address} leased to {intruder} while {holder} holds it"))
 def break_the_rule(state_dir: Path, address: str, intruder: str, holder: str) -> None:
-    store = open_store(state_dir, {})
-    gpu = store.get(gpu_id(address))
-    assert gpu.holder == holder
-    gpu._leased(vm=intruder)  # the event method itself: what a buggy tool or a hand-edited log could record
-    store.save(gpu)
+    with opened(state_dir) as bus:
+        gpu = bus.store.get(gpu_id(address))
+        assert gpu.holder == holder
+        gpu._leased(vm=intruder)  # the event method itself: what a buggy tool or a hand-edited log could record
+        bus.store.save(gpu)

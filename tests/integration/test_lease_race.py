@@ -16,6 +16,7 @@ from ai_how.app.bootstrap import bootstrap
 from ai_how.domain.commands import LeaseGpus
 from ai_how.domain.errors import GpuLeasedElsewhere
 
+from tests.conftest import opened
 from tests.fakes.sysfs import GPU_CARD, FakeKernel, build_tree
 
 from .helpers import record_rivals
@@ -25,8 +26,13 @@ ROUNDS = int(os.environ.get("AI_HOW_RACE_ROUNDS", "1"))
 
 
 def _contender(state_dir: str, host_root: str, vm: str, barrier, results) -> None:
-    bus = bootstrap(state_dir, pci_host=FakeKernel(Path(host_root)))
-    barrier.wait(timeout=60)
+    try:
+        bus = bootstrap(state_dir, pci_host=FakeKernel(Path(host_root)))  # the store: AI_HOW_EVENT_STORE, if set
+        barrier.wait(timeout=60)
+    except BaseException as exc:  # reported to the parent, which fails the test with it
+        barrier.abort()
+        results.put(("error", vm, f"before the race: {type(exc).__name__}: {exc}"))
+        return
     try:
         bus.handle(LeaseGpus(vm))
         results.put(("won", vm, ""))
@@ -34,16 +40,17 @@ def _contender(state_dir: str, host_root: str, vm: str, barrier, results) -> Non
         results.put(("refused", vm, str(refused)))
     except Exception as exc:  # reported to the parent, which fails the test with it
         results.put(("error", vm, f"{type(exc).__name__}: {exc}"))
+    finally:
+        bus.close()
 
 
 @pytest.mark.race
 @pytest.mark.slow
 @pytest.mark.parametrize("round_", range(ROUNDS))
-def test_eight_processes_one_gpu_one_winner(tmp_path: Path, round_: int) -> None:
+def test_eight_processes_one_gpu_one_winner(tmp_path: Path, round_: int, store_backend: str) -> None:
     state_dir = tmp_path / "state"
-    setup = bootstrap(state_dir)
-    vms = record_rivals(setup, PROCESSES)
-    setup.store.close()
+    with opened(state_dir) as setup:
+        vms = record_rivals(setup, PROCESSES)
 
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
@@ -66,7 +73,8 @@ def test_eight_processes_one_gpu_one_winner(tmp_path: Path, round_: int) -> None
     assert len(refusals) == PROCESSES - 1
     assert all(f"GPU 0000:01:00.0 is leased to {winners[0]}" in m for m in refusals), refusals
 
-    log = list(bootstrap(state_dir).store.iter_log())
+    with opened(state_dir) as bus:
+        log = list(bus.store.iter_log())
     leases = [e for e in log if e.event_type == "GpuLeased"]
     assert [e.payload["vm"] for e in leases] == winners
     positions = [e.position for e in log]

@@ -19,12 +19,26 @@ from ai_how.domain.ids import gpu_id
 from .helpers import db_file, record_example, record_rivals
 
 
+@pytest.fixture
+def make_bus(state_dir):
+    """Buses on this test's store (SQLite or PostgreSQL), closed at the end."""
+    made = []
+
+    def make(**kwargs):
+        made.append(bootstrap(state_dir, **kwargs))
+        return made[-1]
+
+    yield make
+    for bus in made:
+        bus.close()
+
+
 def event_types(bus) -> list[str]:
     return [e.event_type for e in bus.store.iter_log()]
 
 
-def test_provisioning_is_recorded_once(state_dir) -> None:
-    bus = bootstrap(state_dir)
+def test_provisioning_is_recorded_once(store_backend, make_bus) -> None:
+    bus = make_bus()
     record_example(bus)
     before = bus.store.max_position()
     record_example(bus)  # same config again: nothing new
@@ -67,19 +81,19 @@ class RivalFirstStore(EventSourcedStore):
         super().save(*aggregates)
 
 
-def test_a_lost_race_is_retried_and_answered_by_the_domain_rule(state_dir) -> None:
-    setup = bootstrap(state_dir)
+def test_a_lost_race_is_retried_and_answered_by_the_domain_rule(store_backend, make_bus) -> None:
+    setup = make_bus()
     winner, loser = record_rivals(setup, 2)
-    rival_bus = bootstrap(state_dir)
-    store = RivalFirstStore(bootstrap(state_dir).store.app, rival_bus, winner)
-    bus = bootstrap(store=store)
+    rival_bus = make_bus()
+    store = RivalFirstStore(make_bus().store.app, rival_bus, winner)
+    bus = make_bus(store=store)
     with pytest.raises(GpuLeasedElsewhere, match=f"GPU 0000:01:00.0 is leased to {winner}"):
         bus.handle(LeaseGpus(loser))
     assert store.saves == 1, "the retry must be refused by the rule before it saves again"
     assert event_types(setup).count("GpuLeased") == 1
 
 
-def test_a_failing_event_handler_is_recorded_not_swallowed(state_dir) -> None:
+def test_a_failing_event_handler_is_recorded_not_swallowed(store_backend, make_bus) -> None:
     def bind_to_vfio(event) -> None:
         raise OSError("write error on /sys/bus/pci/drivers_probe")
 
@@ -87,7 +101,7 @@ def test_a_failing_event_handler_is_recorded_not_swallowed(state_dir) -> None:
         return ReleaseGpus(event.vm, reason=f"bind failed: {error}")
 
     handlers = {Gpu.GpuLeased: [EventHandler(bind_to_vfio, release_on_failure)]}
-    bus = bootstrap(state_dir, event_handlers=handlers)
+    bus = make_bus(event_handlers=handlers)
     record_example(bus)
     with pytest.raises(OSError, match="drivers_probe"):
         bus.handle(LeaseGpus("hpc-cluster-compute-01"))
@@ -97,18 +111,18 @@ def test_a_failing_event_handler_is_recorded_not_swallowed(state_dir) -> None:
     assert bus.store.get(gpu_id("0000:01:00.0")).holder is None
 
 
-def test_a_handler_without_compensation_raises(state_dir) -> None:
+def test_a_handler_without_compensation_raises(store_backend, make_bus) -> None:
     def broken(event) -> None:
         raise RuntimeError("adapter down")
 
-    bus = bootstrap(state_dir, event_handlers={Gpu.GpuLeased: [EventHandler(broken)]})
+    bus = make_bus(event_handlers={Gpu.GpuLeased: [EventHandler(broken)]})
     record_example(bus)
     with pytest.raises(RuntimeError, match="adapter down"):
         bus.handle(LeaseGpus("hpc-cluster-compute-01"))
 
 
-def test_long_lived_gpus_are_snapshotted_and_read_back_the_same(state_dir) -> None:
-    bus = bootstrap(state_dir)
+def test_long_lived_gpus_are_snapshotted_and_read_back_the_same(store_backend, make_bus) -> None:
+    bus = make_bus()
     record_example(bus)
     for _ in range(SNAPSHOT_INTERVAL // 2 + 1):
         bus.handle(LeaseGpus("hpc-cluster-compute-01"))
@@ -120,8 +134,7 @@ def test_long_lived_gpus_are_snapshotted_and_read_back_the_same(state_dir) -> No
     assert recorded == list(range(1, len(recorded) + 1)) and len(recorded) > SNAPSHOT_INTERVAL
     snapshots = [s.originator_version for s in app.snapshots.get(card)]
     assert snapshots == list(range(SNAPSHOT_INTERVAL, len(recorded) + 1, SNAPSHOT_INTERVAL))
-    fresh = bootstrap(state_dir)
-    gpu = fresh.store.get(card)
+    gpu = make_bus().store.get(card)
     assert gpu.holder == "cloud-cluster-gpu-worker-01"
     assert gpu.version == len(recorded)
     assert gpu.host_drivers == {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"}

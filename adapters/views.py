@@ -1,0 +1,116 @@
+"""The topology views: in an SQLite file beside the log, or in the log's PostgreSQL database.
+
+Built on eventsourcing's tracking recorders: the changed rows and the log position they are
+caught up to are written in one transaction, and the position only ever moves forward, so
+each event is applied exactly once even when two processes catch up at the same time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+from ai_how.app.errors import StoreUnavailable
+from ai_how.app.ports import ViewsConflict
+from ai_how.app.projection import Topology
+
+from .event_store import LOCK_TIMEOUT_S, check_readable, prepare_state_dir
+
+VIEWS_FILE = "views.sqlite"
+TRACKED = "AiHow"
+
+
+class ViewTables:
+    """load/save/clear/dump over ``view_<table>`` tables of (key, data) rows."""
+
+    param = "?"
+
+    def table(self, name: str) -> str:
+        return f"view_{name}"
+
+    def load(self) -> Topology:
+        topology = Topology()
+        with self.datastore.transaction(commit=False) as c:
+            for table in Topology.TABLES:
+                c.execute(f"SELECT key, data FROM {self.table(table)}")
+                topology.table(table).update({row["key"]: json.loads(row["data"]) for row in c.fetchall()})
+            topology.position = self._max_tracking_id(TRACKED, c) or 0
+        return topology
+
+    def save(self, topology: Topology) -> None:
+        p = self.param
+        try:
+            with self.datastore.transaction(commit=True) as c:
+                for table, key in sorted(topology.changed):
+                    c.execute(f"INSERT INTO {self.table(table)} (key, data) VALUES ({p}, {p}) "
+                              "ON CONFLICT (key) DO UPDATE SET data = excluded.data",
+                              (key, json.dumps(topology.table(table)[key], sort_keys=True)))
+                self._insert_tracking(c, Tracking(TRACKED, topology.position))
+        except IntegrityError:
+            raise ViewsConflict(topology.position) from None
+        topology.changed.clear()
+
+    def clear(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            for table in Topology.TABLES:
+                c.execute(f"DELETE FROM {self.table(table)}")
+            c.execute(f"DELETE FROM {self.tracking_table} WHERE application_name = {self.param}", (TRACKED,))
+
+    def dump(self) -> dict[str, dict[str, Any]]:
+        topology = self.load()
+        return {table: topology.table(table) for table in Topology.TABLES} | {"position": {"": topology.position}}
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+class SQLiteViews(ViewTables, SQLiteTrackingRecorder):
+    tracking_table = "tracking"
+
+    def __init__(self, state_dir: Path) -> None:
+        db = prepare_state_dir(state_dir, VIEWS_FILE)
+        check_readable(db)
+        super().__init__(SQLiteDatastore(str(db), lock_timeout=LOCK_TIMEOUT_S))
+        try:
+            self.create_table()
+        except PersistenceError as exc:
+            raise StoreUnavailable(f"cannot open the views {db}: {exc}; 'ai-how audit replay' rebuilds them") from exc
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = super().construct_create_table_statements()
+        statements += [f"CREATE TABLE IF NOT EXISTS {self.table(t)} (key TEXT PRIMARY KEY, data TEXT NOT NULL)"
+                       for t in Topology.TABLES]
+        return statements
+
+
+def postgres_views(settings: dict[str, str]) -> ViewTables:
+    """Views in the same PostgreSQL database and schema as the log."""
+    from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+    from psycopg.sql import SQL
+
+    schema = settings["POSTGRES_SCHEMA"]
+
+    class PostgresViews(ViewTables, PostgresTrackingRecorder):
+        param = "%s"
+        tracking_table = f'"{schema}".aihow_views_tracking'
+
+        def table(self, name: str) -> str:
+            return f'"{schema}".aihow_view_{name}'
+
+    datastore = PostgresDatastore(
+        settings["POSTGRES_DBNAME"], settings["POSTGRES_HOST"], settings["POSTGRES_PORT"],
+        settings["POSTGRES_USER"], settings["POSTGRES_PASSWORD"], schema=schema, connect_timeout=5,
+        lock_timeout=int(settings["POSTGRES_LOCK_TIMEOUT"]), pool_size=1, max_overflow=4)
+    views = PostgresViews(datastore, tracking_table_name="aihow_views_tracking")
+    views.sql_create_statements += [
+        SQL(f"CREATE TABLE IF NOT EXISTS {views.table(t)} (key TEXT PRIMARY KEY, data TEXT NOT NULL)")
+        for t in Topology.TABLES]
+    try:
+        views.create_table()
+    except PersistenceError as exc:
+        raise StoreUnavailable(f"cannot open the views in PostgreSQL: {exc}") from exc
+    return views
