@@ -15,9 +15,9 @@ from ai_how.domain.vm import Vm
 
 from . import handlers, lifecycle, reconcile, sagas, system
 from .bus import EventHandler, MessageBus
+from .errors import StoreUnavailable
 from .ports import EventStore, Hypervisor, PciHost, Views
 from .settings import resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
-from .errors import StoreUnavailable
 from .store import AiHowApplication, EventSourcedStore
 from .views import catch_up
 

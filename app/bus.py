@@ -15,9 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import RecordConflictError
-
 from ai_how.domain.commands import Command
+from eventsourcing.persistence import RecordConflictError
 
 from .errors import InfrastructureError, StoreContention
 from .ports import EventStore

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ai_how.domain.pci import HEX_ID_PATTERN
 from pydantic import BaseModel, ValidationError
 
 from .config import BRIDGE_PATTERN, NAME_PATTERN, UNION_TAGS, ClusterConfig
-from ai_how.domain.pci import HEX_ID_PATTERN
 
 _PATTERN_WORDS = {
     HEX_ID_PATTERN: "must be 4 hexadecimal digits, like 10de",

@@ -14,8 +14,8 @@ from ai_how.domain.errors import GpuLeasedElsewhere
 from ai_how.domain.ids import cluster_id
 from ai_how.domain.vm import StopReason, Vm, VmState
 
-from .handlers import load_gpu, load_vm
 from .errors import InfrastructureError
+from .handlers import load_gpu, load_vm
 from .ports import DomainInfo, DomainState, EventStore, Hypervisor, PciHost
 
 LIVE = (DomainState.RUNNING, DomainState.PAUSED, DomainState.OTHER)  # a QEMU process holds the devices

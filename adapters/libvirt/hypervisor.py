@@ -14,8 +14,8 @@ from ai_how.app.ports import DomainInfo, DomainState, PrepareReport, TeardownRep
 from ai_how.domain.specs import ClusterPlan, VmPlan
 
 from . import domains, networks, storage
-from .domains import Profile
 from .connection import HypervisorError, connect, libvirt_errors
+from .domains import Profile
 from .xml import network_name, render_domain, spec_digest
 
 

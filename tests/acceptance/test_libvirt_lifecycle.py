@@ -3,11 +3,10 @@ and the shared GPU. Most steps are shared (conftest.py); these write configs and
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
-from pytest_bdd import given, parsers, scenarios, then
+from pytest_bdd import given, parsers, scenarios
 
 from tests.conftest import REPO
 

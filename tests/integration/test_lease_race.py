@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from ai_how.app.bootstrap import bootstrap
 from ai_how.domain.commands import LeaseGpus
 from ai_how.domain.errors import GpuLeasedElsewhere

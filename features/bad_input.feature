@@ -1,0 +1,84 @@
+@errors
+Feature: Bad input and broken surroundings get one clear line
+  Whatever is wrong — the config, the arguments, the store, the daemon — ai-how answers with
+  one or two lines that say what is wrong and what to do, and the documented exit code:
+  2 for bad usage or config, 3 for the infrastructure. Never a traceback, never a partial write.
+
+  Background:
+    Given a libvirt host for this scenario
+
+  Scenario Outline: A name that would reach libvirt, a path or Ansible must be safe
+    Given the config "examples/minimal.yaml"
+    And its field "<field>" set to <value>
+    When I validate it
+    Then the exit code is 2
+    And the errors say "<message>"
+    And nothing was written to the store
+
+    Examples:
+      | field                        | value                         | message                                                                     |
+      | clusters.hpc.name            | "mini;rm -rf /"               | clusters.hpc.name: must be 2-40 characters of lower-case letters            |
+      | clusters.hpc.name            | "../../etc"                   | clusters.hpc.name: must be 2-40 characters of lower-case letters            |
+      | clusters.hpc.name            | "a-name-that-is-far-too-long-for-a-cluster-ok" | clusters.hpc.name: must be 2-40 characters                 |
+      | clusters.hpc.network.bridge  | "br0 up"                      | clusters.hpc.network.bridge: must be a Linux interface name                 |
+
+  Scenario: Unknown commands and options are usage errors
+    When I run "ai-how hpc launch examples/minimal.yaml"
+    Then the exit code is 2
+    When I run "ai-how audit log --gpu 1:0.0"
+    Then the exit code is 2
+    And the errors say "--gpu: not a PCI address"
+
+  Scenario: A corrupt store file is one clear error, and nothing is written
+    Given the store file is overwritten with garbage
+    When I run "ai-how gpu list"
+    Then the exit code is 3
+    And the errors say "is unreadable"
+    And the errors say "restore it from a backup or move it aside to start an empty one"
+    And the output has no traceback
+    And the store file is still the garbage it was
+
+  Scenario: A truncated store file is one clear error
+    Given I ran "ai-how hpc start examples/minimal.yaml"
+    And the store file is cut to half its size
+    When I run "ai-how gpu list"
+    Then the exit code is 3
+    And the errors say "is unreadable"
+    And the output has no traceback
+
+  Scenario: An unreachable PostgreSQL is one clear error, without the password
+    When I run "ai-how --event-store postgresql://aihow:hunter2@127.0.0.1:1/aihow gpu list"
+    Then the exit code is 3
+    And the errors say "cannot reach the event store at postgresql://aihow:***@127.0.0.1:1/aihow"
+    And the output does not contain "hunter2"
+    And the output has no traceback
+
+  Scenario: An event store URL that is not PostgreSQL is a usage error
+    When I run "ai-how --event-store mysql://root@localhost/db gpu list"
+    Then the exit code is 2
+    And the errors say "is not a PostgreSQL URL: give postgresql://user:password@host:port/database"
+
+  Scenario: A read-only state directory is one clear error
+    Given a state directory that cannot be written
+    When I run "ai-how hpc start examples/minimal.yaml"
+    Then the exit code is 3
+    And the errors say "choose another with --state-dir or AI_HOW_STATE_DIR"
+    And the output has no traceback
+
+  Scenario: A missing libvirtd is one clear error, and no lease or intent is recorded
+    When I run "ai-how --libvirt-uri qemu+unix:///system?socket=/nonexistent/libvirt-sock hpc start examples/multi-gpu-clusters.yaml"
+    Then the exit code is 3
+    And the errors say "cannot connect to libvirt at qemu+unix:///system?socket=/nonexistent/libvirt-sock"
+    And the errors say "is libvirtd running?"
+    And the output has no traceback
+    And nothing was written to the store
+
+  Scenario: Secrets in the config never reach the log, the views or the output
+    Given the config "examples/multi-gpu-clusters.yaml" with the secret "s3cr3t-Pa55-Mlflow" in mlops and serving
+    When I run "ai-how validate {config} --json"
+    And I run "ai-how hpc start {config}"
+    And I run "ai-how cloud start {config}"
+    And I run "ai-how topology --json"
+    And I run "ai-how audit log --json"
+    Then no output contained "s3cr3t-Pa55-Mlflow"
+    And neither the log nor the views contain "s3cr3t-Pa55-Mlflow"
