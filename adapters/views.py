@@ -15,7 +15,7 @@ from ai_how.app.errors import StoreUnavailable
 from ai_how.app.ports import ViewsConflict
 from ai_how.app.projection import Topology
 from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore, SQLiteTrackingRecorder
 
 from .event_store import LOCK_TIMEOUT_S, check_readable, prepare_state_dir
 
@@ -30,6 +30,10 @@ class ViewTables:
 
     def table(self, name: str) -> str:
         return f"view_{name}"
+
+    def position(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            return self._max_tracking_id(TRACKED, c) or 0
 
     def load(self) -> Topology:
         topology = Topology()
@@ -67,13 +71,26 @@ class ViewTables:
         self.datastore.close()
 
 
+class _ViewsPool(SQLiteConnectionPool):
+    """Views commit without waiting for the disk (WAL, synchronous=NORMAL): a power cut can
+    lose their last commits, never their consistency — rows and position commit together —
+    and the next catch-up applies those events again from the log."""
+
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()
+        connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+
 class SQLiteViews(ViewTables, SQLiteTrackingRecorder):
     tracking_table = "tracking"
 
     def __init__(self, state_dir: Path) -> None:
         db = prepare_state_dir(state_dir, VIEWS_FILE)
         check_readable(db)
-        super().__init__(SQLiteDatastore(str(db), lock_timeout=LOCK_TIMEOUT_S))
+        datastore = SQLiteDatastore(str(db), lock_timeout=LOCK_TIMEOUT_S)
+        datastore.pool = _ViewsPool(db_name=str(db), lock_timeout=LOCK_TIMEOUT_S)
+        super().__init__(datastore)
         try:
             self.create_table()
         except PersistenceError as exc:

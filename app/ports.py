@@ -122,6 +122,9 @@ class ViewsConflict(Exception):
 class Views(Protocol):
     """Where the topology read model is kept, with the log position it is caught up to."""
 
+    def position(self) -> int:
+        """The log position the views are caught up to."""
+
     def load(self) -> Any:
         """The ``Topology`` as saved, with its position."""
 

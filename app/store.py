@@ -29,6 +29,9 @@ _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_top
 class AiHowApplication(Application):
     name = "AiHow"
     snapshotting_intervals = {cls: SNAPSHOT_INTERVAL for cls in AGGREGATES}
+    # Aggregates stay cached in the process; a load reads only the events recorded since
+    # ("fast-forward"), so another process's writes are still seen.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "1000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
     def take_snapshot(self, *args: Any, **kwargs: Any) -> None:
         # Two processes can reach the same snapshot version only by saving the same events,

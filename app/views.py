@@ -12,19 +12,23 @@ CATCH_UP_ATTEMPTS = 5
 
 
 def catch_up(store: EventStore, views: Views) -> int:
-    """Apply every event after the views' position; returns how many were applied.
+    """Bring the views up to the log's current end; returns how many events this applied.
 
-    Losing to another process that caught up first just means starting again from its
-    position: nothing is applied twice.
+    Another process may get there first: its save then covers these events too, and there
+    is nothing left to do. Losing a save to one that did not reach as far starts again from
+    its position: nothing is applied twice.
     """
+    target = store.max_position()
     for _ in range(CATCH_UP_ATTEMPTS):
+        if views.position() >= target:
+            return 0
         topology = views.load()
         applied = 0
         for event in store.iter_log(start=topology.position + 1):
+            if event.position > target:
+                break
             topology.apply(event)
             applied += 1
-        if not applied:
-            return 0
         try:
             views.save(topology)
             return applied

@@ -6,6 +6,7 @@ one process must use the same connection to see what the previous one did.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,19 @@ class HypervisorError(InfrastructureError):
 
 _connections: dict[str, Any] = {}
 _lock = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close while the libvirt module still exists: a connection left to the interpreter's
+    teardown prints 'Exception ignored in virConnect.__del__' on the way out."""
+    with _lock:
+        for conn in _connections.values():
+            try:
+                conn.close()
+            except Exception:  # closing at exit: nothing left to tell the user
+                pass
+        _connections.clear()
 
 
 def libvirt_module() -> Any:
