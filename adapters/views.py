@@ -11,11 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
+from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore, SQLiteTrackingRecorder
+
 from ai_how.app.errors import StoreUnavailable
 from ai_how.app.ports import ViewsConflict
 from ai_how.app.projection import Topology
-from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
-from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore, SQLiteTrackingRecorder
 
 from .event_store import LOCK_TIMEOUT_S, check_readable, prepare_state_dir
 

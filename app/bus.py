@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ai_how.domain.commands import Command
 from eventsourcing.persistence import RecordConflictError
+
+from ai_how.domain.commands import Command
 
 from .errors import InfrastructureError, StoreContention
 from .ports import EventStore

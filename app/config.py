@@ -9,7 +9,6 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
-from ai_how.domain.pci import HEX_ID_PATTERN, normalize_pci_address
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -20,6 +19,8 @@ from pydantic import (
     Tag,
     model_validator,
 )
+
+from ai_how.domain.pci import HEX_ID_PATTERN, normalize_pci_address
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
 BRIDGE_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$"  # Linux interface names: at most 15 bytes

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from ai_how.domain.pci import HEX_ID_PATTERN
 from pydantic import BaseModel, ValidationError
+
+from ai_how.domain.pci import HEX_ID_PATTERN
 
 from .config import BRIDGE_PATTERN, NAME_PATTERN, UNION_TAGS, ClusterConfig
 

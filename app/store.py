@@ -11,12 +11,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
-from ai_how.domain.cluster import Cluster
-from ai_how.domain.gpu import Gpu
-from ai_how.domain.vm import Vm
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, PersistenceError, RecordConflictError
 from eventsourcing.utils import get_topic
+
+from ai_how.domain.cluster import Cluster
+from ai_how.domain.gpu import Gpu
+from ai_how.domain.vm import Vm
 
 from .errors import StoreUnavailable
 from .ports import LoggedEvent

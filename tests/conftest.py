@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from ai_how.app.cli import app
 from typer.testing import CliRunner
 
+from ai_how.app.cli import app
 from tests.fakes.sysfs import EXAMPLE_HOST, FakeKernel, Faults, build_tree
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Optional
 
 import typer
+
 from ai_how.app.audit import verify as verify_log
 from ai_how.app.errors import UsageError
 from ai_how.app.queries import AuditFilter, audit_entries

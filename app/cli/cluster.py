@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+
 from ai_how.app.config_loader import load_config
 from ai_how.app.errors import UsageError
 from ai_how.app.plan import PlannedCluster

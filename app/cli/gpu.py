@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from ai_how.app.queries import gpu_rows
 
 from .common import console, handles_errors, print_json, state

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
 from ai_how.app.host_check import host_checks
 
 from .common import EXIT_REFUSED, console, handles_errors, print_json

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
 from ai_how.app.config_loader import load_config
 from ai_how.app.plan import plan_clusters
 from ai_how.domain.commands import AdoptOrphans, Reconcile, RemoveOrphans

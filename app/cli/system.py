@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+
 from ai_how.app.config_loader import load_config
 from ai_how.app.errors import UsageError
 from ai_how.app.queries import cluster_names, cluster_view, shared_resources

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+
 from ai_how.app.topology import topology_tree
 
 from .common import console, handles_errors, print_json, state

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from ai_how.app.config_loader import ConfigError, load_config
 from ai_how.app.validation import Report, validate_config
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from ai_how.app.queries import vm_row
 from ai_how.domain.commands import RestartVm, StartVms, StopVms
 from ai_how.domain.errors import UnknownObject

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pytest_bdd import given, parsers, then, when
+
 from ai_how.adapters.libvirt import LibvirtHypervisor
 from ai_how.adapters.libvirt.connection import HypervisorError, connect
 from ai_how.app.ports import DomainState
-from pytest_bdd import given, parsers, then, when
-
 from tests.conftest import REPO, split_path
 
 

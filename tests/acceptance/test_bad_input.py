@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ai_how.app.cli import app
 from pytest_bdd import given, parsers, scenarios, then, when
 from typer.testing import CliRunner
 
+from ai_how.app.cli import app
 from tests.conftest import REPO, opened
 
 scenarios("bad_input.feature", "shared_store.feature")

@@ -6,10 +6,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-import ai_how.app.bootstrap as bootstrap
 import yaml
 from pytest_bdd import given, parsers, scenarios, then, when
 
+import ai_how.app.bootstrap as bootstrap
 from tests.conftest import REPO
 from tests.fakes.sysfs import EXAMPLE_HOST, FakeKernel, Faults, build_tree
 

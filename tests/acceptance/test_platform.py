@@ -6,15 +6,15 @@ import json
 import os
 from pathlib import Path
 
-import ai_how.app.faults as faults
 import pytest
+from pytest_bdd import given, parsers, scenarios, then, when
+from typer.testing import CliRunner
+
+import ai_how.app.faults as faults
 from ai_how.adapters.libvirt import LibvirtHypervisor
 from ai_how.adapters.libvirt.connection import connect
 from ai_how.app.cli import app
 from ai_how.app.ports import DomainState
-from pytest_bdd import given, parsers, scenarios, then, when
-from typer.testing import CliRunner
-
 from tests.conftest import REPO
 
 scenarios("reconciliation.feature", "system_lifecycle.feature")

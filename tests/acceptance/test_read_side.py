@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ai_how.domain.ids import gpu_id
 from pytest_bdd import given, parsers, scenarios, then
 
+from ai_how.domain.ids import gpu_id
 from tests.conftest import REPO, opened
 
 scenarios("topology.feature", "audit.feature")

@@ -7,7 +7,6 @@ from pathlib import Path
 from ai_how.app.config_loader import load_config, parse_config
 from ai_how.app.plan import plan_clusters
 from ai_how.domain.commands import ProvisionCluster
-
 from tests.conftest import REPO
 
 

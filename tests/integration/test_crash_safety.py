@@ -14,6 +14,7 @@ import signal
 from collections import defaultdict
 
 import pytest
+
 from ai_how.app.faults import CRASH_ENV, POINTS
 
 from .conftest import states

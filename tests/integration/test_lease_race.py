@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 
 import pytest
+
 from ai_how.app.bootstrap import bootstrap
 from ai_how.domain.commands import LeaseGpus
 from ai_how.domain.errors import GpuLeasedElsewhere
-
 from tests.conftest import opened
 from tests.fakes.sysfs import GPU_CARD, FakeKernel, build_tree
 

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
 from ai_how.adapters.libvirt.xml import (
     ROLE_TEMPLATES,
     mac_address,
@@ -18,7 +19,6 @@ from ai_how.adapters.libvirt.xml import (
 )
 from ai_how.app.config_loader import load_config
 from ai_how.app.plan import plan_clusters
-
 from tests.conftest import REPO
 
 VALIDATOR = shutil.which("virt-xml-validate")

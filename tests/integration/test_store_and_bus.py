@@ -6,6 +6,7 @@ import os
 import stat
 
 import pytest
+
 from ai_how.app.bootstrap import bootstrap
 from ai_how.app.bus import EventHandler
 from ai_how.app.errors import StoreUnavailable

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from ai_how.adapters.sysfs import SysfsError
 from ai_how.app.gpu_inventory import inventory
 from ai_how.app.sagas import group_functions
-
 from tests.fakes.sysfs import GPU_CARD, FakeKernel, Faults, build_tree
 
 CARD = ["0000:01:00.0", "0000:01:00.1"]

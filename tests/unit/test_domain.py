@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ai_how.domain.cluster import Cluster, ClusterStatus
 from ai_how.domain.errors import GpuLeasedElsewhere, InvalidTransition, NotTheHolder
 from ai_how.domain.gpu import Gpu

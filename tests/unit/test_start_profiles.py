@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ai_how.adapters.libvirt.domains import is_cpu_model_refusal, is_kvm_refusal
 
 KVM_DENIED = ("internal error: qemu unexpectedly closed the monitor: Could not access KVM kernel module: "
