@@ -23,8 +23,8 @@ StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
                                             help="Seconds to wait for an ACPI shutdown before forcing a VM off.")]
 
 
-def planned_cluster(config: Path, kind: str) -> tuple[PlannedCluster, Any]:
-    """The config's cluster of ``kind``; a config with errors stops here with exit 2."""
+def valid_config(config: Path) -> tuple[Any, Any]:
+    """The validation report and parsed config; a config with errors stops here with exit 2."""
     parsed = load_config(config)
     report = validate_config(parsed)
     if not report.valid:
@@ -34,6 +34,12 @@ def planned_cluster(config: Path, kind: str) -> tuple[PlannedCluster, Any]:
         raise typer.Exit(EXIT_USAGE)
     for finding in report.warnings:
         typer.echo(f"warning: {finding}", err=True)
+    return report, parsed
+
+
+def planned_cluster(config: Path, kind: str) -> tuple[PlannedCluster, Any]:
+    """The config's cluster of ``kind``."""
+    report, parsed = valid_config(config)
     found = next((c for c in report.clusters if c.kind == kind), None)
     if found is None:
         raise UsageError(f"{config} defines no '{kind}' cluster (clusters.{kind} is missing)")
@@ -42,11 +48,7 @@ def planned_cluster(config: Path, kind: str) -> tuple[PlannedCluster, Any]:
 
 def planned_clusters(config: Path) -> tuple[list[PlannedCluster], str | None]:
     """Every cluster of a valid config, and its libvirt URI."""
-    parsed = load_config(config)
-    report = validate_config(parsed)
-    if not report.valid:
-        typer.echo(f"error: {config} is not a valid cluster config; run 'ai-how validate {config}'", err=True)
-        raise typer.Exit(EXIT_USAGE)
+    report, parsed = valid_config(config)
     return report.clusters, parsed.global_.libvirt_uri
 
 

@@ -5,13 +5,12 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ai_how.app.config_loader import load_config
 from ai_how.app.errors import UsageError
 from ai_how.app.queries import cluster_names, cluster_view, shared_resources
-from ai_how.app.validation import validate_config
 from ai_how.domain.commands import DestroySystem, StartSystem, StopSystem
 
-from .common import EXIT_USAGE, confirm, console, handles_errors, print_json, state
+from .cluster import valid_config
+from .common import confirm, console, handles_errors, print_json, state
 from .render import cluster_table
 
 system_app = typer.Typer(help="The whole platform: HPC and Cloud together.", no_args_is_help=True)
@@ -23,15 +22,7 @@ StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
 
 
 def _plans(config: Path) -> tuple[list[Any], Any]:
-    parsed = load_config(config)
-    report = validate_config(parsed)
-    if not report.valid:
-        typer.echo(f"error: {config} is not a valid cluster config; run 'ai-how validate {config}':", err=True)
-        for finding in report.errors:
-            typer.echo(f"  {finding}", err=True)
-        raise typer.Exit(EXIT_USAGE)
-    for finding in report.warnings:
-        typer.echo(f"warning: {finding}", err=True)
+    report, parsed = valid_config(config)
     for kind in ("hpc", "cloud"):
         if not any(c.kind == kind for c in report.clusters):
             typer.echo(f"note: {config} has no {kind} cluster; working on the other one alone", err=True)
