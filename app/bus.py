@@ -70,16 +70,21 @@ class MessageBus:
         self.command_handlers = command_handlers
         self.event_handlers = event_handlers
         self.max_attempts = max_attempts
-        self.after_command: Callable[[], None] | None = None  # runs once a top-level command is done
+        self.after_command: Callable[[], None] | None = None  # runs once a top-level command recorded events
         self._depth = 0
+        self._recorded = 0  # events saved since the top-level command began
 
     def handle(self, command: Command) -> Any:
         """Run ``command`` and every event and follow-up command it leads to.
 
         A failing event handler does not stop the saga: its compensation runs first, the
         other handlers' follow-ups after it, and then the failure is raised. Once the
-        outermost command is done, failed or not, ``after_command`` runs (the views catch up).
+        outermost command is done, failed or not, ``after_command`` runs (the views catch up)
+        if it recorded anything; a refusal that wrote nothing has nothing to project, and a
+        query catches the views up before it reads them anyway.
         """
+        if self._depth == 0:
+            self._recorded = 0
         self._depth += 1
         try:
             result = self._handle(command)
@@ -94,7 +99,7 @@ class MessageBus:
 
     def _finish(self, failed: bool) -> None:
         self._depth -= 1
-        if self._depth or self.after_command is None:
+        if self._depth or self.after_command is None or not self._recorded:
             return
         if not failed:
             self.after_command()
@@ -106,7 +111,7 @@ class MessageBus:
 
     def _handle(self, command: Command) -> Any:
         result = self._run_command(command)
-        queue: list[Any] = self.store.collect_new_events()
+        queue: list[Any] = self._collect()
         failures: list[Exception] = []
         while queue:
             message = queue.pop(0)
@@ -120,12 +125,17 @@ class MessageBus:
                 compensations = [o.compensation for o in outcomes if o.compensation is not None]
                 queue[:0] = compensations + [o.follow_up for o in outcomes if o.follow_up is not None]
                 failures += [o.error for o in outcomes if o.error is not None]
-            queue.extend(self.store.collect_new_events())
+            queue.extend(self._collect())
         if len(failures) == 1:
             raise failures[0]
         if failures:
             raise SagaFailed(failures)
         return result
+
+    def _collect(self) -> list[Any]:
+        events = self.store.collect_new_events()
+        self._recorded += len(events)
+        return events
 
     def close(self) -> None:
         """Close what the bus's dependencies hold open (database pools, connections)."""
