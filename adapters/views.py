@@ -37,11 +37,13 @@ class ViewTables:
             return self._max_tracking_id(TRACKED, c) or 0
 
     def load(self) -> Topology:
+        """Every row in one round trip (it matters on PostgreSQL), and the position."""
         topology = Topology()
+        union = " UNION ALL ".join(f"SELECT '{t}' AS name, key, data FROM {self.table(t)}" for t in Topology.TABLES)
         with self.datastore.transaction(commit=False) as c:
-            for table in Topology.TABLES:
-                c.execute(f"SELECT key, data FROM {self.table(table)}")
-                topology.table(table).update({row["key"]: json.loads(row["data"]) for row in c.fetchall()})
+            c.execute(union)
+            for row in c.fetchall():
+                topology.table(row["name"])[row["key"]] = json.loads(row["data"])
             topology.position = self._max_tracking_id(TRACKED, c) or 0
         return topology
 
