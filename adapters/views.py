@@ -122,8 +122,10 @@ def postgres_views(settings: dict[str, str]) -> ViewTables:
 
     datastore = PostgresDatastore(
         settings["POSTGRES_DBNAME"], settings["POSTGRES_HOST"], settings["POSTGRES_PORT"],
-        settings["POSTGRES_USER"], settings["POSTGRES_PASSWORD"], schema=schema, connect_timeout=5,
-        lock_timeout=int(settings["POSTGRES_LOCK_TIMEOUT"]), pool_size=1, max_overflow=4)
+        settings["POSTGRES_USER"], settings["POSTGRES_PASSWORD"], schema=schema,
+        connect_timeout=float(settings["POSTGRES_CONNECT_TIMEOUT"]),
+        lock_timeout=int(settings["POSTGRES_LOCK_TIMEOUT"]), pool_size=int(settings["POSTGRES_POOL_SIZE"]),
+        max_overflow=int(settings["POSTGRES_MAX_OVERFLOW"]))
     views = PostgresViews(datastore, tracking_table_name="aihow_views_tracking")
     views.sql_create_statements += [
         SQL(f"CREATE TABLE IF NOT EXISTS {views.table(t)} (key TEXT PRIMARY KEY, data TEXT NOT NULL)")

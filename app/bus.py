@@ -43,7 +43,7 @@ class EventHandler:
 
 
 class SagaFailed(InfrastructureError):
-    """Several event handlers of one saga failed; each failure is already recorded."""
+    """Several event handlers of one saga failed; those with a compensation had it recorded."""
 
     def __init__(self, failures: list[Exception]) -> None:
         self.failures = failures

@@ -26,6 +26,14 @@ def load_gpu(store: EventStore, pci_address: str) -> Gpu:
     return gpu
 
 
+def release_held(store: EventStore, vm: Vm, reason: str) -> list[Gpu]:
+    """Give back every card ``vm`` holds; the caller saves them with its own changes."""
+    held = [g for g in (load_gpu(store, a) for a in vm.gpus) if g.holder == vm.name]
+    for gpu in held:
+        gpu.release(vm.name, reason)
+    return held
+
+
 def provision_cluster(command: ProvisionCluster, store: EventStore) -> None:
     """Record a configured cluster; a destroyed one of the same name is provisioned again."""
     plan = command.plan
@@ -78,10 +86,10 @@ def lease_gpus(command: LeaseGpus, store: EventStore) -> None:
 
 def release_gpus(command: ReleaseGpus, store: EventStore) -> None:
     vm = load_vm(store, command.vm)
-    if command.gpus:
-        gpus = [load_gpu(store, address) for address in command.gpus]
-    else:
-        gpus = [g for g in (load_gpu(store, a) for a in vm.gpus) if g.holder == vm.name]
+    if not command.gpus:
+        store.save(*release_held(store, vm, command.reason))
+        return
+    gpus = [load_gpu(store, address) for address in command.gpus]
     for gpu in gpus:
         gpu.release(vm.name, command.reason)
     store.save(*gpus)

@@ -30,7 +30,7 @@ from ai_how.domain.vm import StopReason, Vm, VmState
 
 from .errors import InfrastructureError
 from .faults import crash_point
-from .handlers import load_gpu, load_vm
+from .handlers import load_gpu, load_vm, release_held
 from .ports import EventStore, Hypervisor, PrepareReport, TeardownReport
 
 
@@ -38,14 +38,6 @@ from .ports import EventStore, Hypervisor, PrepareReport, TeardownReport
 class VmBatchResult:
     acted_on: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # already in the wanted state
-
-
-def _release_all(store: EventStore, vm: Vm, reason: str) -> list[object]:
-    gpus = [load_gpu(store, address) for address in vm.gpus]
-    held = [g for g in gpus if g.holder == vm.name]
-    for gpu in held:
-        gpu.release(vm.name, reason)
-    return held
 
 
 def start_vms(command: StartVms, store: EventStore) -> VmBatchResult:
@@ -86,7 +78,7 @@ def mark_vm_start_failed(command: MarkVmStartFailed, store: EventStore) -> None:
     """The failed start and the return of its GPUs are one save: no lease outlives it."""
     vm = load_vm(store, command.vm)
     vm.mark_start_failed(command.error)
-    store.save(vm, *_release_all(store, vm, "start failed"))
+    store.save(vm, *release_held(store, vm, "start failed"))
 
 
 def stop_vms(command: StopVms, store: EventStore) -> VmBatchResult:
@@ -109,7 +101,7 @@ def mark_vm_stopped(command: MarkVmStopped, store: EventStore) -> None:
         vm.request_start()  # its GPUs stay leased to it across the restart
         store.save(vm)
     else:
-        store.save(vm, *_release_all(store, vm, f"vm stopped ({command.reason})"))
+        store.save(vm, *release_held(store, vm, f"vm stopped ({command.reason})"))
 
 
 def restart_vm(command: RestartVm, store: EventStore) -> None:
@@ -184,7 +176,6 @@ def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hype
         cluster.destroy()
         store.save(cluster, *vms)
     return ClusterDestroyResult(known, stopped, removed)
-
 
 
 def record_vfio_binding(command: RecordVfioBinding, store: EventStore) -> None:

@@ -15,7 +15,7 @@ from ai_how.domain.ids import cluster_id
 from ai_how.domain.vm import StopReason, Vm, VmState
 
 from .errors import InfrastructureError
-from .handlers import load_gpu, load_vm
+from .handlers import load_gpu, load_vm, release_held
 from .ports import DomainInfo, DomainState, EventStore, Hypervisor, PciHost
 
 LIVE = (DomainState.RUNNING, DomainState.PAUSED, DomainState.OTHER)  # a QEMU process holds the devices
@@ -40,13 +40,6 @@ def known_vms(store: EventStore) -> list[Vm]:
     return [vm for vm in vms if vm.state != VmState.DESTROYED]
 
 
-def _release(store: EventStore, vm: Vm, reason: str) -> list[object]:
-    held = [g for g in (load_gpu(store, a) for a in vm.gpus) if g.holder == vm.name]
-    for gpu in held:
-        gpu.release(vm.name, reason)
-    return held
-
-
 def _released(gpus: list[object]) -> str:
     return f" and GPU {', '.join(g.pci_address for g in gpus)} released" if gpus else ""
 
@@ -54,19 +47,19 @@ def _released(gpus: list[object]) -> str:
 def _correct_stop(store: EventStore, vm: Vm, actual: DomainState, report: ReconcileReport) -> None:
     if vm.state == VmState.STARTING:
         vm.mark_start_failed(f"the start was interrupted before {vm.name} ran (libvirt: {actual})")
-        gpus = _release(store, vm, "start interrupted")
+        gpus = release_held(store, vm, "start interrupted")
         store.save(vm, *gpus)
         report.changes.append(f"{vm.name}: its start never finished; recorded as failed{_released(gpus)}")
         return
     if vm.state == VmState.STOPPING:
         vm.mark_stopped(StopReason.REQUESTED)
-        gpus = _release(store, vm, "vm stopped (requested)")
+        gpus = release_held(store, vm, "vm stopped (requested)")
         store.save(vm, *gpus)
         report.changes.append(f"{vm.name}: its stop had finished; recorded as stopped{_released(gpus)}")
         return
     reason = StopReason.CRASHED if actual == DomainState.CRASHED else StopReason.OBSERVED
     vm.mark_stopped(reason)
-    gpus = _release(store, vm, f"vm stopped ({reason})")
+    gpus = release_held(store, vm, f"vm stopped ({reason})")
     store.save(vm, *gpus)
     how = "crashed" if reason == StopReason.CRASHED else f"was found {actual} outside ai-how"
     report.changes.append(f"{vm.name} {how}; recorded as stopped ({reason}){_released(gpus)}")

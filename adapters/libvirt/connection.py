@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -64,6 +64,20 @@ def connect(uri: str) -> Any:
 def error_code(exc: Exception) -> int | None:
     get = getattr(exc, "get_error_code", None)
     return get() if get else None
+
+
+def find(lookup: Callable[[str], Any], name: str, missing: str) -> Any | None:
+    """``lookup(name)``, or None where libvirt answers that there is no such object.
+
+    ``missing`` names the error that means "absent", e.g. ``VIR_ERR_NO_DOMAIN``.
+    """
+    lv = libvirt_module()
+    try:
+        return lookup(name)
+    except lv.libvirtError as exc:
+        if error_code(exc) == getattr(lv, missing):
+            return None
+        raise
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from typing import Any
 
 from ai_how.app.ports import DomainInfo, DomainState
 
-from .connection import HypervisorError, error_code, libvirt_errors, libvirt_module
+from .connection import HypervisorError, find, libvirt_errors, libvirt_module
 from .xml import NAMESPACE
 
 POLL_S = 0.1
@@ -21,13 +21,7 @@ def _state(lv: Any) -> dict[int, DomainState]:
 
 
 def lookup(conn: Any, name: str) -> Any | None:
-    lv = libvirt_module()
-    try:
-        return conn.lookupByName(name)
-    except lv.libvirtError as exc:
-        if error_code(exc) == lv.VIR_ERR_NO_DOMAIN:
-            return None
-        raise
+    return find(conn.lookupByName, name, "VIR_ERR_NO_DOMAIN")
 
 
 def state_of(dom: Any) -> DomainState:

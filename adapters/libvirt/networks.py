@@ -7,18 +7,12 @@ from typing import Any
 
 from ai_how.domain.specs import VmPlan
 
-from .connection import HypervisorError, error_code, libvirt_errors, libvirt_module
+from .connection import HypervisorError, find, libvirt_errors, libvirt_module
 from .xml import mac_address, network_name, render_network
 
 
 def lookup(conn: Any, cluster: str) -> Any | None:
-    lv = libvirt_module()
-    try:
-        return conn.networkLookupByName(network_name(cluster))
-    except lv.libvirtError as exc:
-        if error_code(exc) == lv.VIR_ERR_NO_NETWORK:
-            return None
-        raise
+    return find(conn.networkLookupByName, network_name(cluster), "VIR_ERR_NO_NETWORK")
 
 
 def _differences(net: Any, network: dict[str, str]) -> list[str]:

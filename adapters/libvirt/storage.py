@@ -7,7 +7,7 @@ from typing import Any
 
 from ai_how.domain.specs import VmPlan
 
-from .connection import error_code, libvirt_errors, libvirt_module
+from .connection import find, libvirt_errors, libvirt_module
 from .xml import pool_name, render_pool, render_volume, volume_name
 
 QCOW2_MAGIC = b"QFI\xfb"
@@ -19,13 +19,7 @@ def image_format(path: str) -> str:
 
 
 def lookup_pool(conn: Any, cluster: str) -> Any | None:
-    lv = libvirt_module()
-    try:
-        return conn.storagePoolLookupByName(pool_name(cluster))
-    except lv.libvirtError as exc:
-        if error_code(exc) == lv.VIR_ERR_NO_STORAGE_POOL:
-            return None
-        raise
+    return find(conn.storagePoolLookupByName, pool_name(cluster), "VIR_ERR_NO_STORAGE_POOL")
 
 
 def ensure_pool(conn: Any, cluster: str, root: Path) -> Any:
@@ -43,13 +37,7 @@ def ensure_pool(conn: Any, cluster: str, root: Path) -> Any:
 
 
 def lookup_volume(pool: Any, vm: str) -> Any | None:
-    lv = libvirt_module()
-    try:
-        return pool.storageVolLookupByName(volume_name(vm))
-    except lv.libvirtError as exc:
-        if error_code(exc) == lv.VIR_ERR_NO_STORAGE_VOL:
-            return None
-        raise
+    return find(pool.storageVolLookupByName, volume_name(vm), "VIR_ERR_NO_STORAGE_VOL")
 
 
 def ensure_disk(pool: Any, vm: VmPlan) -> tuple[str, bool]:

@@ -72,6 +72,12 @@ class CliState:
     def store(self) -> Any:
         return self.bus().store
 
+    def pci_host(self) -> Any:
+        """The host's PCI devices; needs no store, so it opens none."""
+        from ai_how.app.bootstrap import sysfs_host
+
+        return sysfs_host(os.environ)
+
     def close(self) -> None:
         if self._bus is not None:
             self._bus.close()

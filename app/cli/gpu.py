@@ -37,14 +37,6 @@ def list_gpus(ctx: typer.Context,
     out.print(table)
 
 
-def _host():
-    import os
-
-    from ai_how.app import bootstrap
-
-    return bootstrap.sysfs_host(os.environ)
-
-
 @gpu_app.command("inventory")
 @handles_errors
 def inventory_command(ctx: typer.Context,
@@ -52,7 +44,7 @@ def inventory_command(ctx: typer.Context,
     """The NVIDIA GPUs this host has: model, driver, IOMMU group, companions, NUMA node, reset, console."""
     from ai_how.app.gpu_inventory import inventory
 
-    gpus = inventory(_host())
+    gpus = inventory(state(ctx).pci_host())
     if json_output:
         print_json([g.as_dict() for g in gpus])
         return

@@ -7,7 +7,7 @@ import typer
 
 from ai_how.app.host_check import host_checks
 
-from .common import EXIT_REFUSED, console, handles_errors, print_json
+from .common import EXIT_REFUSED, console, handles_errors, print_json, state
 
 host_app = typer.Typer(help="This machine: is it ready for GPU passthrough?", no_args_is_help=True)
 
@@ -16,20 +16,17 @@ MARKS = {"pass": "[green]pass[/green]", "warn": "[yellow]warn[/yellow]", "fail":
 
 @host_app.command("check")
 @handles_errors
-def check(config: Annotated[Optional[Path], typer.Argument(
+def check(ctx: typer.Context,
+          config: Annotated[Optional[Path], typer.Argument(
               help="A cluster.yaml: also check every device it passes through.", show_default=False)] = None,
           json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """A pass/warn/fail checklist, each failure with its fix; exit 1 if anything fails."""
-    import os
-
-    from ai_how.app import bootstrap
-
     clusters = None
     if config is not None:
         from .cluster import planned_clusters
 
         clusters, _ = planned_clusters(config)
-    checks = host_checks(bootstrap.sysfs_host(os.environ), clusters)
+    checks = host_checks(state(ctx).pci_host(), clusters)
     failed = [c for c in checks if c.status == "fail"]
     if json_output:
         print_json({"ready": not failed, "checks": [c.as_dict() for c in checks]})
