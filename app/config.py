@@ -84,15 +84,30 @@ class VmConfig(Strict):
         return list(pt.devices) if pt is not None and pt.enabled else []
 
 
+def _subnet_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("give the subnet as text in CIDR form, like 192.168.100.0/24")
+    return value
+
+
+def _room_for_a_cluster(subnet: IPv4Network) -> IPv4Network:
+    if subnet.prefixlen > 29:
+        raise ValueError(f"{subnet} is too small for a gateway, a DHCP range and VMs: use /29 or larger, like /24")
+    return subnet
+
+
+Subnet = Annotated[IPv4Network, BeforeValidator(_subnet_text), AfterValidator(_room_for_a_cluster)]
+
+
 class Network(Strict):
-    subnet: IPv4Network
+    subnet: Subnet
     bridge: Annotated[str, Field(pattern=BRIDGE_PATTERN)]
     dns: Opaque | None = None
 
     @property
     def gateway(self) -> IPv4Address:
         """libvirt's NAT network puts the host on the first address of the subnet."""
-        return next(self.subnet.hosts())
+        return next(iter(self.subnet.hosts()))
 
 
 class WorkerGroups(Strict):

@@ -94,3 +94,14 @@ def test_times_are_iso_or_ages() -> None:
     assert 7190 < age.total_seconds() < 7210
     with pytest.raises(UsageError, match="--until 'soon' is not a time"):
         parse_moment("soon", "--until")
+
+
+@pytest.mark.parametrize("subnet, message", [
+    (False, "give the subnet as text in CIDR form, like 192.168.100.0/24"),
+    (167772160, "give the subnet as text in CIDR form"),
+    ("10.0.0.0/30", "10.0.0.0/30 is too small for a gateway, a DHCP range and VMs: use /29 or larger"),
+])
+def test_a_subnet_is_cidr_text_with_room_for_a_cluster(subnet, message) -> None:
+    data = {"clusters": {"hpc": {**BASE["clusters"]["hpc"], "network": {"subnet": subnet, "bridge": "br-hpc"}}}}
+    issues = issues_of(data)
+    assert len(issues) == 1 and issues[0].startswith("clusters.hpc.network.subnet: ") and message in issues[0]
