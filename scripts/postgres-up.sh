@@ -14,13 +14,14 @@ if ! dpkg-query -W -f='${Status}' postgresql 2>/dev/null | grep -q "install ok i
   apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 version=$(ls /etc/postgresql | sort -n | tail -n 1)
-pg_ctlcluster "$version" main status >/dev/null 2>&1 || pg_ctlcluster "$version" main start
+# Everything but the URL goes to stderr: callers capture stdout as the URL.
+pg_ctlcluster "$version" main status >/dev/null 2>&1 || pg_ctlcluster "$version" main start >&2
 for _ in $(seq 1 30); do
   su postgres -c "psql -qAtc 'select 1'" >/dev/null 2>&1 && break
   sleep 1
 done
 su postgres -c "psql -qAtc \"select 1 from pg_roles where rolname='aihow'\"" | grep -q 1 ||
-  su postgres -c "psql -qc \"create role aihow login superuser password 'aihow'\""
+  su postgres -c "psql -qc \"create role aihow login superuser password 'aihow'\"" >&2
 su postgres -c "psql -qAtc \"select 1 from pg_database where datname='aihow'\"" | grep -q 1 ||
-  su postgres -c "createdb -O aihow aihow"
+  su postgres -c "createdb -O aihow aihow" >&2
 echo "postgresql://aihow:aihow@127.0.0.1:5432/aihow"

@@ -10,7 +10,7 @@ bash scripts/setup.sh
 if [ "$(id -u)" -eq 0 ]; then
   bash scripts/libvirt-up.sh
   export AI_HOW_REQUIRE_LIBVIRTD=${AI_HOW_REQUIRE_LIBVIRTD:-1}
-  export AI_HOW_TEST_POSTGRES=${AI_HOW_TEST_POSTGRES:-$(bash scripts/postgres-up.sh)}
+  export AI_HOW_TEST_POSTGRES=${AI_HOW_TEST_POSTGRES:-$(bash scripts/postgres-up.sh | tail -n 1)}
   export AI_HOW_REQUIRE_POSTGRES=${AI_HOW_REQUIRE_POSTGRES:-1}
 fi
 export AI_HOW_RACE_ROUNDS=${AI_HOW_RACE_ROUNDS:-3}
