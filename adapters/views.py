@@ -32,29 +32,36 @@ class ViewTables:
     def table(self, name: str) -> str:
         return f"view_{name}"
 
-    def position(self) -> int:
+    def _select(self, statement: str, params: tuple[Any, ...]) -> list[Any]:
+        """One statement, so one consistent snapshot, however the backend runs it."""
         with self.datastore.transaction(commit=False) as c:
-            return self._max_tracking_id(TRACKED, c) or 0
+            c.execute(statement, params)
+            return c.fetchall()
 
     def load(self) -> Topology:
-        """Every row in one round trip (it matters on PostgreSQL), and the position."""
+        """Every row and the position in one statement (one round trip on PostgreSQL)."""
         topology = Topology()
-        union = " UNION ALL ".join(f"SELECT '{t}' AS name, key, data FROM {self.table(t)}" for t in Topology.TABLES)
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(union)
-            for row in c.fetchall():
+        union = " UNION ALL ".join(
+            [f"SELECT '{t}' AS name, key, data FROM {self.table(t)}" for t in Topology.TABLES]
+            + [f"SELECT '' AS name, '' AS key, CAST(MAX(notification_id) AS TEXT) AS data "
+               f"FROM {self.tracking_table} WHERE application_name = {self.param}"])
+        for row in self._select(union, (TRACKED,)):
+            if row["name"]:
                 topology.table(row["name"])[row["key"]] = json.loads(row["data"])
-            topology.position = self._max_tracking_id(TRACKED, c) or 0
+            else:
+                topology.position = int(row["data"] or 0)
         return topology
 
     def save(self, topology: Topology) -> None:
         p = self.param
         try:
             with self.datastore.transaction(commit=True) as c:
-                for table, key in sorted(topology.changed):
-                    c.execute(f"INSERT INTO {self.table(table)} (key, data) VALUES ({p}, {p}) "
-                              "ON CONFLICT (key) DO UPDATE SET data = excluded.data",
-                              (key, json.dumps(topology.table(table)[key], sort_keys=True)))
+                for table in Topology.TABLES:
+                    rows = [(key, json.dumps(topology.table(table)[key], sort_keys=True))
+                            for changed, key in sorted(topology.changed) if changed == table]
+                    if rows:  # executemany: one round trip per table on PostgreSQL (pipelined)
+                        c.executemany(f"INSERT INTO {self.table(table)} (key, data) VALUES ({p}, {p}) "
+                                      "ON CONFLICT (key) DO UPDATE SET data = excluded.data", rows)
                 self._insert_tracking(c, Tracking(TRACKED, topology.position))
         except IntegrityError:
             raise ViewsConflict(topology.position) from None
@@ -120,7 +127,27 @@ def postgres_views(settings: dict[str, str]) -> ViewTables:
         def table(self, name: str) -> str:
             return f'"{schema}".aihow_view_{name}'
 
-    datastore = PostgresDatastore(
+        def _select(self, statement: str, params: tuple[Any, ...]) -> list[Any]:
+            # Autocommit: one round trip, where a transaction would add BEGIN and ROLLBACK.
+            with self.datastore.get_connection() as conn, conn.cursor() as c:
+                c.execute(statement, params)
+                return c.fetchall()
+
+    class ViewsDatastore(PostgresDatastore):
+        """Views commit without waiting for the WAL flush (synchronous_commit off), for the
+        reason the SQLite views do: a crash can lose their last commits, never their
+        consistency, and the next catch-up applies those events again from the log."""
+
+        def after_connect_func(self):
+            prepare = super().after_connect_func()
+
+            def after_connect(conn) -> None:
+                prepare(conn)
+                conn.cursor().execute("SET synchronous_commit = off")
+
+            return after_connect
+
+    datastore = ViewsDatastore(
         settings["POSTGRES_DBNAME"], settings["POSTGRES_HOST"], settings["POSTGRES_PORT"],
         settings["POSTGRES_USER"], settings["POSTGRES_PASSWORD"], schema=schema,
         connect_timeout=float(settings["POSTGRES_CONNECT_TIMEOUT"]),

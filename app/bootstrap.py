@@ -124,5 +124,6 @@ def bootstrap(
         wired.setdefault(event_type, []).extend(extra)
     bus.event_handlers = wired
     bus.dependencies = dependencies
-    bus.after_command = lambda: catch_up(store, views)
+    # Up to this process's own last event: the others' later ones are theirs to project.
+    bus.after_command = lambda: catch_up(store, views, store.last_recorded_position())
     return bus

@@ -12,8 +12,9 @@ from ai_how.domain.vm import Vm, VmState
 from .ports import EventStore
 
 
-def load_vm(store: EventStore, name: str) -> Vm:
-    vm = store.get(vm_id(name))
+def load_vm(store: EventStore, name: str, *, changing: bool = True) -> Vm:
+    """The VM; ``changing=False`` gives the shared copy, for a handler that only reads it."""
+    vm = store.get(vm_id(name)) if changing else store.read(vm_id(name))
     if vm is None:
         raise UnknownObject(f"VM {name} is not known; start its cluster first ('ai-how hpc|cloud start CONFIG')")
     return vm
@@ -72,20 +73,20 @@ def provision_cluster(command: ProvisionCluster, store: EventStore) -> None:
 
 def lease_gpus(command: LeaseGpus, store: EventStore) -> None:
     """All of the VM's cards or none: one save holds every ``GpuLeased``."""
-    vm = load_vm(store, command.vm)
+    vm = load_vm(store, command.vm, changing=False)
     gpus = [load_gpu(store, address) for address in vm.gpus]
     for gpu in gpus:
         try:
             gpu.lease(vm.name)
         except GpuLeasedElsewhere as refused:
-            holder = store.get(vm_id(refused.holder))
+            holder = store.read(vm_id(refused.holder))
             raise GpuLeasedElsewhere(gpu.pci_address, refused.holder,
                                      str(holder.state) if holder is not None else None) from None
     store.save(*gpus)
 
 
 def release_gpus(command: ReleaseGpus, store: EventStore) -> None:
-    vm = load_vm(store, command.vm)
+    vm = load_vm(store, command.vm, changing=False)
     if not command.gpus:
         store.save(*release_held(store, vm, command.reason))
         return

@@ -29,6 +29,9 @@ class EventStore(Protocol):
     def get(self, aggregate_id: UUID) -> Any | None:
         """The aggregate rebuilt from its events, or None if it was never recorded."""
 
+    def read(self, aggregate_id: UUID) -> Any | None:
+        """Like ``get``, as fresh, but shared, not copied: only to look at, never to change."""
+
     def save(self, *aggregates: Any) -> None:
         """Record the aggregates' pending events in one transaction, or none of them."""
 
@@ -43,6 +46,9 @@ class EventStore(Protocol):
     def iter_log(self, start: int = 1, event_types: Sequence[str] = ()) -> Iterator[LoggedEvent]: ...
 
     def max_position(self) -> int: ...
+
+    def last_recorded_position(self) -> int:
+        """The log position of the last event this store saved (0 before its first save)."""
 
     def close(self) -> None: ...
 
@@ -121,9 +127,6 @@ class ViewsConflict(Exception):
 
 class Views(Protocol):
     """Where the topology read model is kept, with the log position it is caught up to."""
-
-    def position(self) -> int:
-        """The log position the views are caught up to."""
 
     def load(self) -> Any:
         """The ``Topology`` as saved, with its position."""

@@ -1,6 +1,6 @@
 """Event handlers that drive the hypervisor: the start and stop sagas of DESIGN.md.
 
-They read the store but never write it; each returns the command that records the outcome.
+They read the store (``read``: shared copies, not to be changed) but never write it; each returns the command that records the outcome.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Timing:
 
 
 def _vm(store: EventStore, event) -> Vm:
-    return store.get(event.originator_id)
+    return store.read(event.originator_id)
 
 
 def start_domain(event: Vm.VmStartRequested, store: EventStore, hypervisor: Hypervisor,
@@ -40,7 +40,7 @@ def start_domain(event: Vm.VmStartRequested, store: EventStore, hypervisor: Hype
     vm = _vm(store, event)
     if vm.state != VmState.STARTING:
         return None  # the start already failed (e.g. its GPU could not be bound)
-    cluster = store.get(cluster_id(vm.cluster))
+    cluster = store.read(cluster_id(vm.cluster))
     hypervisor.start_vm(cluster.network, VmPlan(vm.name, vm.cluster, vm.role, vm.spec), timing.start_wait_s)
     crash_point("after-domain-start")
     return MarkVmStarted(vm.name)
@@ -70,7 +70,7 @@ def group_functions(pci_host: PciHost, addresses: list[str]) -> list[str]:
 
 
 def bind_gpu(event: Gpu.GpuLeased, store: EventStore, pci_host: PciHost) -> Command:
-    gpu = store.get(event.originator_id)
+    gpu = store.read(event.originator_id)
     try:
         originals = pci_host.bind_to_vfio(group_functions(pci_host, gpu.function_addresses))
     except InfrastructureError as exc:
@@ -80,15 +80,15 @@ def bind_gpu(event: Gpu.GpuLeased, store: EventStore, pci_host: PciHost) -> Comm
 
 def record_bind_failure(event: Gpu.GpuLeased, error: Exception, store: EventStore) -> Command:
     """A card that cannot be bound fails its VM's start (which gives the lease back)."""
-    gpu = store.get(event.originator_id)
-    vm = store.get(vm_id(event.vm))
+    gpu = store.read(event.originator_id)
+    vm = store.read(vm_id(event.vm))
     if vm is not None and vm.state == VmState.STARTING:
         return MarkVmStartFailed(event.vm, str(error))
     return ReleaseGpus(event.vm, (gpu.pci_address,), reason=str(error))
 
 
 def return_gpu_to_host(event: Gpu.GpuReleased, store: EventStore, pci_host: PciHost) -> Command | None:
-    gpu = store.get(event.originator_id)
+    gpu = store.read(event.originator_id)
     if gpu.host_drivers is None or gpu.holder is not None:
         return None
     pci_host.restore_drivers(gpu.host_drivers)

@@ -56,10 +56,17 @@ class EventSourcedStore:
     def __init__(self, app: Application) -> None:
         self.app = app
         self._new_events: list[Any] = []
+        self._last_position = 0
 
     def get(self, aggregate_id: UUID) -> Any | None:
+        return self._get(aggregate_id, copy=True)
+
+    def read(self, aggregate_id: UUID) -> Any | None:
+        return self._get(aggregate_id, copy=False)
+
+    def _get(self, aggregate_id: UUID, copy: bool) -> Any | None:
         try:
-            return self.app.repository.get(aggregate_id)
+            return self.app.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             return None
         except PersistenceError as exc:
@@ -73,6 +80,7 @@ class EventSourcedStore:
         except PersistenceError as exc:
             raise StoreUnavailable(f"cannot write to the event store: {exc}") from exc
         self._new_events.extend(r.domain_event for r in recordings)
+        self._last_position = max([self._last_position] + [r.notification.id for r in recordings])
 
     def collect_new_events(self) -> list[Any]:
         events, self._new_events = self._new_events, []
@@ -115,6 +123,9 @@ class EventSourcedStore:
             return self.app.recorder.max_notification_id() or 0
         except PersistenceError as exc:
             raise StoreUnavailable(f"cannot read the event store: {exc}") from exc
+
+    def last_recorded_position(self) -> int:
+        return self._last_position
 
     def close(self) -> None:
         self.app.close()

@@ -11,18 +11,20 @@ from .projection import Topology
 CATCH_UP_ATTEMPTS = 5
 
 
-def catch_up(store: EventStore, views: Views) -> int:
-    """Bring the views up to the log's current end; returns how many events this applied.
+def catch_up(store: EventStore, views: Views, target: int | None = None) -> int:
+    """Bring the views up to ``target`` (default: the log's current end); returns how many
+    events this applied.
 
     Another process may get there first: its save then covers these events too, and there
     is nothing left to do. Losing a save to one that did not reach as far starts again from
     its position: nothing is applied twice.
     """
-    target = store.max_position()
+    if target is None:
+        target = store.max_position()
     for _ in range(CATCH_UP_ATTEMPTS):
-        if views.position() >= target:
+        topology = views.load()  # one round trip, with the position: no separate check first
+        if topology.position >= target:
             return 0
-        topology = views.load()
         applied = 0
         for event in store.iter_log(start=topology.position + 1):
             if event.position > target:

@@ -1,16 +1,20 @@
 """Many operators leasing a few GPUs at once, on each store backend.
 
     .venv/bin/python benchmarks/contention.py [--processes 16] [--cycles 50] [--gpus 4]
-                                              [--backends sqlite postgres]
+                                              [--backends sqlite postgres] [--rounds 3]
 
 Each process is an operator with a VM of its own; the VMs share the GPUs (VM i uses GPU
 i mod --gpus). Behind a barrier every process runs --cycles of: lease its GPUs through the
-bus (bound to vfio-pci on a fake sysfs of its own, views caught up), then release them. A
-refusal must name the holder. Afterwards `audit verify` must be clean and the log must hold
-exactly the leases and releases the processes report. The same run is repeated with a plain
-eventsourcing script making the same aggregate saves (lease, binding record, release,
-return record) without the bus, its handlers, sysfs or views: the ratio of commands/s is
-what the bus costs. PostgreSQL needs AI_HOW_TEST_POSTGRES or a local one (scripts/postgres-up.sh).
+bus (bound to vfio-pci, views caught up), then release them. A refusal must name the
+holder. Afterwards `audit verify` must be clean and the log must hold exactly the leases
+and releases the processes report; the script exits 1 if any run breaks that.
+
+Each round runs three side by side: the bus on a fake sysfs of each process's own, the bus
+on a host whose cards move at once ("instant": the bus's own cost, without the adapter's
+file writes), and a plain eventsourcing script making the same aggregate saves (lease,
+binding record, release, return record) without the bus, its handlers or views. The ratios
+of commands/s to the plain script are given per round and as the median over --rounds.
+PostgreSQL needs AI_HOW_TEST_POSTGRES or a local one (scripts/postgres-up.sh).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import multiprocessing
 import os
 import secrets
+import statistics
 import sys
 import tempfile
 import time
@@ -201,19 +206,31 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=50)
     parser.add_argument("--gpus", type=int, default=4)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the three runs, interleaved; ratios are the medians over rounds")
     args = parser.parse_args()
-    print(f"{args.processes} processes x {args.cycles} cycles over {args.gpus} GPUs")
+    print(f"{args.processes} processes x {args.cycles} cycles over {args.gpus} GPUs, {args.rounds} rounds")
+    clean = True
     for backend in args.backends:
-        sysfs = run(backend, args.processes, args.cycles, args.gpus, plain=False)
-        instant = run(backend, args.processes, args.cycles, args.gpus, plain=False, binding="instant")
-        plain = run(backend, args.processes, args.cycles, args.gpus, plain=True)
-        for r in (sysfs, instant, plain):
-            print(f"{r['backend']:8} {r['path']:27} {r['commands']:5} commands in {r['seconds']:6.2f} s = "
-                  f"{r['commands_per_s']:7.1f}/s  leases {r['wins']:4}  refusals {r['refusals']:4} "
-                  f"(unclear {r['unclear_refusals']})  verify: {len(r['violations'])} violations  "
-                  f"lost events: {r['lost_events']}")
-        for r in (sysfs, instant):
-            print(f"{backend:8} ratio {r['path']} / plain: {r['commands_per_s'] / plain['commands_per_s']:.2f}")
+        ratios: dict[str, list[float]] = {"fake-sysfs": [], "instant": []}
+        for _ in range(args.rounds):
+            sysfs = run(backend, args.processes, args.cycles, args.gpus, plain=False)
+            instant = run(backend, args.processes, args.cycles, args.gpus, plain=False, binding="instant")
+            plain = run(backend, args.processes, args.cycles, args.gpus, plain=True)
+            for r in (sysfs, instant, plain):
+                clean &= not r["violations"] and not r["lost_events"] and not r["unclear_refusals"]
+                print(f"{r['backend']:8} {r['path']:27} {r['commands']:5} commands in {r['seconds']:6.2f} s = "
+                      f"{r['commands_per_s']:7.1f}/s  leases {r['wins']:4}  refusals {r['refusals']:4} "
+                      f"(unclear {r['unclear_refusals']})  verify: {len(r['violations'])} violations  "
+                      f"lost events: {r['lost_events']}")
+            ratios["fake-sysfs"].append(sysfs["commands_per_s"] / plain["commands_per_s"])
+            ratios["instant"].append(instant["commands_per_s"] / plain["commands_per_s"])
+        for binding, values in ratios.items():
+            shown = " ".join(f"{v:.2f}" for v in values)
+            print(f"{backend:8} ratio ai-how bus ({binding}) / plain: median {statistics.median(values):.2f} "
+                  f"(rounds: {shown})")
+    if not clean:
+        sys.exit("a run broke the rule, lost an event or refused without naming the holder")
 
 
 if __name__ == "__main__":

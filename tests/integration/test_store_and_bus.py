@@ -138,3 +138,46 @@ def test_long_lived_gpus_are_snapshotted_and_read_back_the_same(store_backend, m
     assert gpu.holder == "cloud-cluster-gpu-worker-01"
     assert gpu.version == len(recorded)
     assert gpu.host_drivers == {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"}
+
+
+def test_a_shared_read_is_as_fresh_as_a_get(store_backend, make_bus) -> None:
+    mine, other = make_bus(), make_bus()
+    record_example(mine)
+    card = gpu_id("0000:01:00.0")
+    assert mine.store.read(card).holder is None  # now cached in this process
+    other.handle(LeaseGpus("hpc-cluster-compute-01"))
+    assert mine.store.read(card).holder == "hpc-cluster-compute-01", "read must see the other process's save"
+    assert mine.store.read(card) is mine.store.read(card), "read shares the cached aggregate"
+    assert mine.store.get(card) is not mine.store.read(card), "get gives a copy to change"
+
+
+def test_a_command_leaves_the_views_caught_up_to_its_own_events(store_backend, make_bus) -> None:
+    bus = make_bus()
+    record_example(bus)
+    bus.handle(LeaseGpus("hpc-cluster-compute-01"))
+    last = bus.store.last_recorded_position()
+    assert last == bus.store.max_position() > 0
+    topology = bus.dependencies["views"].load()
+    assert topology.position == last
+    assert topology.gpus["0000:01:00.0"]["holder"] == "hpc-cluster-compute-01"
+
+
+def test_views_commit_without_waiting_for_the_disk_and_the_log_does(store_backend, make_bus) -> None:
+    """The views are rebuilt from the log after a crash; the log itself must be durable."""
+    bus = make_bus()
+    views = bus.dependencies["views"]
+    if store_backend == "postgres":
+        setting = "SHOW synchronous_commit"
+        with views.datastore.get_connection() as conn, conn.cursor() as c:
+            c.execute(setting)
+            assert c.fetchone()["synchronous_commit"] == "off"
+        with bus.store.app.recorder.datastore.get_connection() as conn, conn.cursor() as c:
+            c.execute(setting)
+            assert c.fetchone()["synchronous_commit"] == "on"
+    else:
+        with views.datastore.transaction(commit=False) as c:
+            c.execute("PRAGMA synchronous")
+            assert c.fetchone()[0] == 1  # NORMAL
+        with bus.store.app.recorder.datastore.transaction(commit=False) as c:
+            c.execute("PRAGMA synchronous")
+            assert c.fetchone()[0] == 2  # FULL
