@@ -1,6 +1,7 @@
 """Event handlers that drive the hypervisor: the start and stop sagas of DESIGN.md.
 
-They read the store (``read``: shared copies, not to be changed) but never write it; each returns the command that records the outcome.
+They read the store (``read``: shared copies, not to be changed) but never write it; each
+returns the command that records the outcome.
 """
 
 from __future__ import annotations
