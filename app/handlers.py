@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ai_how.domain.cluster import Cluster, ClusterStatus
 from ai_how.domain.commands import LeaseGpus, ProvisionCluster, ReleaseGpus
 from ai_how.domain.errors import DomainError, GpuLeasedElsewhere, IdentityMismatch, UnknownObject
@@ -25,6 +27,12 @@ def load_gpu(store: EventStore, pci_address: str) -> Gpu:
     if gpu is None:
         raise UnknownObject(f"GPU {pci_address} is not known; it is registered when a cluster using it is started")
     return gpu
+
+
+def holder_state(store: EventStore, name: str, at_hand: Sequence[Vm] = ()) -> str | None:
+    """The recorded state of the VM that holds a card, for the refusal ("... (running)")."""
+    vm = next((v for v in at_hand if v.name == name), None) or store.read(vm_id(name))
+    return str(vm.state) if vm is not None else None
 
 
 def release_held(store: EventStore, vm: Vm, reason: str) -> list[Gpu]:
@@ -79,9 +87,7 @@ def lease_gpus(command: LeaseGpus, store: EventStore) -> None:
         try:
             gpu.lease(vm.name)
         except GpuLeasedElsewhere as refused:
-            holder = store.read(vm_id(refused.holder))
-            raise GpuLeasedElsewhere(gpu.pci_address, refused.holder,
-                                     str(holder.state) if holder is not None else None) from None
+            raise GpuLeasedElsewhere(gpu.pci_address, refused.holder, holder_state(store, refused.holder)) from None
     store.save(*gpus)
 
 

@@ -26,11 +26,11 @@ from ai_how.domain.commands import (
 )
 from ai_how.domain.errors import GpuLeasedElsewhere, InvalidTransition, UnknownObject
 from ai_how.domain.ids import cluster_id
-from ai_how.domain.vm import StopReason, Vm, VmState
+from ai_how.domain.vm import StopReason, VmState
 
 from .errors import InfrastructureError
 from .faults import crash_point
-from .handlers import load_gpu, load_vm, release_held
+from .handlers import holder_state, load_gpu, load_vm, release_held
 from .ports import EventStore, Hypervisor, PrepareReport, TeardownReport
 
 
@@ -55,9 +55,7 @@ def start_vms(command: StartVms, store: EventStore) -> VmBatchResult:
             try:
                 gpu.lease(vm.name)
             except GpuLeasedElsewhere as refused:
-                holder = next((v for v in vms if v.name == refused.holder), None) or store.get(
-                    Vm.create_id(refused.holder))
-                error = GpuLeasedElsewhere(address, refused.holder, str(holder.state) if holder else None)
+                error = GpuLeasedElsewhere(address, refused.holder, holder_state(store, refused.holder, vms))
                 error.hint = (f"stop {refused.holder} first ('ai-how vm stop {refused.holder}' or stop its "
                               f"cluster), then start {vm.name} again")
                 raise error from None

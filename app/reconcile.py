@@ -31,12 +31,14 @@ class ReconcileReport:
 
 
 def known_vms(store: EventStore) -> list[Vm]:
-    """Every VM the log knows and has not destroyed, read from the aggregates (the truth)."""
+    """Every VM the log knows and has not destroyed, read from the aggregates (the truth).
+
+    Shared copies (``read``): to change one, load it again with ``load_vm``."""
     vms = []
     for provisioned in store.iter_log(event_types=["ClusterProvisioned"]):
-        cluster = store.get(provisioned.aggregate_id)
+        cluster = store.read(provisioned.aggregate_id)
         if cluster.status != ClusterStatus.DESTROYED:
-            vms += [vm for vm in (store.get(Vm.create_id(n)) for n in cluster.vms) if vm is not None]
+            vms += [vm for vm in (store.read(Vm.create_id(n)) for n in cluster.vms) if vm is not None]
     return [vm for vm in vms if vm.state != VmState.DESTROYED]
 
 

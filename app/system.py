@@ -53,7 +53,7 @@ def start_system(command: StartSystem, store: EventStore, bus) -> SystemStartRes
 
 
 def _by_kind(store: EventStore, names: tuple[str, ...], reverse: bool) -> list[str]:
-    kinds = {name: str(c.kind) if (c := store.get(cluster_id(name))) is not None else "cloud" for name in names}
+    kinds = {name: str(c.kind) if (c := store.read(cluster_id(name))) is not None else "cloud" for name in names}
     return sorted(names, key=lambda n: START_ORDER.get(kinds[n], 1), reverse=reverse)
 
 

@@ -11,32 +11,32 @@ from .projection import Topology
 CATCH_UP_ATTEMPTS = 5
 
 
-def catch_up(store: EventStore, views: Views, target: int | None = None) -> int:
-    """Bring the views up to ``target`` (default: the log's current end); returns how many
-    events this applied.
+def catch_up(store: EventStore, views: Views, target: int | None = None) -> Topology:
+    """Bring the views up to ``target`` (default: the log's current end) and return the
+    topology as of there, so a query reads it without loading the views again.
 
     Another process may get there first: its save then covers these events too, and there
     is nothing left to do. Losing a save to one that did not reach as far starts again from
-    its position: nothing is applied twice.
+    its position: nothing is applied twice. Should every save be lost, the topology folded
+    here is still right; the next catch-up writes it.
     """
     if target is None:
         target = store.max_position()
+    topology = Topology()
     for _ in range(CATCH_UP_ATTEMPTS):
         topology = views.load()  # one round trip, with the position: no separate check first
         if topology.position >= target:
-            return 0
-        applied = 0
+            return topology
         for event in store.iter_log(start=topology.position + 1):
             if event.position > target:
                 break
             topology.apply(event)
-            applied += 1
         try:
             views.save(topology)
-            return applied
+            return topology
         except ViewsConflict:
             continue
-    return 0
+    return topology
 
 
 def rebuild(store: EventStore, views: Views) -> tuple[int, float]:

@@ -88,9 +88,7 @@ class CliState:
         from ai_how.app.views import catch_up
 
         bus = self.bus()
-        views = bus.dependencies["views"]
-        catch_up(bus.store, views)
-        return views.load()
+        return catch_up(bus.store, bus.dependencies["views"])
 
     def hypervisor(self) -> Any:
         return self.bus().dependencies["hypervisor"]
