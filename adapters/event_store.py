@@ -1,4 +1,5 @@
-"""Settings for eventsourcing's SQLite recorder, with a private state directory.
+"""The event store's database: settings for eventsourcing's SQLite recorder (in a private
+state directory) or its PostgreSQL one, and the one query we add to its recorders.
 
 The directory is created 0700 and the database file 0600 before SQLite opens it; SQLite
 gives its -wal and -shm files the database file's permissions.
@@ -9,8 +10,13 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
 
 from ai_how.app.errors import StoreUnavailable, UsageError
 
@@ -111,3 +117,50 @@ def _ensure_schema(settings: dict[str, str], url: str) -> None:
 
 def store_settings(state_dir: Path, url: str | None) -> dict[str, str]:
     return postgres_settings(url) if url else sqlite_settings(state_dir)
+
+
+def events_after(recorder: Any) -> Callable[[Mapping[UUID, int]], list[StoredEvent]]:
+    """A query for eventsourcing's recorder that eventsourcing lacks: the events of several
+    aggregates, each after its own version, in one statement (one round trip). The store
+    uses it to bring its cached aggregates up to date together."""
+    if recorder.__class__.__module__ == "eventsourcing.postgres":
+        return _postgres_events_after(recorder)
+    return _sqlite_events_after(recorder)
+
+
+def _sqlite_events_after(recorder: Any) -> Callable[[Mapping[UUID, int]], list[StoredEvent]]:
+    table = recorder.events_table_name
+
+    def select(versions: Mapping[UUID, int]) -> list[StoredEvent]:
+        keys = ", ".join("(?, ?)" for _ in versions)
+        statement = (f"WITH wanted(id, version) AS (VALUES {keys}) "
+                     f"SELECT e.originator_id, e.originator_version, e.topic, e.state FROM wanted "
+                     f"JOIN {table} e ON e.originator_id = wanted.id AND e.originator_version > wanted.version "
+                     "ORDER BY e.originator_id, e.originator_version")
+        params = [p for key, version in versions.items() for p in (key.hex, version)]
+        with recorder.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [StoredEvent(recorder.convert_originator_id(row["originator_id"]), row["originator_version"],
+                                row["topic"], row["state"]) for row in c.fetchall()]
+
+    return select
+
+
+def _postgres_events_after(recorder: Any) -> Callable[[Mapping[UUID, int]], list[StoredEvent]]:
+    from psycopg.sql import SQL, Identifier
+
+    statement = SQL(
+        "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+        "FROM unnest(%s::{id_type}[], %s::bigint[]) AS wanted(id, version) "
+        "JOIN {schema}.{table} e ON e.originator_id = wanted.id AND e.originator_version > wanted.version "
+        "ORDER BY e.originator_id, e.originator_version"
+    ).format(id_type=Identifier(recorder.datastore.originator_id_type), schema=Identifier(recorder.datastore.schema),
+             table=Identifier(recorder.events_table_name))
+
+    def select(versions: Mapping[UUID, int]) -> list[StoredEvent]:
+        with recorder.datastore.get_connection() as conn, conn.cursor() as c:
+            c.execute(statement, (list(versions), list(versions.values())), prepare=True)
+            return [StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
+                    for row in c.fetchall()]
+
+    return select

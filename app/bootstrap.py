@@ -19,7 +19,7 @@ from .errors import StoreUnavailable
 from .ports import EventStore, Hypervisor, PciHost, Views
 from .settings import resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
-from .views import catch_up
+from .views import LiveTopology
 
 COMMAND_HANDLERS = {**handlers.COMMAND_HANDLERS, **lifecycle.COMMAND_HANDLERS, **reconcile.COMMAND_HANDLERS,
                     **system.COMMAND_HANDLERS}
@@ -65,8 +65,15 @@ def _opening(make: Callable[[], Any], what: str) -> Any:
 
 
 def open_store(state_dir: Path, env: Mapping[str, str], settings: dict[str, str] | None = None) -> EventStore:
+    from ai_how.adapters.event_store import events_after
+
     settings = settings or store_settings(state_dir, env)
-    return _opening(lambda: EventSourcedStore(AiHowApplication(env=settings)), "event store")
+
+    def make() -> EventStore:
+        app = AiHowApplication(env=settings)
+        return EventSourcedStore(app, events_after(app.recorder))
+
+    return _opening(make, "event store")
 
 
 def open_views(state_dir: Path, settings: dict[str, str]) -> Views:
@@ -113,8 +120,9 @@ def bootstrap(
     if hypervisor is None:
         hypervisor = libvirt_hypervisor(resolve_libvirt_uri(libvirt_uri, env), state, env)
     bus = MessageBus(store, {}, {})
-    dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "pci_host": pci_host, "bus": bus,
-                    "timing": timing}
+    live = LiveTopology(store, views)
+    dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "live_topology": live,
+                    "pci_host": pci_host, "bus": bus, "timing": timing}
     bus.command_handlers = {cmd: inject(fn, dependencies) for cmd, fn in COMMAND_HANDLERS.items()}
     wired: dict[type, list[EventHandler]] = {}
     for event_type, entries in EVENT_HANDLERS.items():
@@ -125,5 +133,5 @@ def bootstrap(
     bus.event_handlers = wired
     bus.dependencies = dependencies
     # Up to this process's own last event: the others' later ones are theirs to project.
-    bus.after_command = lambda: catch_up(store, views, store.last_recorded_position())
+    bus.after_command = lambda: live.catch_up(store.last_recorded_position())
     return bus

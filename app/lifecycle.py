@@ -30,7 +30,7 @@ from ai_how.domain.vm import StopReason, VmState
 
 from .errors import InfrastructureError
 from .faults import crash_point
-from .handlers import holder_state, load_gpu, load_vm, release_held
+from .handlers import load_gpu, load_vm, load_with_cards, release_from
 from .ports import EventStore, Hypervisor, PrepareReport, TeardownReport
 
 
@@ -43,24 +43,22 @@ class VmBatchResult:
 def start_vms(command: StartVms, store: EventStore) -> VmBatchResult:
     """Lease every GPU and record every start intent in one save: all of them or none."""
     result = VmBatchResult()
-    vms = [load_vm(store, name) for name in command.vms]
-    gpus: dict[str, object] = {}
-    for vm in vms:
+    loaded = load_with_cards(store, command.vms, holders=True, changing_vms=True)
+    for vm in loaded.vms:
         if vm.state == VmState.RUNNING:
             result.skipped.append(vm.name)
             continue
         vm.request_start()
-        for address in vm.gpus:
-            gpu = gpus.setdefault(address, load_gpu(store, address))
+        for gpu in loaded.cards(vm):
             try:
                 gpu.lease(vm.name)
             except GpuLeasedElsewhere as refused:
-                error = GpuLeasedElsewhere(address, refused.holder, holder_state(store, refused.holder, vms))
+                error = GpuLeasedElsewhere(gpu.pci_address, refused.holder, loaded.holder_state(refused.holder))
                 error.hint = (f"stop {refused.holder} first ('ai-how vm stop {refused.holder}' or stop its "
                               f"cluster), then start {vm.name} again")
                 raise error from None
         result.acted_on.append(vm.name)
-    store.save(*gpus.values(), *vms)  # leases first: their GPUs are bound to vfio-pci before any start
+    store.save(*loaded.gpus.values(), *loaded.vms)  # leases first: their GPUs are bound to vfio-pci before any start
     crash_point("after-lease-saved")
     return result
 
@@ -74,9 +72,10 @@ def mark_vm_started(command: MarkVmStarted, store: EventStore) -> None:
 
 def mark_vm_start_failed(command: MarkVmStartFailed, store: EventStore) -> None:
     """The failed start and the return of its GPUs are one save: no lease outlives it."""
-    vm = load_vm(store, command.vm)
+    loaded = load_with_cards(store, [command.vm], changing_vms=True)
+    vm = loaded.vms[0]
     vm.mark_start_failed(command.error)
-    store.save(vm, *release_held(store, vm, "start failed"))
+    store.save(vm, *release_from(vm, loaded.cards(vm), "start failed"))
 
 
 def stop_vms(command: StopVms, store: EventStore) -> VmBatchResult:
@@ -93,13 +92,14 @@ def stop_vms(command: StopVms, store: EventStore) -> VmBatchResult:
 
 
 def mark_vm_stopped(command: MarkVmStopped, store: EventStore) -> None:
-    vm = load_vm(store, command.vm)
+    loaded = load_with_cards(store, [command.vm], changing_vms=True)
+    vm = loaded.vms[0]
     vm.mark_stopped(StopReason(command.reason))
     if command.restart:
         vm.request_start()  # its GPUs stay leased to it across the restart
         store.save(vm)
     else:
-        store.save(vm, *release_held(store, vm, f"vm stopped ({command.reason})"))
+        store.save(vm, *release_from(vm, loaded.cards(vm), f"vm stopped ({command.reason})"))
 
 
 def restart_vm(command: RestartVm, store: EventStore) -> None:

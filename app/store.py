@@ -7,12 +7,13 @@ Which database it writes to is decided by the settings an adapter hands in (see
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, PersistenceError, RecordConflictError
+from eventsourcing.persistence import IntegrityError, PersistenceError, RecordConflictError, StoredEvent
 from eventsourcing.utils import get_topic
 
 from ai_how.domain.cluster import Cluster
@@ -41,6 +42,22 @@ class AiHowApplication(Application):
             super().take_snapshot(*args, **kwargs)
 
 
+def _reachable(roots: list[UUID], follow: Callable[[Any], Iterable[UUID]],
+               lookup: Callable[[UUID], Any | None]) -> list[UUID]:
+    """``roots`` and what ``follow`` reaches from them, through the aggregates ``lookup`` knows."""
+    seen: list[UUID] = []
+    todo = list(roots)
+    while todo:
+        aggregate_id = todo.pop(0)
+        if aggregate_id in seen:
+            continue
+        seen.append(aggregate_id)
+        aggregate = lookup(aggregate_id)
+        if aggregate is not None:
+            todo.extend(follow(aggregate))
+    return seen
+
+
 def event_topics(*names: str) -> list[str]:
     """Stored topics of the named event classes, e.g. ``GpuRegistered``."""
     topics = []
@@ -52,11 +69,20 @@ def event_topics(*names: str) -> list[str]:
     return topics
 
 
+EventsAfter = Callable[[Mapping[UUID, int]], list[StoredEvent]]
+
+
 class EventSourcedStore:
-    def __init__(self, app: Application) -> None:
+    """``events_after`` is the adapter's query for several aggregates' newer events at once."""
+
+    def __init__(self, app: Application, events_after: EventsAfter | None = None) -> None:
         self.app = app
+        self._events_after = events_after
         self._new_events: list[Any] = []
         self._last_position = 0
+        # Cached aggregates are brought up to date in place, by the repository or by
+        # read_graph: one at a time, whichever thread asks.
+        self._cache_lock = threading.RLock()
 
     def get(self, aggregate_id: UUID) -> Any | None:
         return self._get(aggregate_id, copy=True)
@@ -66,11 +92,54 @@ class EventSourcedStore:
 
     def _get(self, aggregate_id: UUID, copy: bool) -> Any | None:
         try:
-            return self.app.repository.get(aggregate_id, deepcopy_from_cache=copy)
+            with self._cache_lock:
+                return self.app.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             return None
         except PersistenceError as exc:
             raise StoreUnavailable(f"cannot read the event store: {exc}") from exc
+
+    def read_graph(self, roots: Iterable[UUID], follow: Callable[[Any], Iterable[UUID]]) -> dict[UUID, Any]:
+        """``roots`` and every aggregate reachable from them by ``follow``, each as fresh as
+        ``read`` gives it and, like it, shared: only to look at. Ids never recorded are left out.
+
+        The cached copies say what to expect, and everything expected is brought up to date in
+        one round trip; only a reference that was not expected (a card with a new holder)
+        costs another.
+        """
+        roots = list(roots)
+        fresh: dict[UUID, Any] = {}
+        with self._cache_lock:
+            wanted = _reachable(roots, follow, self._cached)
+            while missing := [i for i in wanted if i not in fresh]:
+                fresh.update(self._bring_up_to_date(missing))
+                wanted = _reachable(roots, follow, fresh.get)
+            return {i: fresh[i] for i in wanted if fresh[i] is not None}
+
+    def _cached(self, aggregate_id: UUID) -> Any | None:
+        try:
+            return self.app.repository.cache.get(aggregate_id)
+        except (KeyError, AttributeError):
+            return None
+
+    def _bring_up_to_date(self, ids: list[UUID]) -> dict[UUID, Any]:
+        """The aggregates, fresh: the cached ones from one query, the others rebuilt one by one."""
+        cached = {i: a for i in ids if (a := self._cached(i)) is not None}
+        found: dict[UUID, Any] = {i: self._get(i, copy=False) for i in ids if i not in cached}
+        if not cached:
+            return found
+        if self._events_after is None:
+            return found | {i: self._get(i, copy=False) for i in cached}
+        try:
+            stored = self._events_after({i: a.version for i, a in cached.items()})
+        except PersistenceError as exc:
+            raise StoreUnavailable(f"cannot read the event store: {exc}") from exc
+        for record in stored:
+            event = self.app.mapper.to_domain_event(record)
+            cached[record.originator_id] = event.mutate(cached[record.originator_id])
+        for aggregate_id, aggregate in cached.items():
+            self.app.repository.cache.put(aggregate_id, aggregate)
+        return found | cached
 
     def save(self, *aggregates: Any) -> None:
         try:

@@ -1,17 +1,24 @@
-"""Deterministic aggregate ids from natural keys, so every process finds the same aggregate."""
+"""Deterministic aggregate ids from natural keys, so every process finds the same aggregate.
 
+Memoised: handlers derive the same few ids on every command, and uuid5 hashes each time.
+"""
+
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 AI_HOW_NAMESPACE = UUID("6f1f4b8e-2a3c-5d7e-9b1a-3c5e7f9a1b2d")
 
 
+@lru_cache(maxsize=4096)
 def gpu_id(pci_address: str) -> UUID:
     return uuid5(AI_HOW_NAMESPACE, f"gpu:{pci_address}")
 
 
+@lru_cache(maxsize=4096)
 def vm_id(name: str) -> UUID:
     return uuid5(AI_HOW_NAMESPACE, f"vm:{name}")
 
 
+@lru_cache(maxsize=4096)
 def cluster_id(name: str) -> UUID:
     return uuid5(AI_HOW_NAMESPACE, f"cluster:{name}")

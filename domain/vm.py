@@ -53,7 +53,7 @@ class Vm(Aggregate):
 
     @property
     def gpus(self) -> tuple[str, ...]:
-        return self.spec.gpus
+        return tuple(self.spec_data.get("gpus", ()))  # as VmSpec.from_dict reads it, without the rest
 
     @property
     def pending_intent(self) -> str | None:
