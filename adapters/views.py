@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore, SQLiteTrackingRecorder
 
 from ai_how.app.errors import StoreUnavailable
@@ -22,6 +22,10 @@ from .event_store import LOCK_TIMEOUT_S, check_readable, prepare_state_dir
 
 VIEWS_FILE = "views.sqlite"
 TRACKED = "AiHow"
+
+
+class _Refused(Exception):
+    """The views' position is outside what a save may move it from."""
 
 
 class ViewTables:
@@ -52,8 +56,15 @@ class ViewTables:
                 topology.position = int(row["data"] or 0)
         return topology
 
-    def save(self, topology: Topology) -> None:
+    def save(self, topology: Topology, since: int = 0) -> None:
+        """The changed rows and the new position, in one transaction, only if the views
+        stand at ``since`` or later and before the topology's position; ``ViewsConflict``
+        (with where they stand) otherwise, and nothing is written."""
         p = self.param
+        move = (f"UPDATE {self.tracking_table} SET notification_id = {p} WHERE application_name = {p} "
+                f"AND notification_id >= {p} AND notification_id < {p} RETURNING notification_id")
+        first = (f"INSERT INTO {self.tracking_table} (application_name, notification_id) VALUES ({p}, {p}) "
+                 "ON CONFLICT (application_name) DO NOTHING RETURNING notification_id")
         try:
             with self.datastore.transaction(commit=True) as c:
                 for table in Topology.TABLES:
@@ -62,16 +73,35 @@ class ViewTables:
                     if rows:  # executemany: one round trip per table on PostgreSQL (pipelined)
                         c.executemany(f"INSERT INTO {self.table(table)} (key, data) VALUES ({p}, {p}) "
                                       "ON CONFLICT (key) DO UPDATE SET data = excluded.data", rows)
-                self._insert_tracking(c, Tracking(TRACKED, topology.position))
-        except IntegrityError:
-            raise ViewsConflict(topology.position) from None
+                c.execute(move, (topology.position, TRACKED, since, topology.position))
+                moved = c.fetchone() is not None
+                if not moved and since == 0:  # the views' first position
+                    c.execute(first, (TRACKED, topology.position))
+                    moved = c.fetchone() is not None
+                if not moved:
+                    raise _Refused
+        except _Refused:
+            raise ViewsConflict(self.position()) from None
         topology.changed.clear()
 
-    def clear(self) -> None:
+    def position(self) -> int:
+        rows = self._select(f"SELECT MAX(notification_id) AS position FROM {self.tracking_table} "
+                            f"WHERE application_name = {self.param}", (TRACKED,))
+        return int(rows[0]["position"] or 0)
+
+    def replace(self, topology: Topology) -> None:
+        """Every row and the position in place of what the views held, in one transaction."""
+        p = self.param
         with self.datastore.transaction(commit=True) as c:
             for table in Topology.TABLES:
                 c.execute(f"DELETE FROM {self.table(table)}")
-            c.execute(f"DELETE FROM {self.tracking_table} WHERE application_name = {self.param}", (TRACKED,))
+                rows = [(key, json.dumps(data, sort_keys=True)) for key, data in sorted(topology.table(table).items())]
+                if rows:
+                    c.executemany(f"INSERT INTO {self.table(table)} (key, data) VALUES ({p}, {p})", rows)
+            c.execute(f"DELETE FROM {self.tracking_table} WHERE application_name = {p}", (TRACKED,))
+            c.execute(f"INSERT INTO {self.tracking_table} (application_name, notification_id) VALUES ({p}, {p})",
+                      (TRACKED, topology.position))
+        topology.changed.clear()
 
     def dump(self) -> dict[str, dict[str, Any]]:
         topology = self.load()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -31,6 +31,10 @@ class EventStore(Protocol):
 
     def read(self, aggregate_id: UUID) -> Any | None:
         """Like ``get``, as fresh, but shared, not copied: only to look at, never to change."""
+
+    def read_graph(self, roots: Iterable[UUID], follow: Callable[[Any], Iterable[UUID]]) -> dict[UUID, Any]:
+        """Like ``read`` for ``roots`` and every aggregate ``follow`` reaches from them, in as
+        few round trips as this process's cache allows; ids never recorded are left out."""
 
     def save(self, *aggregates: Any) -> None:
         """Record the aggregates' pending events in one transaction, or none of them."""
@@ -122,7 +126,11 @@ class Hypervisor(Protocol):
 
 
 class ViewsConflict(Exception):
-    """Another process saved the views up to this position or further first."""
+    """The views stand where a guarded save may not move them from (``position``)."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        super().__init__(f"the views stand at log position {position}")
 
 
 class Views(Protocol):
@@ -131,11 +139,12 @@ class Views(Protocol):
     def load(self) -> Any:
         """The ``Topology`` as saved, with its position."""
 
-    def save(self, topology: Any) -> None:
-        """Write the changed rows and the new position in one transaction; ``ViewsConflict`` if beaten."""
+    def save(self, topology: Any, since: int = 0) -> None:
+        """Write the changed rows and the new position in one transaction, only while the views
+        stand at ``since`` or later and before the topology's position; ``ViewsConflict`` if not."""
 
-    def clear(self) -> None:
-        """Drop every row and the position (``audit replay`` starts from nothing)."""
+    def replace(self, topology: Any) -> None:
+        """Every row and the position in place of the views' own, in one transaction (``audit replay``)."""
 
     def dump(self) -> dict[str, dict[str, Any]]:
         """Every row of every table, for comparing two builds of the views."""

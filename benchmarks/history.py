@@ -33,7 +33,6 @@ sys.path.insert(0, str(REPO))
 from ai_how.app.bootstrap import bootstrap  # noqa: E402
 from ai_how.app.config_loader import load_config  # noqa: E402
 from ai_how.app.plan import plan_clusters  # noqa: E402
-from ai_how.app.views import catch_up  # noqa: E402
 from ai_how.domain.commands import ProvisionCluster  # noqa: E402
 from ai_how.domain.ids import gpu_id, vm_id  # noqa: E402
 
@@ -67,7 +66,7 @@ def build(state_dir: Path, events: int) -> int:
                 gpu.release(name, "vm stopped (requested)")
             cycle += 1
         store.save(*touched.values())
-    catch_up(store, bus.dependencies["views"])
+    bus.dependencies["live_topology"].catch_up()
     return store.max_position()
 
 

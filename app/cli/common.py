@@ -84,11 +84,8 @@ class CliState:
             self._bus = None
 
     def topology(self) -> Any:
-        """The views, caught up with the log."""
-        from ai_how.app.views import catch_up
-
-        bus = self.bus()
-        return catch_up(bus.store, bus.dependencies["views"])
+        """The topology, caught up with the log (and the views with it)."""
+        return self.bus().dependencies["live_topology"].catch_up()
 
     def hypervisor(self) -> Any:
         return self.bus().dependencies["hypervisor"]

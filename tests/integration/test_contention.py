@@ -20,6 +20,7 @@ def test_many_operators_few_gpus_the_rule_holds_and_nothing_is_lost(store_backen
     assert result["violations"] == []
     assert result["lost_events"] == 0
     assert result["unclear_refusals"] == 0
+    assert result["views_right"], "the views the processes kept differ from a fold of the log"
     assert result["wins"] > 0
     assert result["commands"] == 2 * result["wins"] + result["refusals"]
     assert result["events"] > 0

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from ai_how.app.bootstrap import bootstrap
+from ai_how.app.projection import Topology
+from ai_how.app.views import topology_at
 from ai_how.domain.commands import LeaseGpus
 from ai_how.domain.errors import GpuLeasedElsewhere
 from tests.conftest import opened
@@ -74,6 +76,10 @@ def test_eight_processes_one_gpu_one_winner(tmp_path: Path, round_: int, store_b
 
     with opened(state_dir) as bus:
         log = list(bus.store.iter_log())
+        views = bus.dependencies["views"].load()
+        folded = topology_at(bus.store)
+    assert views.position == log[-1].position, "the processes left the views behind the log"
+    assert [views.table(t) for t in Topology.TABLES] == [folded.table(t) for t in Topology.TABLES]
     leases = [e for e in log if e.event_type == "GpuLeased"]
     assert [e.payload["vm"] for e in leases] == winners
     positions = [e.position for e in log]

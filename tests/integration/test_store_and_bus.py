@@ -10,11 +10,15 @@ import pytest
 from ai_how.app.bootstrap import bootstrap
 from ai_how.app.bus import EventHandler
 from ai_how.app.errors import StoreUnavailable
+from ai_how.app.handlers import cards_and_holders
+from ai_how.app.ports import ViewsConflict
+from ai_how.app.projection import Topology
 from ai_how.app.store import SNAPSHOT_INTERVAL, EventSourcedStore
+from ai_how.app.views import topology_at
 from ai_how.domain.commands import LeaseGpus, ReleaseGpus
 from ai_how.domain.errors import GpuLeasedElsewhere
 from ai_how.domain.gpu import Gpu
-from ai_how.domain.ids import gpu_id
+from ai_how.domain.ids import gpu_id, vm_id
 
 from .helpers import db_file, record_example, record_rivals
 
@@ -160,6 +164,82 @@ def test_a_command_leaves_the_views_caught_up_to_its_own_events(store_backend, m
     topology = bus.dependencies["views"].load()
     assert topology.position == last
     assert topology.gpus["0000:01:00.0"]["holder"] == "hpc-cluster-compute-01"
+
+
+def tables(topology: Topology) -> dict:
+    return {name: topology.table(name) for name in Topology.TABLES}
+
+
+def test_views_put_back_behind_a_process_are_loaded_again(store_backend, make_bus) -> None:
+    """Views restored from an old backup (or emptied) must not get this process's rows on top."""
+    bus, other = make_bus(), make_bus()
+    record_example(bus)
+    bus.handle(LeaseGpus("hpc-cluster-compute-01"))  # this process's topology is as far as the views
+    other.dependencies["views"].replace(Topology())  # and now the views hold nothing
+    bus.handle(ReleaseGpus("hpc-cluster-compute-01"))
+    views = bus.dependencies["views"].load()
+    assert views.position == bus.store.max_position()
+    assert tables(views) == tables(topology_at(bus.store))
+
+
+def test_a_guarded_save_writes_nothing_over_newer_views(store_backend, make_bus) -> None:
+    bus = make_bus()
+    record_example(bus)
+    views = bus.dependencies["views"]
+    stale = views.load()
+    bus.handle(LeaseGpus("hpc-cluster-compute-01"))
+    newer = bus.store.max_position()
+    stale.gpus["0000:01:00.0"]["holder"] = "someone-else"
+    stale.changed.add(("gpus", "0000:01:00.0"))
+    base, stale.position = stale.position, stale.position + 1
+    with pytest.raises(ViewsConflict) as conflict:
+        views.save(stale, since=base)
+    assert conflict.value.position == newer
+    assert views.load().gpus["0000:01:00.0"]["holder"] == "hpc-cluster-compute-01"
+
+
+def test_views_kept_by_two_processes_match_a_fold_of_the_log(store_backend, make_bus) -> None:
+    first, second = make_bus(), make_bus()
+    record_example(first)
+    for _ in range(3):
+        first.handle(LeaseGpus("hpc-cluster-compute-01"))
+        second.handle(ReleaseGpus("hpc-cluster-compute-01"))
+        second.handle(LeaseGpus("cloud-cluster-gpu-worker-01"))
+        first.handle(ReleaseGpus("cloud-cluster-gpu-worker-01"))
+    views = first.dependencies["views"].load()
+    assert views.position == first.store.max_position()
+    assert tables(views) == tables(topology_at(first.store))
+
+
+def test_a_graph_read_follows_references_as_they_are_now(store_backend, make_bus) -> None:
+    mine, other = make_bus(), make_bus()
+    record_example(mine)
+    worker, card, holder = vm_id("cloud-cluster-gpu-worker-01"), gpu_id("0000:01:00.0"), "hpc-cluster-compute-01"
+    assert set(mine.store.read_graph([worker], cards_and_holders)) == {worker, card}
+    other.handle(LeaseGpus(holder))
+    queries = []
+    query = mine.store._events_after
+    mine.store._events_after = lambda versions: queries.append(set(versions)) or query(versions)
+    found = mine.store.read_graph([worker], cards_and_holders)
+    assert found[card].holder == holder, "the card as the other process left it"
+    assert found[vm_id(holder)].name == holder, "and its new holder, followed"
+    assert found[card] is mine.store.read(card), "shared, like read"
+    assert queries == [{worker, card}], "what was cached came in one query; the new holder was rebuilt"
+    queries.clear()
+    mine.store.read_graph([worker], cards_and_holders)
+    assert queries == [{worker, card, vm_id(holder)}], "all of it expected now: one query"
+
+
+def test_events_after_gives_each_aggregate_only_its_newer_events(store_backend, make_bus) -> None:
+    bus = make_bus()
+    record_example(bus)
+    bus.handle(LeaseGpus("hpc-cluster-compute-01"))
+    card, worker = gpu_id("0000:01:00.0"), vm_id("cloud-cluster-gpu-worker-01")
+    stored = bus.store._events_after({card: 1, worker: 0})
+    expected = [(e.aggregate_id, e.version) for e in bus.store.iter_log()
+                if (e.aggregate_id == card and e.version > 1) or e.aggregate_id == worker]
+    assert sorted((r.originator_id, r.originator_version) for r in stored) == sorted(expected)
+    assert len([r for r in stored if r.originator_id == card]) >= 2, "the lease and its vfio-pci record"
 
 
 def test_views_commit_without_waiting_for_the_disk_and_the_log_does(store_backend, make_bus) -> None:
