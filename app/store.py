@@ -134,7 +134,7 @@ class EventSourcedStore:
             stored = self._events_after({i: a.version for i, a in cached.items()})
         except PersistenceError as exc:
             raise StoreUnavailable(f"cannot read the event store: {exc}") from exc
-        for record in stored:
+        for record in sorted(stored, key=lambda r: r.originator_version):
             event = self.app.mapper.to_domain_event(record)
             cached[record.originator_id] = event.mutate(cached[record.originator_id])
         for aggregate_id, aggregate in cached.items():

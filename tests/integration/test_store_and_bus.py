@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from uuid import uuid4
 
 import pytest
 
@@ -240,6 +241,9 @@ def test_events_after_gives_each_aggregate_only_its_newer_events(store_backend, 
                 if (e.aggregate_id == card and e.version > 1) or e.aggregate_id == worker]
     assert sorted((r.originator_id, r.originator_version) for r in stored) == sorted(expected)
     assert len([r for r in stored if r.originator_id == card]) >= 2, "the lease and its vfio-pci record"
+    many = {uuid4(): 0 for _ in range(250)} | {card: 1}  # more than one statement holds
+    assert sorted(r.originator_version for r in bus.store._events_after(many)) == sorted(
+        v for a, v in expected if a == card)
 
 
 def test_views_commit_without_waiting_for_the_disk_and_the_log_does(store_backend, make_bus) -> None:
