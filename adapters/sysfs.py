@@ -3,13 +3,15 @@
 Binding follows the kernel's documented way, as libvirt and driverctl do: write the driver
 name to ``driver_override``, unbind from the current driver, then ``drivers_probe``. Never
 ``new_id``, which would grab every identical card. Every write has a deadline, because an
-unbind can hang on a device in use.
+unbind can hang on a device in use (the writes are made on a helper thread).
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
@@ -22,10 +24,35 @@ class SysfsError(InfrastructureError):
     """sysfs refused, failed or did not answer in time."""
 
 
+class _Writer:
+    """A daemon thread that makes the sysfs writes, one at a time, so that each write has a
+    deadline without a thread of its own. One stuck in the kernel is left behind."""
+
+    def __init__(self, write: Callable[[Path, str], None]) -> None:
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, args=(write,), name="sysfs-writer", daemon=True).start()
+
+    def _run(self, write: Callable[[Path, str], None]) -> None:
+        while True:
+            path, value, done = self._tasks.get()
+            try:
+                write(path, value)
+                done.put(None)
+            except Exception as exc:  # handed to the caller, who raises it
+                done.put(exc)
+
+    def write(self, path: Path, value: str, timeout_s: float) -> Exception | None:
+        """What the write raised, or None; ``queue.Empty`` if it did not finish in time."""
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        self._tasks.put((path, value, done))
+        return done.get(timeout=timeout_s)
+
+
 class SysfsPciHost:
     def __init__(self, root: Path = Path("/"), write_timeout_s: float = 10.0) -> None:
         self.root = root
         self.write_timeout_s = write_timeout_s
+        self._writer: _Writer | None = None
         self.devices = root / "sys/bus/pci/devices"
         self.drivers = root / "sys/bus/pci/drivers"
 
@@ -122,23 +149,17 @@ class SysfsPciHost:
 
     def _write(self, path: Path, value: str) -> None:
         """Write with a deadline: a hung unbind must not hang the tool."""
-        failure: list[BaseException] = []
-
-        def write() -> None:
-            try:
-                self._raw_write(path, value)
-            except OSError as exc:
-                failure.append(exc)
-
-        worker = threading.Thread(target=write, daemon=True)
-        worker.start()
-        worker.join(self.write_timeout_s)
-        if worker.is_alive():
+        writer = self._writer = self._writer or _Writer(self._raw_write)
+        try:
+            failure = writer.write(path, value, self.write_timeout_s)
+        except queue.Empty:
+            self._writer = None  # its thread is stuck in the kernel; the next write gets another
             raise SysfsError(f"writing {value!r} to {path} did not finish within {self.write_timeout_s:g}s; "
-                             "the device may be in use by a host process")
-        if failure:
-            exc = failure[0]
-            raise SysfsError(f"writing {value!r} to {path} failed: {getattr(exc, 'strerror', None) or exc}")
+                             "the device may be in use by a host process") from None
+        if isinstance(failure, OSError):
+            raise SysfsError(f"writing {value!r} to {path} failed: {failure.strerror or failure}")
+        if failure is not None:
+            raise failure
 
     def _base(self, address: str) -> Path:
         base = self.devices / address

@@ -24,7 +24,7 @@ from ai_how.domain.vm import Vm, VmState
 
 from .errors import InfrastructureError
 from .faults import crash_point
-from .ports import EventStore, Hypervisor, PciHost
+from .ports import EventStore, Hypervisor, PciFunction, PciHost
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,19 @@ def stop_domain(event: Vm.VmStopRequested, store: EventStore, hypervisor: Hyperv
 
 def group_functions(pci_host: PciHost, addresses: list[str]) -> list[str]:
     """Every non-bridge function in the IOMMU groups of ``addresses``: a group moves whole."""
+    seen: dict[str, PciFunction | None] = {}
+
+    def function(address: str) -> PciFunction | None:  # each read from sysfs once
+        if address not in seen:
+            seen[address] = pci_host.function(address)
+        return seen[address]
+
     found: list[str] = []
     for address in addresses:
-        function = pci_host.function(address)
-        members = pci_host.iommu_group(function.iommu_group) if function and function.iommu_group is not None else []
+        own = function(address)
+        members = pci_host.iommu_group(own.iommu_group) if own and own.iommu_group is not None else []
         for member in members or [address]:
-            info = pci_host.function(member)
+            info = function(member)
             if member not in found and (info is None or not info.is_bridge):
                 found.append(member)
     return found
