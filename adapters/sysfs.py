@@ -8,16 +8,20 @@ unbind can hang on a device in use (the writes are made on a helper thread).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import queue
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.ports import PciFunction
 
 VFIO = "vfio-pci"
+LOCK_FILE = "run/lock/ai-how-pci.lock"
 
 
 class SysfsError(InfrastructureError):
@@ -52,6 +56,7 @@ class SysfsPciHost:
     def __init__(self, root: Path = Path("/"), write_timeout_s: float = 10.0) -> None:
         self.root = root
         self.write_timeout_s = write_timeout_s
+        self.lock_timeout_s = 60.0  # a holder moves a few cards, each write within its deadline
         self._writer: _Writer | None = None
         self.devices = root / "sys/bus/pci/devices"
         self.drivers = root / "sys/bus/pci/drivers"
@@ -160,6 +165,32 @@ class SysfsPciHost:
             raise SysfsError(f"writing {value!r} to {path} failed: {failure.strerror or failure}")
         if failure is not None:
             raise failure
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """An flock on ``run/lock/ai-how-pci.lock`` under the root, shared by every ai-how here."""
+        path = self.root / LOCK_FILE
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a")
+        except OSError as exc:
+            raise SysfsError(f"cannot open the host's PCI lock {path}: {exc.strerror}; moving cards between "
+                             "drivers needs root") from None
+        with handle:
+            deadline = time.monotonic() + self.lock_timeout_s
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise SysfsError(f"another ai-how has held the host's PCI lock {path} for over "
+                                         f"{self.lock_timeout_s:g}s; try again when it is done") from None
+                    time.sleep(0.01)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _base(self, address: str) -> Path:
         base = self.devices / address

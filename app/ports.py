@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -206,3 +207,8 @@ class PciHost(Protocol):
 
     def restore_drivers(self, originals: dict[str, str | None]) -> None:
         """Give each function back to the driver it had (None: leave it without one)."""
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Held, host-wide, while a card's lease is looked at and its drivers moved: so that
+        two processes never move one card at cross purposes (one giving it back to its host
+        driver just as another, which leased it again, binds it to vfio-pci)."""

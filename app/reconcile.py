@@ -93,14 +93,15 @@ def _correct_start(store: EventStore, vm: Vm, report: ReconcileReport) -> None:
 def _return_free_gpus(store: EventStore, pci_host: PciHost, report: ReconcileReport) -> None:
     """A card whose return to its host drivers failed earlier gets another try."""
     for registered in store.iter_log(event_types=["GpuRegistered"]):
-        gpu = store.get(registered.aggregate_id)
-        if gpu.holder is not None or gpu.host_drivers is None:
-            continue
-        try:
-            pci_host.restore_drivers(gpu.host_drivers)
-        except InfrastructureError as exc:
-            report.conflicts.append(f"GPU {gpu.pci_address} is free but still on vfio-pci: {exc}")
-            continue
+        with pci_host.exclusive():
+            gpu = store.get(registered.aggregate_id)
+            if gpu.holder is not None or gpu.host_drivers is None:
+                continue
+            try:
+                pci_host.restore_drivers(gpu.host_drivers)
+            except InfrastructureError as exc:
+                report.conflicts.append(f"GPU {gpu.pci_address} is free but still on vfio-pci: {exc}")
+                continue
         gpu.record_back_on_host()
         store.save(gpu)
         report.changes.append(f"GPU {gpu.pci_address} was free but still on vfio-pci; given back to its host drivers")

@@ -77,12 +77,16 @@ def group_functions(pci_host: PciHost, addresses: list[str]) -> list[str]:
     return found
 
 
-def bind_gpu(event: Gpu.GpuLeased, store: EventStore, pci_host: PciHost) -> Command:
-    gpu = store.read(event.originator_id)
-    try:
-        originals = pci_host.bind_to_vfio(group_functions(pci_host, gpu.function_addresses))
-    except InfrastructureError as exc:
-        raise InfrastructureError(f"cannot hand GPU {gpu.pci_address} to vfio-pci: {exc}") from exc
+def bind_gpu(event: Gpu.GpuLeased, store: EventStore, pci_host: PciHost) -> Command | None:
+    """Under the host's PCI lock, the lease as it is now: a card given back meanwhile stays put."""
+    with pci_host.exclusive():
+        gpu = store.read(event.originator_id)
+        if gpu.holder != event.vm:
+            return None
+        try:
+            originals = pci_host.bind_to_vfio(group_functions(pci_host, gpu.function_addresses))
+        except InfrastructureError as exc:
+            raise InfrastructureError(f"cannot hand GPU {gpu.pci_address} to vfio-pci: {exc}") from exc
     return RecordVfioBinding(gpu.pci_address, tuple(sorted(originals.items())))
 
 
@@ -96,8 +100,10 @@ def record_bind_failure(event: Gpu.GpuLeased, error: Exception, store: EventStor
 
 
 def return_gpu_to_host(event: Gpu.GpuReleased, store: EventStore, pci_host: PciHost) -> Command | None:
-    gpu = store.read(event.originator_id)
-    if gpu.host_drivers is None or gpu.holder is not None:
-        return None
-    pci_host.restore_drivers(gpu.host_drivers)
+    """Under the host's PCI lock, the card as it is now: one leased again meanwhile stays on vfio-pci."""
+    with pci_host.exclusive():
+        gpu = store.read(event.originator_id)
+        if gpu.host_drivers is None or gpu.holder is not None:
+            return None
+        pci_host.restore_drivers(gpu.host_drivers)
     return RecordBackOnHost(gpu.pci_address)

@@ -21,6 +21,7 @@ PostgreSQL needs AI_HOW_TEST_POSTGRES or a local one (scripts/postgres-up.sh).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import secrets
@@ -104,6 +105,9 @@ class InstantHost:
 
     def restore_drivers(self, originals: dict[str, str | None]) -> None:
         return None
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
 
 def bus_worker(state_dir: str, host: str | None, vm: str, cycles: int, barrier, results) -> None:

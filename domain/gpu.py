@@ -84,7 +84,9 @@ class Gpu(Aggregate):
         self._host_drivers = originals
 
     def record_back_on_host(self) -> None:
-        if self.host_drivers is not None:
+        """Recorded only while free: leased again meanwhile, the card stays on vfio-pci for
+        its new holder, and the drivers to give it back to stay recorded."""
+        if self.host_drivers is not None and self.holder is None:
             self._returned_to_host(drivers=self.host_drivers)
 
     @event("GpuReturnedToHost")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
+import time
 from uuid import uuid4
 
 import pytest
@@ -20,6 +22,7 @@ from ai_how.domain.commands import LeaseGpus, ReleaseGpus
 from ai_how.domain.errors import GpuLeasedElsewhere
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.ids import gpu_id, vm_id
+from tests.fakes.sysfs import GPU_CARD, FakeKernel, build_tree
 
 from .helpers import db_file, record_example, record_rivals
 
@@ -114,6 +117,35 @@ def test_a_failing_event_handler_is_recorded_not_swallowed(store_backend, make_b
     assert [e.payload for e in released] == [
         {"vm": "hpc-cluster-compute-01", "reason": "bind failed: write error on /sys/bus/pci/drivers_probe"}]
     assert bus.store.get(gpu_id("0000:01:00.0")).holder is None
+
+
+def test_a_card_leased_again_while_its_return_waits_for_the_host_lock_stays_on_vfio(
+        store_backend, make_bus, tmp_path) -> None:
+    """Two operators on one host: A's return must not take the card from B, who leased it
+    just as A gave it back."""
+    tree = build_tree(tmp_path / "one-host", GPU_CARD)
+    kernel = FakeKernel(tree)
+    bus = make_bus(pci_host=kernel)
+    record_example(bus)
+    bus.handle(LeaseGpus("hpc-cluster-compute-01"))
+    assert kernel.function("0000:01:00.0").driver == "vfio-pci"
+    other = make_bus()
+    with FakeKernel(tree).exclusive():  # another ai-how is moving cards on this host
+        releasing = threading.Thread(target=bus.handle, args=(ReleaseGpus("hpc-cluster-compute-01"),))
+        releasing.start()
+        deadline = time.monotonic() + 10
+        while not list(other.store.iter_log(event_types=["GpuReleased"])) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        card = other.store.get(gpu_id("0000:01:00.0"))
+        assert card.holder is None and kernel.function("0000:01:00.0").driver == "vfio-pci", "the return waits"
+        card.lease("cloud-cluster-gpu-worker-01")  # B's lease; its own bind would wait for the lock too
+        other.store.save(card)
+    releasing.join(timeout=10)
+    assert not releasing.is_alive()
+    assert [kernel.function(a).driver for a in ("0000:01:00.0", "0000:01:00.1")] == ["vfio-pci", "vfio-pci"]
+    card = other.store.get(gpu_id("0000:01:00.0"))
+    assert card.holder == "cloud-cluster-gpu-worker-01"
+    assert card.host_drivers == {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"}
 
 
 def test_a_handler_without_compensation_raises(store_backend, make_bus) -> None:

@@ -57,6 +57,20 @@ def test_a_gpu_is_leased_to_one_vm_and_released_only_by_it() -> None:
     assert [type(e).__name__ for e in gpu.collect_events()] == ["GpuRegistered", "GpuLeased", "GpuReleased"]
 
 
+def test_a_card_leased_again_before_its_return_was_recorded_keeps_its_host_drivers() -> None:
+    gpu = Gpu.register(CARD)
+    gpu.lease("vm-a")
+    gpu.record_vfio_binding({"0000:01:00.0": "nvidia"})
+    gpu.release("vm-a")
+    gpu.lease("vm-b")  # before vm-a's return to the host was recorded
+    gpu.record_back_on_host()
+    assert gpu.host_drivers == {"0000:01:00.0": "nvidia"}, "vm-b's release must still give it back"
+    gpu.release("vm-b")
+    gpu.record_back_on_host()
+    assert gpu.host_drivers is None
+    assert [type(e).__name__ for e in gpu.collect_events()][-1] == "GpuReturnedToHost"
+
+
 def test_a_card_keeps_its_companion_functions() -> None:
     gpu = Gpu.register(CARD)
     assert gpu.function_addresses == ["0000:01:00.0", "0000:01:00.1"]
