@@ -1,8 +1,9 @@
 """The topology views: in an SQLite file beside the log, or in the log's PostgreSQL database.
 
 Built on eventsourcing's tracking recorders: the changed rows and the log position they are
-caught up to are written in one transaction, and the position only ever moves forward, so
-each event is applied exactly once even when two processes catch up at the same time.
+caught up to are written in one transaction, and a save moves the position only forward from
+where its writer started, so each event is applied exactly once even when two processes
+catch up at the same time. Only ``replace`` (``audit replay``) sets it anew.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class _Refused(Exception):
 
 
 class ViewTables:
-    """load/save/clear/dump over ``view_<table>`` tables of (key, data) rows."""
+    """load/save/replace/dump over ``view_<table>`` tables of (key, data) rows."""
 
     param = "?"
 
@@ -67,12 +68,7 @@ class ViewTables:
                  "ON CONFLICT (application_name) DO NOTHING RETURNING notification_id")
         try:
             with self.datastore.transaction(commit=True) as c:
-                for table in Topology.TABLES:
-                    rows = [(key, json.dumps(topology.table(table)[key], sort_keys=True))
-                            for changed, key in sorted(topology.changed) if changed == table]
-                    if rows:  # executemany: one round trip per table on PostgreSQL (pipelined)
-                        c.executemany(f"INSERT INTO {self.table(table)} (key, data) VALUES ({p}, {p}) "
-                                      "ON CONFLICT (key) DO UPDATE SET data = excluded.data", rows)
+                self._write_changed(c, topology)
                 c.execute(move, (topology.position, TRACKED, since, topology.position))
                 moved = c.fetchone() is not None
                 if not moved and since == 0:  # the views' first position
@@ -84,6 +80,15 @@ class ViewTables:
             raise ViewsConflict(self.position()) from None
         topology.changed.clear()
 
+    def _write_changed(self, c: Any, topology: Topology) -> None:
+        p = self.param
+        for table in Topology.TABLES:
+            rows = [(key, json.dumps(topology.table(table)[key], sort_keys=True))
+                    for changed, key in sorted(topology.changed) if changed == table]
+            if rows:  # executemany: one round trip per table on PostgreSQL (pipelined)
+                c.executemany(f"INSERT INTO {self.table(table)} (key, data) VALUES ({p}, {p}) "
+                              "ON CONFLICT (key) DO UPDATE SET data = excluded.data", rows)
+
     def position(self) -> int:
         rows = self._select(f"SELECT MAX(notification_id) AS position FROM {self.tracking_table} "
                             f"WHERE application_name = {self.param}", (TRACKED,))
@@ -92,12 +97,11 @@ class ViewTables:
     def replace(self, topology: Topology) -> None:
         """Every row and the position in place of what the views held, in one transaction."""
         p = self.param
+        topology.changed = {(table, key) for table in Topology.TABLES for key in topology.table(table)}
         with self.datastore.transaction(commit=True) as c:
             for table in Topology.TABLES:
                 c.execute(f"DELETE FROM {self.table(table)}")
-                rows = [(key, json.dumps(data, sort_keys=True)) for key, data in sorted(topology.table(table).items())]
-                if rows:
-                    c.executemany(f"INSERT INTO {self.table(table)} (key, data) VALUES ({p}, {p})", rows)
+            self._write_changed(c, topology)
             c.execute(f"DELETE FROM {self.tracking_table} WHERE application_name = {p}", (TRACKED,))
             c.execute(f"INSERT INTO {self.tracking_table} (application_name, notification_id) VALUES ({p}, {p})",
                       (TRACKED, topology.position))

@@ -26,9 +26,8 @@ def unknown_gpu(pci_address: str) -> UnknownObject:
     return UnknownObject(f"GPU {pci_address} is not known; it is registered when a cluster using it is started")
 
 
-def load_vm(store: EventStore, name: str, *, changing: bool = True) -> Vm:
-    """The VM; ``changing=False`` gives the shared copy, for a handler that only reads it."""
-    vm = store.get(vm_id(name)) if changing else store.read(vm_id(name))
+def load_vm(store: EventStore, name: str) -> Vm:
+    vm = store.get(vm_id(name))
     if vm is None:
         raise unknown_vm(name)
     return vm
@@ -90,14 +89,14 @@ def load_with_cards(store: EventStore, names: Sequence[str], *, holders: bool = 
         raise unknown_gpu(missing[0])
     if changing_vms:
         vms = [copy.deepcopy(vm) for vm in vms]
-    gpus = {a: copy.deepcopy(shared[gpu_id(a)]) for vm in vms for a in vm.gpus}
+    gpus = {a: copy.deepcopy(shared[gpu_id(a)]) for a in dict.fromkeys(a for vm in vms for a in vm.gpus)}
     return WithCards(vms, gpus, shared)
 
 
 def release_held(store: EventStore, vm: Vm, reason: str) -> list[Gpu]:
     """Give back every card ``vm`` holds; the caller saves them with its own changes."""
-    cards = store.read_graph([gpu_id(a) for a in vm.gpus], cards_of).values()
-    return release_from(vm, [copy.deepcopy(g) for g in cards if g.holder == vm.name], reason)
+    held = [g for g in store.read_graph([gpu_id(a) for a in vm.gpus], cards_of).values() if g.holder == vm.name]
+    return release_from(vm, [copy.deepcopy(g) for g in held], reason)
 
 
 def release_from(vm: Vm, cards: Sequence[Gpu], reason: str) -> list[Gpu]:
