@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .gpu_inventory import inventory
-from .plan import PlannedCluster
+from .config.plan import PlannedCluster
 from .ports import PciFunction, PciHost
 
 Status = Literal["pass", "warn", "fail"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from .plan import PlannedCluster
+from ai_how.app.config.plan import PlannedCluster
 from .projection import Topology
 from .queries import gpu_model
 

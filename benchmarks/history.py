@@ -31,8 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ai_how.app.bootstrap import bootstrap  # noqa: E402
-from ai_how.app.config_loader import load_config  # noqa: E402
-from ai_how.app.plan import plan_clusters  # noqa: E402
+from ai_how.app.config.loader import load_config  # noqa: E402
+from ai_how.app.config.plan import plan_clusters  # noqa: E402
 from ai_how.domain.commands import ProvisionCluster  # noqa: E402
 from ai_how.domain.ids import gpu_id, vm_id  # noqa: E402
 

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ai_how.app.config_loader import load_config
-from ai_how.app.plan import plan_clusters
+from ai_how.app.config.loader import load_config
+from ai_how.app.config.plan import plan_clusters
 from ai_how.domain.commands import AdoptOrphans, Reconcile, RemoveOrphans
 
 from .common import EXIT_REFUSED, confirm, console, handles_errors, print_json, state

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ai_how.app.config_loader import ConfigError, load_config
-from ai_how.app.validation import Report, validate_config
+from ai_how.app.config.loader import ConfigError, load_config
+from ai_how.app.config.validation import Report, validate_config
 
 from .common import EXIT_USAGE, console, handles_errors, print_json
 
@@ -113,6 +113,6 @@ def validate(config: ConfigPath, json_output: JsonFlag = False) -> None:
 @handles_errors
 def schema() -> None:
     """Print the JSON Schema of cluster.yaml."""
-    from ai_how.app.config import json_schema
+    from ai_how.app.config.models import json_schema
 
     print_json(json_schema())

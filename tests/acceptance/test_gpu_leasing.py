@@ -12,8 +12,8 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from ai_how.app.bootstrap import bootstrap
-from ai_how.app.config_loader import load_config
-from ai_how.app.plan import plan_clusters
+from ai_how.app.config.loader import load_config
+from ai_how.app.config.plan import plan_clusters
 from ai_how.domain.commands import LeaseGpus, ProvisionCluster, ReleaseGpus
 from ai_how.domain.errors import DomainError
 from tests.conftest import REPO

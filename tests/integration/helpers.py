@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ai_how.app.config_loader import load_config, parse_config
-from ai_how.app.plan import plan_clusters
+from ai_how.app.config.loader import load_config, parse_config
+from ai_how.app.config.plan import plan_clusters
 from ai_how.domain.commands import ProvisionCluster
 from tests.conftest import REPO
 

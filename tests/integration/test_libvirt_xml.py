@@ -17,8 +17,8 @@ from ai_how.adapters.libvirt.xml import (
     render_pool,
     render_volume,
 )
-from ai_how.app.config_loader import load_config
-from ai_how.app.plan import plan_clusters
+from ai_how.app.config.loader import load_config
+from ai_how.app.config.plan import plan_clusters
 from tests.conftest import REPO
 
 VALIDATOR = shutil.which("virt-xml-validate")

@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ai_how.app.config_loader import ConfigError, load_config, parse_config
-from ai_how.app.validation import validate_config
+from ai_how.app.config.loader import ConfigError, load_config, parse_config
+from ai_how.app.config.validation import validate_config
 from tests.conftest import REPO
 
 EXAMPLE = yaml.safe_load((REPO / "examples" / "multi-gpu-clusters.yaml").read_text())

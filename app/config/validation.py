@@ -13,7 +13,7 @@ from typing import Literal
 from ai_how.domain.gpu_models import NVIDIA_VENDOR_ID, model_name
 from ai_how.domain.pci import slot_address
 
-from .config import ClusterConfig, WorkerGroups
+from .models import ClusterConfig, WorkerGroups
 from .plan import PlannedCluster, PlannedVm, plan_clusters
 
 Severity = Literal["error", "warning"]

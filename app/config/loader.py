@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from ai_how.domain.pci import HEX_ID_PATTERN
 
-from .config import BRIDGE_PATTERN, NAME_PATTERN, UNION_TAGS, ClusterConfig
+from .models import BRIDGE_PATTERN, NAME_PATTERN, UNION_TAGS, ClusterConfig
 
 _PATTERN_WORDS = {
     HEX_ID_PATTERN: "must be 4 hexadecimal digits, like 10de",

@@ -16,7 +16,7 @@ from typing import Any
 from ai_how.domain.pci import slot_address
 from ai_how.domain.specs import ClusterPlan, DeviceFunction, GpuSpec, VmPlan, VmSpec
 
-from .config import CloudCluster, ClusterBase, ClusterConfig, HpcCluster, PciDevice, VmConfig, WorkerGroups
+from .models import CloudCluster, ClusterBase, ClusterConfig, HpcCluster, PciDevice, VmConfig, WorkerGroups
 
 
 @dataclass(frozen=True)
