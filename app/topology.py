@@ -10,6 +10,7 @@ from collections import defaultdict
 from typing import Any
 
 from ai_how.app.config.plan import PlannedCluster
+
 from .projection import Topology
 from .queries import gpu_model
 

@@ -42,7 +42,7 @@ def list_gpus(ctx: typer.Context,
 def inventory_command(ctx: typer.Context,
                       json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """The NVIDIA GPUs this host has: model, driver, IOMMU group, companions, NUMA node, reset, console."""
-    from ai_how.app.gpu_inventory import inventory
+    from ai_how.app.host.inventory import inventory
 
     gpus = inventory(state(ctx).pci_host())
     if json_output:

@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ai_how.app.host_check import host_checks
+from ai_how.app.host.checks import host_checks
 
 from .common import EXIT_REFUSED, console, handles_errors, print_json, state
 

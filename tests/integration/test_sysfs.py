@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ai_how.adapters.sysfs import SysfsError
-from ai_how.app.gpu_inventory import inventory
+from ai_how.app.host.inventory import inventory
 from ai_how.app.sagas import group_functions
 from tests.fakes.sysfs import GPU_CARD, FakeKernel, Faults, build_tree
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ai_how.app.config.loader import ConfigError, expand_env, format_path, parse_config
-from ai_how.app.settings import resolve_state_dir
 from ai_how.app.config.validation import validate_config
+from ai_how.app.settings import resolve_state_dir
 
 BASE = {
     "clusters": {

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .gpu_inventory import inventory
-from .config.plan import PlannedCluster
-from .ports import PciFunction, PciHost
+from ai_how.app.config.plan import PlannedCluster
+from ai_how.app.ports import PciFunction, PciHost
+
+from .inventory import inventory
 
 Status = Literal["pass", "warn", "fail"]
 KNOWN_HOST_DRIVERS = {"nvidia", "vfio-pci", "snd_hda_intel", "xhci_hcd", "nvidia-nvswitch", "ucsi_ccg", "i2c-nvidia-gpu",

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ai_how.app.ports import PciFunction, PciHost
 from ai_how.domain.gpu_models import NVIDIA_VENDOR_ID, model_name
-
-from .ports import PciFunction, PciHost
 
 
 @dataclass(frozen=True)
