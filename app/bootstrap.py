@@ -10,26 +10,17 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ai_how.domain.gpu import Gpu
-from ai_how.domain.vm import Vm
-
-from . import handlers, lifecycle, reconcile, sagas, system
 from .bus import EventHandler, MessageBus
 from .errors import StoreUnavailable
+from .lifecycle import handlers as lifecycle_handlers
+from .lifecycle import sagas
 from .ports import EventStore, Hypervisor, PciHost, Views
 from .settings import resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
 from .views import LiveTopology
 
-COMMAND_HANDLERS = {**handlers.COMMAND_HANDLERS, **lifecycle.COMMAND_HANDLERS, **reconcile.COMMAND_HANDLERS,
-                    **system.COMMAND_HANDLERS}
-# event type -> (handler, failure recorder, runs concurrently with its like events)
-EVENT_HANDLERS: dict[type, list[tuple[Callable[..., Any], Callable[..., Any] | None, bool]]] = {
-    Gpu.GpuLeased: [(sagas.bind_gpu, sagas.record_bind_failure, False)],
-    Gpu.GpuReleased: [(sagas.return_gpu_to_host, None, False)],
-    Vm.VmStartRequested: [(sagas.start_domain, sagas.record_start_failure, True)],
-    Vm.VmStopRequested: [(sagas.stop_domain, None, True)],
-}
+COMMAND_HANDLERS = {**lifecycle_handlers.COMMAND_HANDLERS}
+EVENT_HANDLERS = {**lifecycle_handlers.EVENT_HANDLERS}
 
 
 def inject(handler: Callable[..., Any], dependencies: Mapping[str, Any]) -> Callable[..., Any]:

@@ -35,7 +35,7 @@ class CliState:
         """The bus; ``config_uri`` is the config's ``global.libvirt_uri``, used when no flag or env names one."""
         if self._bus is None:
             from ai_how.app.bootstrap import bootstrap
-            from ai_how.app.sagas import Timing
+            from ai_how.app.lifecycle.sagas import Timing
             from ai_how.app.settings import resolve_libvirt_uri
 
             uri = resolve_libvirt_uri(self.libvirt_uri, os.environ, config_uri)

@@ -13,7 +13,7 @@ import pytest
 from ai_how.app.bootstrap import bootstrap
 from ai_how.app.bus import EventHandler
 from ai_how.app.errors import StoreUnavailable
-from ai_how.app.handlers import cards_and_holders
+from ai_how.app.lifecycle.leases import cards_and_holders
 from ai_how.app.ports import ViewsConflict
 from ai_how.app.projection import Topology
 from ai_how.app.store import SNAPSHOT_INTERVAL, EventSourcedStore

@@ -8,7 +8,7 @@ import pytest
 
 from ai_how.adapters.sysfs import SysfsError
 from ai_how.app.host.inventory import inventory
-from ai_how.app.sagas import group_functions
+from ai_how.app.lifecycle.sagas import group_functions
 from tests.fakes.sysfs import GPU_CARD, FakeKernel, Faults, build_tree
 
 CARD = ["0000:01:00.0", "0000:01:00.1"]

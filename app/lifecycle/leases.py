@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from ai_how.app.ports import EventStore
 from ai_how.domain.cluster import Cluster, ClusterStatus
 from ai_how.domain.commands import LeaseGpus, ProvisionCluster, ReleaseGpus
 from ai_how.domain.errors import DomainError, GpuLeasedElsewhere, IdentityMismatch, UnknownObject
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.ids import cluster_id, gpu_id, vm_id
 from ai_how.domain.vm import Vm, VmState
-
-from .ports import EventStore
 
 
 def unknown_vm(name: str) -> UnknownObject:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ai_how.app.errors import InfrastructureError
+from ai_how.app.ports import EventStore
 from ai_how.domain.commands import (
     DestroyCluster,
     DestroySystem,
@@ -16,9 +18,7 @@ from ai_how.domain.commands import (
 from ai_how.domain.errors import DomainError
 from ai_how.domain.ids import cluster_id
 
-from .errors import InfrastructureError
-from .lifecycle import ClusterDestroyResult, ClusterStartResult, VmBatchResult
-from .ports import EventStore
+from .clusters import ClusterDestroyResult, ClusterStartResult, VmBatchResult
 
 START_ORDER = {"hpc": 0, "cloud": 1}
 

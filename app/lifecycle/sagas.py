@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ai_how.app.errors import InfrastructureError
+from ai_how.app.faults import crash_point
+from ai_how.app.ports import EventStore, Hypervisor, PciFunction, PciHost
 from ai_how.domain.commands import (
     Command,
     MarkVmStarted,
@@ -21,10 +24,6 @@ from ai_how.domain.gpu import Gpu
 from ai_how.domain.ids import cluster_id, vm_id
 from ai_how.domain.specs import VmPlan
 from ai_how.domain.vm import Vm, VmState
-
-from .errors import InfrastructureError
-from .faults import crash_point
-from .ports import EventStore, Hypervisor, PciFunction, PciHost
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ai_how.app.errors import InfrastructureError
+from ai_how.app.faults import crash_point
+from ai_how.app.ports import EventStore, Hypervisor, PrepareReport, TeardownReport
 from ai_how.domain.cluster import ClusterStatus
 from ai_how.domain.commands import (
     DestroyCluster,
@@ -28,10 +31,7 @@ from ai_how.domain.errors import GpuLeasedElsewhere, InvalidTransition, UnknownO
 from ai_how.domain.ids import cluster_id
 from ai_how.domain.vm import StopReason, VmState
 
-from .errors import InfrastructureError
-from .faults import crash_point
-from .handlers import load_gpu, load_vm, load_with_cards, release_from
-from .ports import EventStore, Hypervisor, PrepareReport, TeardownReport
+from .leases import load_gpu, load_vm, load_with_cards, release_from
 
 
 @dataclass

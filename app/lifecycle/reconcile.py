@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ai_how.app.errors import InfrastructureError
+from ai_how.app.ports import DomainInfo, DomainState, EventStore, Hypervisor, PciHost
 from ai_how.domain.cluster import ClusterStatus
 from ai_how.domain.commands import AdoptOrphans, ProvisionCluster, Reconcile, RemoveOrphans
 from ai_how.domain.errors import GpuLeasedElsewhere
 from ai_how.domain.ids import cluster_id
 from ai_how.domain.vm import StopReason, Vm, VmState
 
-from .errors import InfrastructureError
-from .handlers import load_gpu, load_vm, release_held
-from .ports import DomainInfo, DomainState, EventStore, Hypervisor, PciHost
+from .leases import load_gpu, load_vm, release_held
 
 LIVE = (DomainState.RUNNING, DomainState.PAUSED, DomainState.OTHER)  # a QEMU process holds the devices
 
