@@ -17,7 +17,7 @@ from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteD
 
 from ai_how.app.errors import StoreUnavailable
 from ai_how.app.ports import ViewsConflict
-from ai_how.app.projection import Topology
+from ai_how.app.readside.projection import Topology
 
 from .event_store import LOCK_TIMEOUT_S, check_readable, prepare_state_dir
 

@@ -15,9 +15,9 @@ from .errors import StoreUnavailable
 from .lifecycle import handlers as lifecycle_handlers
 from .lifecycle import sagas
 from .ports import EventStore, Hypervisor, PciHost, Views
+from .readside.views import LiveTopology
 from .settings import resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
-from .views import LiveTopology
 
 COMMAND_HANDLERS = {**lifecycle_handlers.COMMAND_HANDLERS}
 EVENT_HANDLERS = {**lifecycle_handlers.EVENT_HANDLERS}

@@ -37,12 +37,12 @@ sys.path.insert(0, str(REPO))
 
 from eventsourcing.persistence import RecordConflictError  # noqa: E402
 
-from ai_how.app.audit import verify  # noqa: E402
 from ai_how.app.bootstrap import bootstrap, open_store, store_settings  # noqa: E402
 from ai_how.app.config.loader import parse_config  # noqa: E402
 from ai_how.app.config.plan import plan_clusters  # noqa: E402
-from ai_how.app.projection import Topology  # noqa: E402
-from ai_how.app.views import topology_at  # noqa: E402
+from ai_how.app.readside.audit import verify  # noqa: E402
+from ai_how.app.readside.projection import Topology  # noqa: E402
+from ai_how.app.readside.views import topology_at  # noqa: E402
 from ai_how.domain.commands import LeaseGpus, ProvisionCluster, ReleaseGpus  # noqa: E402
 from ai_how.domain.errors import GpuLeasedElsewhere  # noqa: E402
 from ai_how.domain.ids import gpu_id  # noqa: E402

@@ -9,11 +9,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from ai_how.app.audit import verify as verify_log
 from ai_how.app.errors import UsageError
-from ai_how.app.queries import AuditFilter, audit_entries
-from ai_how.app.topology import topology_tree
-from ai_how.app.views import rebuild, topology_at
+from ai_how.app.readside.audit import verify as verify_log
+from ai_how.app.readside.queries import AuditFilter, audit_entries
+from ai_how.app.readside.topology import topology_tree
+from ai_how.app.readside.views import rebuild, topology_at
 
 from .common import EXIT_REFUSED, console, handles_errors, print_json, print_json_line, state
 from .topology import render_tree

@@ -10,7 +10,7 @@ from ai_how.app.config.loader import load_config
 from ai_how.app.config.plan import PlannedCluster
 from ai_how.app.config.validation import validate_config
 from ai_how.app.errors import UsageError
-from ai_how.app.queries import cluster_names, cluster_view
+from ai_how.app.readside.queries import cluster_names, cluster_view
 from ai_how.domain.commands import DestroyCluster, StartCluster, StopCluster
 
 from .common import EXIT_USAGE, confirm, console, fail, handles_errors, print_json, state

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ai_how.app.queries import gpu_rows
+from ai_how.app.readside.queries import gpu_rows
 
 from .common import console, handles_errors, print_json, state
 

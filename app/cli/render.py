@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ai_how.app.queries import ClusterView, VmRow
+from ai_how.app.readside.queries import ClusterView, VmRow
 
 STATE_COLOURS = {"running": "green", "stopped": "yellow", "defined": "yellow", "starting": "cyan",
                  "stopping": "cyan", "destroyed": "red"}

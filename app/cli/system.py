@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ai_how.app.errors import UsageError
-from ai_how.app.queries import cluster_names, cluster_view, shared_resources
+from ai_how.app.readside.queries import cluster_names, cluster_view, shared_resources
 from ai_how.domain.commands import DestroySystem, StartSystem, StopSystem
 
 from .cluster import valid_config

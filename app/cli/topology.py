@@ -5,7 +5,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ai_how.app.topology import topology_tree
+from ai_how.app.readside.topology import topology_tree
 
 from .common import console, handles_errors, print_json, state
 

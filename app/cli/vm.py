@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ai_how.app.queries import vm_row
+from ai_how.app.readside.queries import vm_row
 from ai_how.domain.commands import RestartVm, StartVms, StopVms
 from ai_how.domain.errors import UnknownObject
 

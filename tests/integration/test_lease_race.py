@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from ai_how.app.bootstrap import bootstrap
-from ai_how.app.projection import Topology
-from ai_how.app.views import topology_at
+from ai_how.app.readside.projection import Topology
+from ai_how.app.readside.views import topology_at
 from ai_how.domain.commands import LeaseGpus
 from ai_how.domain.errors import GpuLeasedElsewhere
 from tests.conftest import opened

@@ -15,9 +15,9 @@ from ai_how.app.bus import EventHandler
 from ai_how.app.errors import StoreUnavailable
 from ai_how.app.lifecycle.leases import cards_and_holders
 from ai_how.app.ports import ViewsConflict
-from ai_how.app.projection import Topology
+from ai_how.app.readside.projection import Topology
+from ai_how.app.readside.views import topology_at
 from ai_how.app.store import SNAPSHOT_INTERVAL, EventSourcedStore
-from ai_how.app.views import topology_at
 from ai_how.domain.commands import LeaseGpus, ReleaseGpus
 from ai_how.domain.errors import GpuLeasedElsewhere
 from ai_how.domain.gpu import Gpu

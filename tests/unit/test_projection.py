@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
-from ai_how.app.audit import verify
 from ai_how.app.ports import LoggedEvent
-from ai_how.app.projection import Topology
+from ai_how.app.readside.audit import verify
+from ai_how.app.readside.projection import Topology
 
 T0 = datetime(2026, 11, 22, 14, 0, tzinfo=timezone.utc)
 IDS = {"c": uuid4(), "vm-a": uuid4(), "vm-b": uuid4(), "gpu": uuid4()}

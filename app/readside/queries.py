@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from ai_how.app.ports import EventStore, LoggedEvent
 from ai_how.domain.gpu_models import model_name
 from ai_how.domain.pci import slot_address
 
-from .ports import EventStore, LoggedEvent
 from .projection import Topology
 
 

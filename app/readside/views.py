@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from .ports import EventStore, Views, ViewsConflict
+from ai_how.app.ports import EventStore, Views, ViewsConflict
+
 from .projection import Topology
 
 CATCH_UP_ATTEMPTS = 5

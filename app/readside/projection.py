@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ports import LoggedEvent
+from ai_how.app.ports import LoggedEvent
 
 
 @dataclass

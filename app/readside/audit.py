@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ports import EventStore
+from ai_how.app.ports import EventStore
+
 from .projection import Topology
 
 AFTER_DESTROY_ALLOWED = {"VmRedefined", "ClusterReprovisioned"}
