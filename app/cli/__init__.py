@@ -1,4 +1,9 @@
-"""The ``ai-how`` command line: one Typer sub-app per noun; each command a thin wrapper."""
+"""The ``ai-how`` command line: one Typer sub-app per noun; each command a thin wrapper.
+
+Owns parsing, rendering and exit codes, nothing else. Its modules import only Typer and the
+standard library at the top: a command imports the capability it needs when it runs, so that
+``ai-how --help`` builds no config model and opens no store. Exports ``app`` and ``main``.
+"""
 
 from __future__ import annotations
 

@@ -10,10 +10,6 @@ from typing import Annotated, Optional
 import typer
 
 from ai_how.app.errors import UsageError
-from ai_how.app.readside.audit import verify as verify_log
-from ai_how.app.readside.queries import AuditFilter, audit_entries
-from ai_how.app.readside.topology import topology_tree
-from ai_how.app.readside.views import rebuild, topology_at
 
 from .common import EXIT_REFUSED, console, handles_errors, print_json, print_json_line, state
 from .topology import render_tree
@@ -51,6 +47,8 @@ def log(
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Every event in order: position, time, aggregate, type and payload."""
+    from ai_how.app.readside.queries import AuditFilter, audit_entries
+
     if gpu is not None:
         from ai_how.domain.pci import normalize_pci_address
 
@@ -84,6 +82,8 @@ def log(
 def replay(ctx: typer.Context,
            json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Drop the views and rebuild them from the first event."""
+    from ai_how.app.readside.views import rebuild
+
     cli = state(ctx)
     bus = cli.bus()
     count, seconds = rebuild(bus.store, bus.dependencies["views"])
@@ -101,6 +101,9 @@ def at(ctx: typer.Context,
                                            show_default=False)],
        json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """The topology as it was at a position of the log or at a time."""
+    from ai_how.app.readside.topology import topology_tree
+    from ai_how.app.readside.views import topology_at
+
     store = state(ctx).store()
     if when.isdigit():
         past = topology_at(store, position=int(when))
@@ -121,6 +124,8 @@ def at(ctx: typer.Context,
 def verify(ctx: typer.Context,
            json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Replay the whole log checking that no rule was ever broken; exit 1 listing where one was."""
+    from ai_how.app.readside.audit import verify as verify_log
+
     count, violations = verify_log(state(ctx).store())
     if json_output:
         print_json({"events": count, "violations": [v.__dict__ for v in violations]})

@@ -1,17 +1,17 @@
-"""``ai-how hpc ...`` and ``ai-how cloud ...``: one factory, two nouns."""
+"""``ai-how hpc ...`` and ``ai-how cloud ...``: one factory, two nouns.
 
+No ``from __future__ import annotations``: the commands' help texts are f-strings of ``kind``,
+which typer must evaluate in the factory's scope."""
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from ai_how.app.config.loader import load_config
-from ai_how.app.config.plan import PlannedCluster
-from ai_how.app.config.validation import validate_config
+if TYPE_CHECKING:
+    from ai_how.app.config.plan import PlannedCluster
+
 from ai_how.app.errors import UsageError
-from ai_how.app.readside.queries import cluster_names, cluster_view
-from ai_how.domain.commands import DestroyCluster, StartCluster, StopCluster
 
 from .common import EXIT_USAGE, confirm, console, fail, handles_errors, print_json, state
 from .render import cluster_table
@@ -25,6 +25,9 @@ StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
 
 def valid_config(config: Path) -> tuple[Any, Any]:
     """The validation report and parsed config; a config with errors stops here with exit 2."""
+    from ai_how.app.config.loader import load_config
+    from ai_how.app.config.validation import validate_config
+
     parsed = load_config(config)
     report = validate_config(parsed)
     if not report.valid:
@@ -37,7 +40,7 @@ def valid_config(config: Path) -> tuple[Any, Any]:
     return report, parsed
 
 
-def planned_cluster(config: Path, kind: str) -> tuple[PlannedCluster, Any]:
+def planned_cluster(config: Path, kind: str) -> "tuple[PlannedCluster, Any]":
     """The config's cluster of ``kind``."""
     report, parsed = valid_config(config)
     found = next((c for c in report.clusters if c.kind == kind), None)
@@ -46,14 +49,16 @@ def planned_cluster(config: Path, kind: str) -> tuple[PlannedCluster, Any]:
     return found, parsed
 
 
-def planned_clusters(config: Path) -> tuple[list[PlannedCluster], str | None]:
+def planned_clusters(config: Path) -> "tuple[list[PlannedCluster], str | None]":
     """Every cluster of a valid config, and its libvirt URI."""
     report, parsed = valid_config(config)
     return report.clusters, parsed.global_.libvirt_uri
 
 
-def cluster_name(ctx: typer.Context, config: Path | None, kind: str) -> tuple[str, str | None]:
+def cluster_name(ctx: typer.Context, config: Optional[Path], kind: str) -> tuple[str, Optional[str]]:
     """From the config if given, else the one cluster of this kind in the store."""
+    from ai_how.app.readside.queries import cluster_names
+
     if config is not None:
         planned, parsed = planned_cluster(config, kind)
         return planned.name, parsed.global_.libvirt_uri
@@ -76,6 +81,9 @@ def cluster_app(kind: str) -> typer.Typer:
               wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run.")] = 120,
               json_output: JsonFlag = False) -> None:
         """Create network, disks and VMs (adopting what exists), lease GPUs, start the auto_start VMs."""
+        from ai_how.app.readside.queries import cluster_view
+        from ai_how.domain.commands import StartCluster
+
         planned, parsed = planned_cluster(config, kind)
         cli = state(ctx)
         bus = cli.reconciled(parsed.global_.libvirt_uri, start_wait_s=wait)
@@ -111,6 +119,8 @@ def cluster_app(kind: str) -> typer.Typer:
                                                                    f"{kind} cluster is recorded).")] = None,
              timeout: StopTimeout = 60) -> None:
         """Shut the cluster's VMs down (ACPI, then forced after --timeout) and release their GPUs."""
+        from ai_how.domain.commands import StopCluster
+
         name, uri = cluster_name(ctx, config, kind)
         result = state(ctx).reconciled(uri).handle(StopCluster(name, timeout))
         console().print(f"stopped: {', '.join(result.acted_on) or 'nothing was running'} ({name})")
@@ -122,6 +132,8 @@ def cluster_app(kind: str) -> typer.Typer:
                                                                      f"{kind} cluster is recorded).")] = None,
                json_output: JsonFlag = False) -> None:
         """The cluster's VMs: role, IP, size, recorded and libvirt state, GPUs held, auto_start."""
+        from ai_how.app.readside.queries import cluster_view
+
         name, uri = cluster_name(ctx, config, kind)
         cli = state(ctx)
         cli.reconciled(uri, strict=False)
@@ -141,6 +153,8 @@ def cluster_app(kind: str) -> typer.Typer:
                 yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
                 timeout: StopTimeout = 60) -> None:
         """Stop and remove the cluster's VMs, disks, storage pool and network; release its GPUs."""
+        from ai_how.domain.commands import DestroyCluster
+
         name, uri = cluster_name(ctx, config, kind)
         confirm(f"Destroy {name}: stop its VMs and delete them with their disks, pool and network?", yes,
                 f"destroy {name}")

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from ai_how.app.config.loader import ConfigError
+from ai_how.app.config.errors import ConfigError
 from ai_how.app.errors import InfrastructureError, UsageError
 from ai_how.domain.errors import DomainError, UnknownObject
 

@@ -6,8 +6,6 @@ from typing import Annotated
 
 import typer
 
-from ai_how.app.readside.queries import gpu_rows
-
 from .common import console, handles_errors, print_json, state
 
 gpu_app = typer.Typer(help="GPUs known to the store and who holds them.", no_args_is_help=True)
@@ -18,6 +16,8 @@ gpu_app = typer.Typer(help="GPUs known to the store and who holds them.", no_arg
 def list_gpus(ctx: typer.Context,
               json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """GPUs recorded in the store, with the VM that holds each."""
+    from ai_how.app.readside.queries import gpu_rows
+
     cli = state(ctx)
     cli.reconciled(strict=False)
     rows = gpu_rows(cli.topology())

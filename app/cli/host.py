@@ -1,11 +1,11 @@
 """``ai-how host check``: where the config meets the machine."""
 
+from __future__ import annotations
+
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-
-from ai_how.app.host.checks import host_checks
 
 from .common import EXIT_REFUSED, console, handles_errors, print_json, state
 
@@ -21,6 +21,8 @@ def check(ctx: typer.Context,
               help="A cluster.yaml: also check every device it passes through.", show_default=False)] = None,
           json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """A pass/warn/fail checklist, each failure with its fix; exit 1 if anything fails."""
+    from ai_how.app.host.checks import host_checks
+
     clusters = None
     if config is not None:
         from .cluster import planned_clusters

@@ -7,10 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from ai_how.app.config.loader import load_config
-from ai_how.app.config.plan import plan_clusters
-from ai_how.domain.commands import AdoptOrphans, Reconcile, RemoveOrphans
-
 from .common import EXIT_REFUSED, confirm, console, handles_errors, print_json, state
 
 
@@ -25,6 +21,10 @@ def reconcile(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare the store with libvirt and record what really happened; report orphan domains."""
+    from ai_how.app.config.loader import load_config
+    from ai_how.app.config.plan import plan_clusters
+    from ai_how.domain.commands import AdoptOrphans, Reconcile, RemoveOrphans
+
     cli = state(ctx)
     if adopt is not None:
         config = load_config(adopt)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ai_how.app.readside.queries import ClusterView, VmRow
+if TYPE_CHECKING:
+    from ai_how.app.readside.queries import ClusterView, VmRow
 
 STATE_COLOURS = {"running": "green", "stopped": "yellow", "defined": "yellow", "starting": "cyan",
                  "stopping": "cyan", "destroyed": "red"}

@@ -1,13 +1,13 @@
 """``ai-how system ...``: both clusters as one platform."""
 
+from __future__ import annotations
+
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
 from ai_how.app.errors import UsageError
-from ai_how.app.readside.queries import cluster_names, cluster_view, shared_resources
-from ai_how.domain.commands import DestroySystem, StartSystem, StopSystem
 
 from .cluster import valid_config
 from .common import confirm, console, handles_errors, print_json, state
@@ -30,6 +30,8 @@ def _plans(config: Path) -> tuple[list[Any], Any]:
 
 
 def _names(ctx: typer.Context, config: Path | None) -> tuple[list[str], str | None]:
+    from ai_how.app.readside.queries import cluster_names
+
     if config is not None:
         clusters, parsed = _plans(config)
         return [c.name for c in clusters], parsed.global_.libvirt_uri
@@ -44,6 +46,8 @@ def _names(ctx: typer.Context, config: Path | None) -> tuple[list[str], str | No
 def start(ctx: typer.Context, config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
           wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run.")] = 120) -> None:
     """Start the HPC cluster, then the Cloud cluster; if Cloud fails, undo what this started on HPC."""
+    from ai_how.domain.commands import StartSystem
+
     clusters, parsed = _plans(config)
     bus = state(ctx).reconciled(parsed.global_.libvirt_uri, start_wait_s=wait)
     result = bus.handle(StartSystem(tuple(c.plan for c in clusters)))
@@ -58,6 +62,8 @@ def start(ctx: typer.Context, config: Annotated[Path, typer.Argument(help="The c
 @handles_errors
 def stop(ctx: typer.Context, config: OptionalConfig = None, timeout: StopTimeout = 60) -> None:
     """Stop the Cloud cluster, then the HPC cluster, releasing every GPU."""
+    from ai_how.domain.commands import StopSystem
+
     names, uri = _names(ctx, config)
     results = state(ctx).reconciled(uri).handle(StopSystem(tuple(names), timeout))
     for name, result in results.items():
@@ -65,6 +71,8 @@ def stop(ctx: typer.Context, config: OptionalConfig = None, timeout: StopTimeout
 
 
 def _overview(ctx: typer.Context, names: list[str], json_output: bool) -> None:
+    from ai_how.app.readside.queries import cluster_view, shared_resources
+
     cli = state(ctx)
     topology = cli.topology()
     views = [v for v in (cluster_view(topology, cli.hypervisor(), n) for n in names) if v is not None]
@@ -106,6 +114,8 @@ def destroy(ctx: typer.Context, config: OptionalConfig = None,
             yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
             timeout: StopTimeout = 60) -> None:
     """Destroy both clusters (Cloud first) after one confirmation."""
+    from ai_how.domain.commands import DestroySystem
+
     names, uri = _names(ctx, config)
     confirm(f"Destroy {' and '.join(names)}: stop their VMs and delete them with their disks, pools and networks?",
             yes, f"destroy {' and '.join(names)}")

@@ -1,11 +1,11 @@
 """``ai-how topology`` and its rendering, shared with ``audit at``."""
 
+from __future__ import annotations
+
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-
-from ai_how.app.readside.topology import topology_tree
 
 from .common import console, handles_errors, print_json, state
 
@@ -48,6 +48,8 @@ def topology(ctx: typer.Context,
                  "--config", help="Also show what this config defines but is not provisioned.")] = None,
              json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Clusters, networks, VMs and GPUs as recorded, with GPU conflicts between clusters."""
+    from ai_how.app.readside.topology import topology_tree
+
     cli = state(ctx)
     configured = []
     uri = None

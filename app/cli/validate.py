@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ai_how.app.config.loader import ConfigError, load_config
-from ai_how.app.config.validation import Report, validate_config
+from ai_how.app.config.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ai_how.app.config.validation import Report
 
 from .common import EXIT_USAGE, console, handles_errors, print_json
 
@@ -84,6 +86,9 @@ def _render(source: str, report: Report) -> None:
 @handles_errors
 def validate(config: ConfigPath, json_output: JsonFlag = False) -> None:
     """Check a cluster.yaml and print the plan: VMs, roles, IPs, GPUs and GPU sharing."""
+    from ai_how.app.config.loader import load_config
+    from ai_how.app.config.validation import validate_config
+
     source = str(config)
     try:
         report = validate_config(load_config(config))

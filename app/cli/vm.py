@@ -6,8 +6,6 @@ from typing import Annotated
 
 import typer
 
-from ai_how.app.readside.queries import vm_row
-from ai_how.domain.commands import RestartVm, StartVms, StopVms
 from ai_how.domain.errors import UnknownObject
 
 from .common import console, handles_errors, print_json, state
@@ -25,6 +23,8 @@ StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
 def start(ctx: typer.Context, name: Name,
           wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds the VM may take to run.")] = 120) -> None:
     """Lease the VM's GPUs and start it; refused, naming the holder, if a GPU is taken."""
+    from ai_how.domain.commands import StartVms
+
     result = state(ctx).reconciled(start_wait_s=wait).handle(StartVms((name,)))
     console().print(f"{name} is already running" if result.skipped else f"started {name}")
 
@@ -33,6 +33,8 @@ def start(ctx: typer.Context, name: Name,
 @handles_errors
 def stop(ctx: typer.Context, name: Name, timeout: StopTimeout = 60) -> None:
     """Shut the VM down and release its GPUs."""
+    from ai_how.domain.commands import StopVms
+
     result = state(ctx).reconciled().handle(StopVms((name,), timeout))
     console().print(f"{name} is not running" if result.skipped else f"stopped {name}")
 
@@ -41,6 +43,8 @@ def stop(ctx: typer.Context, name: Name, timeout: StopTimeout = 60) -> None:
 @handles_errors
 def restart(ctx: typer.Context, name: Name, timeout: StopTimeout = 60) -> None:
     """Shut the VM down and start it again; it keeps its GPUs throughout."""
+    from ai_how.domain.commands import RestartVm
+
     state(ctx).reconciled().handle(RestartVm(name, timeout))
     console().print(f"restarted {name}")
 
@@ -50,6 +54,8 @@ def restart(ctx: typer.Context, name: Name, timeout: StopTimeout = 60) -> None:
 def status(ctx: typer.Context, name: Name,
            json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """The VM's spec, recorded and libvirt state, IP and GPUs."""
+    from ai_how.app.readside.queries import vm_row
+
     cli = state(ctx)
     cli.reconciled(strict=False)
     row = vm_row(cli.topology(), cli.hypervisor(), name)

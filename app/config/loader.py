@@ -8,7 +8,6 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from ai_how.domain.pci import HEX_ID_PATTERN
 
+from .errors import ConfigError, ConfigIssue
 from .models import BRIDGE_PATTERN, NAME_PATTERN, UNION_TAGS, ClusterConfig
 
 _PATTERN_WORDS = {
@@ -26,26 +26,6 @@ _PATTERN_WORDS = {
 }
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-@dataclass(frozen=True)
-class ConfigIssue:
-    path: str
-    message: str
-    value: Any = None
-
-    def __str__(self) -> str:
-        shown = f" (got {self.value!r})" if self.value is not None else ""
-        return f"{self.path}: {self.message}{shown}" if self.path else f"{self.message}{shown}"
-
-
-class ConfigError(Exception):
-    """The file cannot be read as a cluster config; ``issues`` say where and why."""
-
-    def __init__(self, source: str, issues: list[ConfigIssue]) -> None:
-        self.source = source
-        self.issues = issues
-        super().__init__(f"{source}: " + "; ".join(str(i) for i in issues))
 
 
 def format_path(loc: tuple[Any, ...]) -> str:
