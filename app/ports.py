@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -105,11 +106,16 @@ class Hypervisor(Protocol):
 
     uri: str
 
-    def prepare_cluster(self, plan: ClusterPlan) -> PrepareReport:
-        """Network, storage pool, disks and domain definitions; adopts what exists and matches."""
+    def prepare_cluster(self, plan: ClusterPlan, seeds: dict[str, dict[str, str]] | None = None) -> PrepareReport:
+        """Network, storage pool, disks, cloud-init seeds (VM name -> documents) and domain
+        definitions; adopts what exists and matches."""
 
-    def start_vm(self, network: dict[str, str], vm: VmPlan, wait_s: float) -> None:
-        """Define the domain if needed, start it, and wait until it runs."""
+    def start_vm(self, network: dict[str, str], vm: VmPlan, wait_s: float,
+                 ready: Callable[[], tuple[bool, str]] | None = None, ready_wait_s: float = 0.0,
+                 progress: Callable[[str], None] | None = None) -> str:
+        """Define the domain if needed, start it, and wait until it runs; with ``ready``, until
+        the guest answers it (a guest that dies while booting is started again on the next
+        start profile). Returns the name of the profile it runs on."""
 
     def shutdown_vm(self, name: str, timeout_s: float) -> str:
         """ACPI shutdown, then force off after ``timeout_s``; returns 'acpi', 'forced' or 'already off'."""
@@ -212,3 +218,66 @@ class PciHost(Protocol):
         """Held, host-wide, while a card's lease is looked at and its drivers moved: so that
         two processes never move one card at cross purposes (one giving it back to its host
         driver just as another, which leased it again, binds it to vfio-pci)."""
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    """What an image is made of; ``digest`` names it (same recipe, same image)."""
+
+    name: str  # hpc-base, cloud-base
+    suite: str  # Debian suite: trixie, bookworm
+    packages: tuple[str, ...]  # the role's list (ansible/roles/<name>-packages)
+    role_digest: str  # of every file of that role
+    builder: str  # the builder's name and version
+    digest: str
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    path: str
+    sha256: str
+    size: int
+
+
+class ImageBuilder(Protocol):
+    """Makes a bootable qcow2 from a recipe (the offline builder, or Packer)."""
+
+    name: str
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the build steps do: part of every recipe's digest."""
+
+    def check(self) -> None:
+        """Raise with the install command when a tool the build needs is missing."""
+
+    def build(self, recipe: ImageRecipe, destination: Path, progress: Callable[[str], None]) -> BuiltImage:
+        """Build into a scratch directory and move the image to ``destination`` only when whole."""
+
+
+class KeyStore(Protocol):
+    """The platform's SSH key pair, each VM's host key and the pinned known_hosts (0600)."""
+
+    def platform_key(self) -> tuple[Path, str]:
+        """The private key's file and the public key's line."""
+
+    def host_key(self, vm: str) -> tuple[str, str]:
+        """The VM's host key, made once: private text (for its seed only) and public line."""
+
+    def pin(self, vm: str, names: list[str]) -> None:
+        """known_hosts: ``names`` (the VM's name, its address) have the VM's host key, no other."""
+
+    def forget(self, vm: str) -> None: ...
+
+    @property
+    def known_hosts(self) -> Path: ...
+
+
+class GuestAccess(Protocol):
+    """Reaching a guest's OS over SSH, checking its pinned host key."""
+
+    def argv(self, user: str, host: str, command: list[str], tty: bool = False) -> list[str]:
+        """The command line that runs ``command`` (a shell when empty) on the guest."""
+
+    def answers(self, user: str, host: str, timeout_s: float = 20) -> tuple[bool, str]:
+        """One try: (True, '') when the guest accepts the platform key with the pinned host key."""

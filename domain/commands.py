@@ -43,8 +43,11 @@ class StartVms(Command):
 
 @dataclass(frozen=True)
 class MarkVmStarted(Command):
+    """``ready``: the guest also answered SSH (``GuestReady`` is recorded with ``VmStarted``)."""
+
     vm: str
     observed: bool = False
+    ready: tuple[str, str, float] | None = None  # (address, start profile, seconds to ready)
 
 
 @dataclass(frozen=True)
@@ -145,3 +148,13 @@ class RecordBackOnHost(Command):
     """The card's functions are back on their host drivers."""
 
     pci_address: str
+
+
+@dataclass(frozen=True)
+class BuildImage(Command):
+    """Build the golden image ``name`` for ``suite``, unless an image of the same recipe exists."""
+
+    name: str
+    suite: str
+    force: bool = False
+    builder: str = "mmdebstrap"  # or "packer"

@@ -3,6 +3,7 @@
 Memoised: handlers derive the same few ids on every command, and uuid5 hashes each time.
 """
 
+import hashlib
 from functools import lru_cache
 from uuid import UUID, uuid5
 
@@ -22,3 +23,15 @@ def vm_id(name: str) -> UUID:
 @lru_cache(maxsize=4096)
 def cluster_id(name: str) -> UUID:
     return uuid5(AI_HOW_NAMESPACE, f"cluster:{name}")
+
+
+@lru_cache(maxsize=1024)
+def image_id(name: str, recipe_digest: str) -> UUID:
+    return uuid5(AI_HOW_NAMESPACE, f"image:{name}:{recipe_digest}")
+
+
+@lru_cache(maxsize=4096)
+def mac_address(vm: str) -> str:
+    """The VM's MAC: stable per VM name, in QEMU's locally administered 52:54:00 range."""
+    digest = hashlib.sha256(vm.encode()).digest()
+    return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])

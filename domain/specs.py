@@ -33,6 +33,33 @@ class GpuSpec:
 
 
 @dataclass(frozen=True)
+class SharedDirectory:
+    """A host directory shared into the guest with virtiofs."""
+
+    tag: str
+    host_path: str
+    mount_point: str
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class Acceleration:
+    """How the VM's CPU is provided; the defaults let ai-how pick the best start profile."""
+
+    enable_kvm: bool = True
+    cpu_model: str | None = None  # host-passthrough, host-model, or a named QEMU model
+    sockets: int | None = None
+    cores: int | None = None
+    threads: int | None = None
+
+
+# Keys added after the first release: left out of a spec's dict while unset, so the digests
+# of VMs that do not use them stay what they were.
+_OPTIONAL = ("base_image", "base_image_sha256", "shared_directories", "acceleration", "admin_user")
+DEFAULT_ADMIN_USER = "aihow"
+
+
+@dataclass(frozen=True)
 class VmSpec:
     cpu_cores: int
     memory_gb: int
@@ -42,11 +69,29 @@ class VmSpec:
     base_image_path: str | None = None
     gpus: tuple[str, ...] = ()  # slot addresses (function 0) of the cards this VM uses
     devices: tuple[DeviceFunction, ...] = field(default=())
+    base_image: str | None = None  # a catalogue name (ai-how image build), resolved to base_image_path
+    base_image_sha256: str | None = None  # of the image the VM's overlay is made from
+    shared_directories: tuple[SharedDirectory, ...] = ()
+    acceleration: Acceleration | None = None
+    admin_user: str | None = None  # the guest's login (None: DEFAULT_ADMIN_USER)
+
+    @property
+    def login(self) -> str:
+        return self.admin_user or DEFAULT_ADMIN_USER
+
+    @property
+    def has_os(self) -> bool:
+        """Does the VM boot an image (and so a guest to wait for), or a blank disk?"""
+        return bool(self.base_image_path)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["gpus"] = list(self.gpus)
         data["devices"] = [asdict(d) for d in self.devices]
+        data["shared_directories"] = [asdict(d) for d in self.shared_directories]
+        for key in _OPTIONAL:
+            if not data[key]:
+                del data[key]
         return data
 
     @classmethod
@@ -60,6 +105,11 @@ class VmSpec:
             base_image_path=data.get("base_image_path"),
             gpus=tuple(data.get("gpus", ())),
             devices=tuple(DeviceFunction(**d) for d in data.get("devices", ())),
+            base_image=data.get("base_image"),
+            base_image_sha256=data.get("base_image_sha256"),
+            shared_directories=tuple(SharedDirectory(**d) for d in data.get("shared_directories", ())),
+            acceleration=Acceleration(**data["acceleration"]) if data.get("acceleration") else None,
+            admin_user=data.get("admin_user"),
         )
 
 

@@ -29,6 +29,10 @@ class StopReason(StrEnum):
 
 
 class Vm(Aggregate):
+    # Class defaults, for aggregates restored from snapshots taken before these existed.
+    guest_ready = False
+    start_profile: str | None = None
+
     @staticmethod
     def create_id(name: str, **_: Any) -> UUID:
         return vm_id(name)
@@ -46,6 +50,8 @@ class Vm(Aggregate):
         self.state = VmState.DEFINED
         self.last_error: str | None = None
         self._state_before_start = VmState.DEFINED
+        self.guest_ready = False
+        self.start_profile: str | None = None
 
     @property
     def spec(self) -> VmSpec:
@@ -91,6 +97,18 @@ class Vm(Aggregate):
     def _started(self, observed: bool) -> None:
         self.state = VmState.RUNNING
         self.last_error = None
+        self.guest_ready = False
+
+    def mark_guest_ready(self, address: str, profile: str, seconds: float) -> None:
+        """The guest answered SSH with its pinned host key: its OS is up."""
+        if self.state != VmState.RUNNING:
+            raise self._refuse("mark its guest ready", "only a running VM has a guest")
+        self._guest_ready(address=address, profile=profile, seconds=round(seconds, 1))
+
+    @event("GuestReady")
+    def _guest_ready(self, address: str, profile: str, seconds: float) -> None:
+        self.guest_ready = True
+        self.start_profile = profile
 
     def mark_start_failed(self, error: str) -> None:
         if self.state != VmState.STARTING:
@@ -136,6 +154,7 @@ class Vm(Aggregate):
     @event("VmStopped")
     def _stopped(self, reason: str) -> None:
         self.state = VmState.STOPPED
+        self.guest_ready = False
 
     def destroy(self) -> None:
         if self.state == VmState.DESTROYED:

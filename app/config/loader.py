@@ -17,12 +17,14 @@ from pydantic import BaseModel, ValidationError
 from ai_how.domain.pci import HEX_ID_PATTERN
 
 from .errors import ConfigError, ConfigIssue
-from .models import BRIDGE_PATTERN, NAME_PATTERN, UNION_TAGS, ClusterConfig
+from .models import BRIDGE_PATTERN, NAME_PATTERN, TAG_PATTERN, UNION_TAGS, USER_PATTERN, ClusterConfig
 
 _PATTERN_WORDS = {
     HEX_ID_PATTERN: "must be 4 hexadecimal digits, like 10de",
     NAME_PATTERN: "must be 2-40 characters of lower-case letters, digits and '-', starting with a letter",
     BRIDGE_PATTERN: "must be a Linux interface name: 1-15 letters, digits, '_', '.' or '-', starting with a letter",
+    USER_PATTERN: "must be a Linux user name: up to 32 lower-case letters, digits, '_' or '-', starting with a letter",
+    TAG_PATTERN: "must be 1-36 letters, digits, '_', '.' or '-', starting with a letter or digit",
 }
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -31,6 +31,10 @@ HexId = Annotated[str, Field(pattern=HEX_ID_PATTERN), AfterValidator(str.lower)]
 # ``${IMAGE:-}`` expands to "", which means "no base image" rather than a path called "".
 OptionalPath = Annotated[str | None, BeforeValidator(lambda v: None if v == "" else v)]
 DeviceType = Literal["gpu", "audio", "network", "storage", "other"]
+IMAGE_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
+ImageName = Annotated[str, Field(pattern=IMAGE_NAME_PATTERN)]
+USER_PATTERN = r"^[a-z_][a-z0-9_-]{0,31}$"
+TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,35}$"
 
 
 class Strict(BaseModel):
@@ -50,6 +54,15 @@ class PciePassthrough(Strict):
     devices: list[PciDevice] = []
 
 
+class VirtioFsMount(Strict):
+    """A host directory shared into the guest (virtiofs), e.g. datasets."""
+
+    tag: Annotated[str, Field(pattern=TAG_PATTERN)]
+    host_path: str
+    mount_point: str
+    readonly: bool = False
+
+
 class VmConfig(Strict):
     """One VM. The role-specific keys seen in the design documents are accepted everywhere."""
 
@@ -59,6 +72,8 @@ class VmConfig(Strict):
     ip: IPv4Address | None = None
     auto_start: bool = True
     base_image_path: OptionalPath = None
+    base_image: ImageName | None = None
+    virtio_fs_mounts: list[VirtioFsMount] = []
     pcie_passthrough: PciePassthrough | None = None
     worker_type: Literal["cpu", "gpu"] | None = None
     kubernetes_role: str | None = None
@@ -99,10 +114,18 @@ def _room_for_a_cluster(subnet: IPv4Network) -> IPv4Network:
 Subnet = Annotated[IPv4Network, BeforeValidator(_subnet_text), AfterValidator(_room_for_a_cluster)]
 
 
+class Dns(Strict):
+    servers: list[IPv4Address] = []  # default: the network's gateway (libvirt's dnsmasq)
+    search: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]{1,253}$")]] = []
+
+
 class Network(Strict):
     subnet: Subnet
     bridge: Annotated[str, Field(pattern=BRIDGE_PATTERN)]
-    dns: Opaque | None = None
+    # nat: guests reach out through the host; none: isolated, nothing leaves the host and the
+    # bridge's DNS answers only the cluster's own names.
+    forward: Literal["nat", "none"] = "nat"
+    dns: Dns | None = None
 
     @property
     def gateway(self) -> IPv4Address:
@@ -126,15 +149,35 @@ WorkerNodes = Annotated[
 UNION_TAGS = {"list-form", "groups-form"}
 
 
+class CpuTopology(Strict):
+    sockets: Annotated[int, Field(ge=1, le=64)] = 1
+    cores: Annotated[int, Field(ge=1, le=256)] = 1
+    threads: Annotated[int, Field(ge=1, le=8)] = 1
+
+
+class Acceleration(Strict):
+    enable_kvm: bool = True  # false: TCG, QEMU's emulator (slow, runs anywhere)
+    cpu_model: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] | None = None  # host-passthrough, host-model, or a named model
+    cpu_topology: CpuTopology | None = None
+
+
+class Hardware(BaseModel):
+    """``acceleration`` is honoured; other keys are kept as data."""
+
+    model_config = ConfigDict(extra="allow")
+    acceleration: Acceleration | None = None
+
+
 class ClusterBase(Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     base_image_path: OptionalPath = None
+    base_image: ImageName | None = None
+    hardware: Hardware | None = None
     network: Network
 
 
 class HpcCluster(ClusterBase):
     name: Annotated[str, Field(pattern=NAME_PATTERN)] = "hpc-cluster"
-    hardware: Opaque | None = None
     controller: VmConfig
     compute_nodes: list[VmConfig] = []
     slurm_config: Opaque | None = None
@@ -170,6 +213,7 @@ class Metadata(Strict):
 
 class GlobalSettings(Strict):
     libvirt_uri: str | None = None
+    admin_user: Annotated[str, Field(pattern=USER_PATTERN)] = "aihow"  # the guests' login, with the platform's key
 
 
 class ClusterConfig(Strict):

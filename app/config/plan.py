@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ai_how.domain.pci import slot_address
-from ai_how.domain.specs import ClusterPlan, DeviceFunction, GpuSpec, VmPlan, VmSpec
+from ai_how.domain.specs import (
+    DEFAULT_ADMIN_USER,
+    Acceleration,
+    ClusterPlan,
+    DeviceFunction,
+    GpuSpec,
+    SharedDirectory,
+    VmPlan,
+    VmSpec,
+)
 
 from .models import CloudCluster, ClusterBase, ClusterConfig, HpcCluster, PciDevice, VmConfig, WorkerGroups
 
@@ -57,17 +66,33 @@ def gpu_units(devices: list[PciDevice]) -> tuple[GpuSpec, ...]:
                  for slot, funcs in sorted(by_slot.items()))
 
 
-def _vm(cluster: ClusterBase, role: str, name: str, path: str, config: VmConfig) -> PlannedVm:
+def _acceleration(cluster: ClusterBase) -> Acceleration | None:
+    wanted = cluster.hardware.acceleration if cluster.hardware is not None else None
+    if wanted is None:
+        return None
+    topology = wanted.cpu_topology
+    return Acceleration(enable_kvm=wanted.enable_kvm, cpu_model=wanted.cpu_model,
+                        sockets=topology.sockets if topology else None, cores=topology.cores if topology else None,
+                        threads=topology.threads if topology else None)
+
+
+def _vm(cluster: ClusterBase, role: str, name: str, path: str, config: VmConfig, admin_user: str) -> PlannedVm:
     units = gpu_units(config.passthrough_devices)
+    base_image_path = config.base_image_path or (None if config.base_image else cluster.base_image_path)
     spec = VmSpec(
         cpu_cores=config.cpu_cores,
         memory_gb=config.memory_gb,
         disk_gb=config.disk_gb,
         ip=str(config.ip) if config.ip else None,
         auto_start=config.auto_start,
-        base_image_path=config.base_image_path or cluster.base_image_path,
+        base_image_path=base_image_path,
         gpus=tuple(u.pci_address for u in units),
         devices=tuple(f for u in units for f in u.functions),
+        base_image=None if base_image_path else (config.base_image or cluster.base_image),
+        shared_directories=tuple(SharedDirectory(m.tag, m.host_path, m.mount_point, m.readonly)
+                                 for m in config.virtio_fs_mounts),
+        acceleration=_acceleration(cluster),
+        admin_user=None if admin_user == DEFAULT_ADMIN_USER else admin_user,
     )
     return PlannedVm(VmPlan(name, cluster.name, role, spec), path, config)
 
@@ -78,15 +103,15 @@ def _is_gpu_worker(config: VmConfig) -> bool:
     return any(d.device_type == "gpu" for d in config.passthrough_devices)
 
 
-def _hpc_vms(c: HpcCluster, path: str) -> list[PlannedVm]:
-    vms = [_vm(c, "controller", f"{c.name}-controller", f"{path}.controller", c.controller)]
-    vms += [_vm(c, "compute", f"{c.name}-compute-{i + 1:02d}", f"{path}.compute_nodes[{i}]", node)
+def _hpc_vms(c: HpcCluster, path: str, user: str) -> list[PlannedVm]:
+    vms = [_vm(c, "controller", f"{c.name}-controller", f"{path}.controller", c.controller, user)]
+    vms += [_vm(c, "compute", f"{c.name}-compute-{i + 1:02d}", f"{path}.compute_nodes[{i}]", node, user)
             for i, node in enumerate(c.compute_nodes)]
     return vms
 
 
-def _cloud_vms(c: CloudCluster, path: str) -> list[PlannedVm]:
-    vms = [_vm(c, "control-plane", f"{c.name}-control-plane", f"{path}.control_plane", c.control_plane)]
+def _cloud_vms(c: CloudCluster, path: str, user: str) -> list[PlannedVm]:
+    vms = [_vm(c, "control-plane", f"{c.name}-control-plane", f"{path}.control_plane", c.control_plane, user)]
     if isinstance(c.worker_nodes, WorkerGroups):
         workers = [("cpu-worker", f"{path}.worker_nodes.cpu[{i}]", w) for i, w in enumerate(c.worker_nodes.cpu)]
         workers += [("gpu-worker", f"{path}.worker_nodes.gpu[{i}]", w) for i, w in enumerate(c.worker_nodes.gpu)]
@@ -96,8 +121,22 @@ def _cloud_vms(c: CloudCluster, path: str) -> list[PlannedVm]:
     counters: dict[str, int] = defaultdict(int)
     for role, vm_path, worker in workers:
         counters[role] += 1
-        vms.append(_vm(c, role, f"{c.name}-{role}-{counters[role]:02d}", vm_path, worker))
+        vms.append(_vm(c, role, f"{c.name}-{role}-{counters[role]:02d}", vm_path, worker, user))
     return vms
+
+
+def network_of(section: ClusterBase) -> dict[str, str]:
+    """The cluster's network as recorded; keys beyond the first three only when set, so that
+    the digests of clusters that do not use them stay what they were."""
+    net = section.network
+    network = {"subnet": str(net.subnet), "bridge": net.bridge, "gateway": str(net.gateway)}
+    if net.forward != "nat":
+        network["forward"] = net.forward
+    if net.dns is not None and net.dns.servers:
+        network["dns"] = ",".join(str(s) for s in net.dns.servers)
+    if net.dns is not None and net.dns.search:
+        network["search"] = ",".join(net.dns.search)
+    return network
 
 
 def plan_digest(network: dict[str, str], vms: list[PlannedVm]) -> str:
@@ -114,11 +153,10 @@ def plan_clusters(config: ClusterConfig) -> list[PlannedCluster]:
         if section is None:
             continue
         path = f"clusters.{kind}"
-        vms = build(section, path)
+        vms = build(section, path, config.global_.admin_user)
         all_devices = [d for vm in vms for d in vm.config.passthrough_devices]
         unique = {d.pci_address: d for d in all_devices}
-        network = {"subnet": str(section.network.subnet), "bridge": section.network.bridge,
-                   "gateway": str(section.network.gateway)}
+        network = network_of(section)
         plan = ClusterPlan(
             name=section.name,
             kind=kind,
