@@ -1,0 +1,73 @@
+"""The ``ImageBuilder`` port with Packer: the QEMU builder from a Debian genericcloud image,
+provisioned by the image's Ansible role (``packer/<name>/<name>.pkr.hcl``)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from ai_how.app.errors import InfrastructureError
+from ai_how.app.ports import BuiltImage, ImageRecipe
+
+from ..host_tools import require, run
+from .builder import sha256_of
+
+PACKER_DIR = Path(__file__).resolve().parents[2] / "packer"
+# Debian's genericcloud images: the suite's latest, verified against Debian's SHA512SUMS.
+CLOUD_IMAGES = {
+    "trixie": "https://cloud.debian.org/images/cloud/trixie/latest/debian-13-genericcloud-amd64.qcow2",
+    "bookworm": "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2",
+}
+
+
+class PackerImageBuilder:
+    name = "packer"
+
+    def __init__(self, env: dict[str, str] | os._Environ | None = None) -> None:
+        self.env = os.environ if env is None else env
+
+    def template(self, name: str) -> Path:
+        return Path(self.env.get("AI_HOW_PACKER_DIR") or PACKER_DIR) / name / f"{name}.pkr.hcl"
+
+    @property
+    def version(self) -> str:
+        digest = hashlib.sha256()
+        for path in sorted(Path(self.env.get("AI_HOW_PACKER_DIR") or PACKER_DIR).rglob("*")):
+            if path.is_file():
+                digest.update(path.read_bytes())
+        return "packer-1+" + digest.hexdigest()[:12]
+
+    def check(self) -> None:
+        require(["packer", "qemu-img"], "ai-how image build --with packer")
+
+    def build(self, recipe: ImageRecipe, destination: Path, progress: Callable[[str], None]) -> BuiltImage:
+        self.check()
+        template = self.template(recipe.name)
+        if not template.exists():
+            raise InfrastructureError(f"no Packer template for {recipe.name}: {template} is missing")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.packer.", dir=destination.parent))
+        log = destination.with_name(destination.name + ".build.log")
+        log.write_text("")
+        try:
+            output = work / "output"
+            url = self.env.get("AI_HOW_CLOUD_IMAGE_URL") or CLOUD_IMAGES[recipe.suite]
+            checksum = self.env.get("AI_HOW_CLOUD_IMAGE_CHECKSUM") or f"file:{url.rsplit('/', 1)[0]}/SHA512SUMS"
+            progress(f"packer build {template.name} from {url}")
+            run(["packer", "build", "-color=false", f"-var=output_directory={output}",
+                 f"-var=image_name={destination.name}", f"-var=cloud_image_url={url}",
+                 f"-var=cloud_image_checksum={checksum}", str(template)], f"packer build of {recipe.name}", log)
+            built = output / destination.name
+            if not built.exists():
+                raise InfrastructureError(f"packer finished but wrote no {built.name}; see {log}")
+            os.chmod(built, 0o644)
+            digest = sha256_of(built)
+            size = built.stat().st_size
+            os.replace(built, destination)
+            return BuiltImage(str(destination), digest, size)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
