@@ -12,14 +12,17 @@ from typing import Any
 
 from .bus import EventHandler, MessageBus
 from .errors import StoreUnavailable
+from .images import build as image_build
+from .images.build import ImagePlaces
 from .lifecycle import handlers as lifecycle_handlers
 from .lifecycle import sagas
-from .ports import EventStore, Hypervisor, PciHost, Views
+from .ports import EventStore, GuestAccess, Hypervisor, ImageBuilder, KeyStore, PciHost, Views
+from .progress import Progress
 from .readside.views import LiveTopology
-from .settings import resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
+from .settings import resolve_ansible_dir, resolve_image_dir, resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
 
-COMMAND_HANDLERS = {**lifecycle_handlers.COMMAND_HANDLERS}
+COMMAND_HANDLERS = {**lifecycle_handlers.COMMAND_HANDLERS, **image_build.COMMAND_HANDLERS}
 EVENT_HANDLERS = {**lifecycle_handlers.EVENT_HANDLERS}
 
 
@@ -85,8 +88,30 @@ def sysfs_host(env: Mapping[str, str]) -> PciHost:
 
 def libvirt_hypervisor(uri: str, state_dir: Path, env: Mapping[str, str]) -> Hypervisor:
     from ai_how.adapters.libvirt import LibvirtHypervisor
+    from ai_how.adapters.libvirt.hypervisor import parse_profiles
 
-    return LibvirtHypervisor(uri, resolve_pool_root(uri, state_dir, env), env.get("AI_HOW_DOMAIN_TYPE") or None)
+    profiles = parse_profiles(env["AI_HOW_START_PROFILES"]) if env.get("AI_HOW_START_PROFILES") else None
+    return LibvirtHypervisor(uri, resolve_pool_root(uri, state_dir, env), env.get("AI_HOW_DOMAIN_TYPE") or None,
+                             profiles=profiles, memory=state_dir / "start-profile")
+
+
+def ssh_keys(state_dir: Path) -> KeyStore:
+    from ai_how.adapters.ssh.keys import SshKeys
+
+    return SshKeys(state_dir)
+
+
+def guest_access(keys: KeyStore) -> GuestAccess:
+    from ai_how.adapters.ssh.client import SshGuests
+
+    return SshGuests(keys)
+
+
+def image_builders(env: Mapping[str, str]) -> dict[str, ImageBuilder]:
+    from ai_how.adapters.imaging.builder import OfflineImageBuilder
+    from ai_how.adapters.imaging.packer import PackerImageBuilder
+
+    return {"mmdebstrap": OfflineImageBuilder(env), "packer": PackerImageBuilder(env)}
 
 
 def bootstrap(
@@ -112,8 +137,12 @@ def bootstrap(
         hypervisor = libvirt_hypervisor(resolve_libvirt_uri(libvirt_uri, env), state, env)
     bus = MessageBus(store, {}, {})
     live = LiveTopology(store, views)
+    keys = ssh_keys(state)
+    uri = getattr(hypervisor, "uri", None) or resolve_libvirt_uri(libvirt_uri, env)
     dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "live_topology": live,
-                    "pci_host": pci_host, "bus": bus, "timing": timing}
+                    "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guest_access(keys),
+                    "image_builders": image_builders(env), "progress": Progress(),
+                    "image_places": ImagePlaces(resolve_ansible_dir(env), resolve_image_dir(uri, state, env))}
     bus.command_handlers = {cmd: inject(fn, dependencies) for cmd, fn in COMMAND_HANDLERS.items()}
     wired: dict[type, list[EventHandler]] = {}
     for event_type, entries in EVENT_HANDLERS.items():

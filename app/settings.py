@@ -31,3 +31,19 @@ def resolve_pool_root(uri: str, state_dir: Path, env: Mapping[str, str]) -> Path
     if uri.startswith("qemu:///session"):
         return Path(env.get("HOME") or Path.home()) / ".local/share/libvirt/images/ai-how"
     return state_dir / "pools"
+
+
+def resolve_ansible_dir(env: Mapping[str, str]) -> Path:
+    """The project's ``ansible/`` tree (roles, playbooks); ``AI_HOW_ANSIBLE_DIR`` overrides."""
+    if env.get("AI_HOW_ANSIBLE_DIR"):
+        return Path(env["AI_HOW_ANSIBLE_DIR"]).expanduser()
+    return Path(__file__).resolve().parents[1] / "ansible"
+
+
+def resolve_image_dir(uri: str, state_dir: Path, env: Mapping[str, str]) -> Path:
+    """Where built images are kept: where the hypervisor's QEMU can read them as backing files."""
+    if env.get("AI_HOW_IMAGE_DIR"):
+        return Path(env["AI_HOW_IMAGE_DIR"]).expanduser()
+    if uri.startswith("qemu:///system"):
+        return Path("/var/lib/libvirt/images/ai-how-golden")
+    return state_dir / "images"

@@ -18,12 +18,13 @@ from eventsourcing.utils import get_topic
 
 from ai_how.domain.cluster import Cluster
 from ai_how.domain.gpu import Gpu
+from ai_how.domain.image import Image
 from ai_how.domain.vm import Vm
 
 from .errors import StoreUnavailable
 from .ports import LoggedEvent
 
-AGGREGATES = (Gpu, Vm, Cluster)
+AGGREGATES = (Gpu, Vm, Cluster, Image)
 SNAPSHOT_INTERVAL = 100
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 

@@ -4,7 +4,7 @@
 
 1. ``ai-how --help`` against a minimal Typer app with the same sub-apps and commands and no
    command bodies (written by this script): what ai-how's own imports add to Typer's.
-2. ``ai-how validate examples/minimal.yaml`` against ``python -c 'import yaml, pydantic'`` plus
+2. ``ai-how validate examples/minimal-firmware.yaml`` against ``python -c 'import yaml, pydantic'`` plus
    reading the file: what loading, validating and planning a config adds to its libraries.
 3. Where a real libvirtd answers on qemu:///system (as root): ``ai-how vm start NAME`` against
    ``virsh start NAME`` of the same defined domain, each followed by a forced stop.
@@ -130,7 +130,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["AI_HOW_STATE_DIR"] = str(folder / "state")
     minimal = write_minimal_app(folder)
-    example = REPO / "examples" / "minimal.yaml"
+    example = REPO / "examples" / "minimal-firmware.yaml"
     read_libraries = f"import yaml, pydantic; open({str(example)!r}).read()"
     pairs = {
         "--help": ([PYTHON, str(minimal), "--help"], [AI_HOW, "--help"]),

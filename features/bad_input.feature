@@ -8,7 +8,7 @@ Feature: Bad input and broken surroundings get one clear line
     Given a libvirt host for this scenario
 
   Scenario Outline: A name that would reach libvirt, a path or Ansible must be safe
-    Given the config "examples/minimal.yaml"
+    Given the config "examples/minimal-firmware.yaml"
     And its field "<field>" set to <value>
     When I validate it
     Then the exit code is 2
@@ -23,7 +23,7 @@ Feature: Bad input and broken surroundings get one clear line
       | clusters.hpc.network.bridge  | "br0 up"                      | clusters.hpc.network.bridge: must be a Linux interface name                 |
 
   Scenario: Unknown commands and options are usage errors
-    When I run "ai-how hpc launch examples/minimal.yaml"
+    When I run "ai-how hpc launch examples/minimal-firmware.yaml"
     Then the exit code is 2
     When I run "ai-how audit log --gpu 1:0.0"
     Then the exit code is 2
@@ -39,7 +39,7 @@ Feature: Bad input and broken surroundings get one clear line
     And the store file is still the garbage it was
 
   Scenario: A truncated store file is one clear error
-    Given I ran "ai-how hpc start examples/minimal.yaml"
+    Given I ran "ai-how hpc start examples/minimal-firmware.yaml"
     And the store file is cut to half its size
     When I run "ai-how gpu list"
     Then the exit code is 3
@@ -60,7 +60,7 @@ Feature: Bad input and broken surroundings get one clear line
 
   Scenario: A read-only state directory is one clear error
     Given a state directory that cannot be written
-    When I run "ai-how hpc start examples/minimal.yaml"
+    When I run "ai-how hpc start examples/minimal-firmware.yaml"
     Then the exit code is 3
     And the errors say "choose another with --state-dir or AI_HOW_STATE_DIR"
     And the output has no traceback

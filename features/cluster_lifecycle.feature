@@ -29,8 +29,8 @@ Feature: Cluster lifecycle on libvirt
     Then the output says "manual (auto_start: false)"
 
   Scenario: Starting again adopts what exists and records nothing new
-    Given I ran "ai-how hpc start examples/minimal.yaml"
-    When I run "ai-how hpc start examples/minimal.yaml"
+    Given I ran "ai-how hpc start examples/minimal-firmware.yaml"
+    When I run "ai-how hpc start examples/minimal-firmware.yaml"
     Then the exit code is 0
     And the output says "adopted (already defined as configured): mini-hpc-controller, mini-hpc-compute-01, mini-hpc-compute-02"
     And the output says "already running: mini-hpc-controller, mini-hpc-compute-01, mini-hpc-compute-02"
@@ -59,24 +59,24 @@ Feature: Cluster lifecycle on libvirt
     And "ai-how vm status hpc-cluster-compute-02 --json" says its last error is "cannot start hpc-cluster-compute-02"
 
   Scenario: A missing base image is reported before anything is created
-    Given the config "examples/minimal.yaml" with base image "/nonexistent/hpc-base.qcow2"
+    Given the config "examples/minimal-firmware.yaml" with base image "/nonexistent/hpc-base.qcow2"
     When I run "ai-how hpc start {config}"
     Then the exit code is 2
     And the errors say "base image /nonexistent/hpc-base.qcow2 of mini-hpc-controller does not exist"
     And libvirt has no network, pool or domain of mini-hpc
 
   Scenario: Destroying needs a confirmation, and without a terminal it needs --yes
-    Given I ran "ai-how hpc start examples/minimal.yaml"
-    When I run "ai-how hpc destroy examples/minimal.yaml"
+    Given I ran "ai-how hpc start examples/minimal-firmware.yaml"
+    When I run "ai-how hpc destroy examples/minimal-firmware.yaml"
     Then the exit code is 2
     And the errors say "refusing to destroy mini-hpc without confirmation: no terminal to ask; pass --yes"
     And libvirt shows these domains running:
       | mini-hpc-controller | mini-hpc-compute-01 | mini-hpc-compute-02 |
 
   Scenario: Answering no at the terminal changes nothing
-    Given I ran "ai-how hpc start examples/minimal.yaml"
+    Given I ran "ai-how hpc start examples/minimal-firmware.yaml"
     And the operator is at a terminal and answers "n"
-    When I run "ai-how hpc destroy examples/minimal.yaml"
+    When I run "ai-how hpc destroy examples/minimal-firmware.yaml"
     Then the exit code is 1
     And the errors say "cancelled: nothing was changed"
     And libvirt shows these domains running:
@@ -91,14 +91,14 @@ Feature: Cluster lifecycle on libvirt
     And "ai-how gpu list" shows GPU 0000:01:00.0 free
 
   Scenario: Destroying a cluster that does not exist says so
-    When I run "ai-how hpc destroy examples/minimal.yaml --yes"
+    When I run "ai-how hpc destroy examples/minimal-firmware.yaml --yes"
     Then the exit code is 0
     And the output says "mini-hpc does not exist here: nothing to destroy"
 
   Scenario: A destroyed cluster can be started again
-    Given I ran "ai-how hpc start examples/minimal.yaml"
-    And I ran "ai-how hpc destroy examples/minimal.yaml --yes --timeout 1"
-    When I run "ai-how hpc start examples/minimal.yaml"
+    Given I ran "ai-how hpc start examples/minimal-firmware.yaml"
+    And I ran "ai-how hpc destroy examples/minimal-firmware.yaml --yes --timeout 1"
+    When I run "ai-how hpc start examples/minimal-firmware.yaml"
     Then the exit code is 0
     And libvirt shows these domains running:
       | mini-hpc-controller | mini-hpc-compute-01 | mini-hpc-compute-02 |

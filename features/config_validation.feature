@@ -19,7 +19,7 @@ Feature: Validating a cluster configuration
     And the output says "starting both clusters is safe because cloud-cluster-gpu-worker-01 stays off until started by hand"
 
   Scenario: The minimal example is valid
-    When I validate "examples/minimal.yaml"
+    When I validate "examples/minimal-firmware.yaml"
     Then the exit code is 0
     And the output says "No GPU is configured in both clusters."
 

@@ -73,11 +73,11 @@ Feature: Reconciliation brings the log back to the truth
       | before-vm-started-saved |
 
   Scenario: A domain that the store does not know is reported as an orphan, and can be adopted
-    Given another operator with another store started "examples/minimal.yaml" on this libvirt host
+    Given another operator with another store started "examples/minimal-firmware.yaml" on this libvirt host
     When I run "ai-how reconcile"
     Then the exit code is 0
     And the output says "orphan: mini-hpc-compute-01 (compute of mini-hpc, running) was made by ai-how but is unknown to this store"
-    When I run "ai-how reconcile --adopt examples/minimal.yaml"
+    When I run "ai-how reconcile --adopt examples/minimal-firmware.yaml"
     Then the exit code is 0
     And the output says "adopted: mini-hpc-compute-01"
     When I run "ai-how hpc status --json"
@@ -88,7 +88,7 @@ Feature: Reconciliation brings the log back to the truth
       | mini-hpc-compute-02 | compute    | 192.168.150.12 | running | true       |
 
   Scenario: Orphan domains can be removed with their disks
-    Given another operator with another store started "examples/minimal.yaml" on this libvirt host
+    Given another operator with another store started "examples/minimal-firmware.yaml" on this libvirt host
     When I run "ai-how reconcile --remove --yes"
     Then the exit code is 0
     And the output says "removed: mini-hpc-controller"

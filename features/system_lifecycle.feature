@@ -49,9 +49,9 @@ Feature: The whole platform
       | hpc-cluster-controller | hpc-cluster-compute-01 | hpc-cluster-compute-02 |
 
   Scenario: A config with one cluster runs that one and says the other is absent
-    When I run "ai-how system start examples/minimal.yaml"
+    When I run "ai-how system start examples/minimal-firmware.yaml"
     Then the exit code is 0
-    And the errors say "note: examples/minimal.yaml has no cloud cluster; working on the other one alone"
+    And the errors say "note: examples/minimal-firmware.yaml has no cloud cluster; working on the other one alone"
 
   Scenario: Destroying the platform asks once, and without a terminal needs --yes
     Given I ran "ai-how system start examples/multi-gpu-clusters.yaml"

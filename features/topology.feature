@@ -33,7 +33,7 @@ Feature: What runs where, and who has the GPU
     And the output says "cloud-cluster-gpu-worker-01 · 192.168.200.12 · not provisioned"
 
   Scenario: A card without a known model name is named by its ids
-    Given the config "examples/minimal.yaml" with a GPU 10de:1234 at 0000:0a:00.0 on mini-hpc-compute-01
+    Given the config "examples/minimal-firmware.yaml" with a GPU 10de:1234 at 0000:0a:00.0 on mini-hpc-compute-01
     And I ran "ai-how hpc start {config}"
     When I run "ai-how topology"
     Then the output says "GPU 0000:0a:00.0 NVIDIA 10de:1234"

@@ -11,12 +11,12 @@ AI_HOW=.venv/bin/ai-how
 echo "== ai-how validate examples/multi-gpu-clusters.yaml"
 $AI_HOW validate examples/multi-gpu-clusters.yaml
 echo
-echo "== ai-how hpc start examples/minimal.yaml"
-$AI_HOW hpc start examples/minimal.yaml
+echo "== ai-how hpc start examples/minimal-firmware.yaml"
+$AI_HOW hpc start examples/minimal-firmware.yaml
 echo
 echo "== ai-how audit log (what the event store recorded)"
 $AI_HOW audit log
 echo
 echo "The minimal cluster is running (see 'virsh list'). Stop it, or remove it with everything it made:"
-echo "  $AI_HOW hpc stop examples/minimal.yaml"
-echo "  $AI_HOW hpc destroy examples/minimal.yaml --yes"
+echo "  $AI_HOW hpc stop examples/minimal-firmware.yaml"
+echo "  $AI_HOW hpc destroy examples/minimal-firmware.yaml --yes"

@@ -47,17 +47,28 @@ def info(dom: Any) -> DomainInfo | None:
 
 @dataclass(frozen=True)
 class Profile:
-    """How a domain runs: accelerator and CPU model (None: QEMU's default)."""
+    """How a domain runs: accelerator and CPU model (None: QEMU's default).
+
+    ``dies_after_s`` is for tests alone: the adapter kills such a domain that many seconds
+    after it runs, as nested KVM hosts do to guests whose CPU model they cannot give."""
 
     domain_type: str
     cpu_mode: str | None
+    label: str = ""
+    dies_after_s: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or (f"{self.domain_type} {self.cpu_mode}" if self.cpu_mode else self.domain_type)
 
 
-def profile_of(dom: Any) -> Profile:
+def profile_of(dom: Any) -> tuple[str, str | None]:
     """The accelerator and CPU model the domain is defined with."""
     root = ET.fromstring(dom.XMLDesc(libvirt_module().VIR_DOMAIN_XML_INACTIVE))
     cpu = root.find("cpu")
-    return Profile(root.get("type", "kvm"), cpu.get("mode") if cpu is not None else None)
+    model = cpu.findtext("model") if cpu is not None else None
+    mode = cpu.get("mode") if cpu is not None else None
+    return root.get("type", "kvm"), model or (mode if mode != "custom" else None)
 
 
 def define(conn: Any, xml: str) -> Any:

@@ -6,6 +6,7 @@ import os
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,70 +17,137 @@ from ai_how.domain.specs import ClusterPlan, VmPlan
 from . import domains, networks, storage
 from .connection import HypervisorError, connect, libvirt_errors
 from .domains import Profile
-from .xml import network_name, render_domain, spec_digest
+from .xml import network_name, render_domain, seed_name, spec_digest
 
 
 class MissingBaseImage(UsageError):
     """A configured base image is not on disk (exit code 2: fix the config or build the image)."""
 
 
-# Best first. A start refused for the CPU model or for KVM moves to the next profile that
-# avoids the refusal; the one that works is kept for the rest of the process.
-PROFILES = (Profile("kvm", "host-passthrough"), Profile("kvm", None), Profile("qemu", None))
+# Best first. A start refused for the CPU model or for KVM, or a guest that dies while it
+# boots, moves to the next profile; the one that worked is remembered for the host.
+PROFILES = (Profile("kvm", "host-passthrough"), Profile("kvm", "host-model"), Profile("qemu", None, "tcg"))
+TEST_PROFILES = {"doomed": Profile("qemu", None, "doomed (test)", dies_after_s=3.0)}
+NAMED = {p.name: p for p in PROFILES} | TEST_PROFILES
 # QEMU sometimes dies before libvirt reaches its monitor right after an aborted start of the
 # same domain (seen on nested hosts); one more try, same profile, after a pause.
 TRANSIENT_RETRIES = 1
 TRANSIENT_PAUSE_S = 1.0
+READY_POLL_S = 2.0
+
+Ready = Callable[[], tuple[bool, str]]
+
+
+def parse_profiles(text: str) -> list[Profile]:
+    """``AI_HOW_START_PROFILES``: profile names in order, e.g. 'doomed,tcg'."""
+    chosen = []
+    for name in (n.strip() for n in text.split(",") if n.strip()):
+        if name not in NAMED:
+            raise UsageError(f"AI_HOW_START_PROFILES: unknown start profile {name!r}; "
+                             f"choose from {', '.join(NAMED)}")
+        chosen.append(NAMED[name])
+    return chosen
+
+
+def qemu_log_tail(name: str, lines: int = 3) -> str:
+    try:
+        text = Path(f"/var/log/libvirt/qemu/{name}.log").read_text(errors="replace")
+    except OSError:
+        return ""
+    tail = [line.strip() for line in text.strip().splitlines()[-lines:]]
+    return " | ".join(tail)
 
 
 class LibvirtHypervisor:
-    def __init__(self, uri: str, pool_root: Path, domain_type: str | None = None) -> None:
+    def __init__(self, uri: str, pool_root: Path, domain_type: str | None = None,
+                 profiles: list[Profile] | None = None, memory: Path | None = None) -> None:
         self.uri = uri
         self.pool_root = pool_root
-        self._profiles = [p for p in PROFILES if domain_type in (None, p.domain_type)]
-        self._profile: Profile | None = None
+        self._profiles = [p for p in (profiles or PROFILES) if domain_type in (None, p.domain_type)]
+        self._memory = memory  # the file that remembers the profile that worked on this host
+        self._usable: list[Profile] | None = None
         self._lock = threading.Lock()
 
     @property
     def conn(self) -> Any:
         return connect(self.uri)
 
-    def _current_profile(self) -> Profile:
+    def _host_profiles(self) -> list[Profile]:
+        """The profiles this host can run, from the remembered one on."""
         with self._lock:
-            if self._profile is None:
+            if self._usable is None:
                 with libvirt_errors("cannot read the host's capabilities"):
                     caps = ET.fromstring(self.conn.getCapabilities())
                 has_kvm = "kvm" in {d.get("type") for d in caps.iter("domain")}
-                usable = [p for p in self._profiles if has_kvm or p.domain_type != "kvm"]
-                self._profile = (usable or self._profiles)[0]
-            return self._profile
+                usable = [p for p in self._profiles if has_kvm or p.domain_type != "kvm"] or self._profiles
+                remembered = self._remembered()
+                names = [p.name for p in usable]
+                if remembered in names:
+                    usable = usable[names.index(remembered):]
+                self._usable = usable
+            return list(self._usable)
 
-    def _fall_back(self, failed: Profile, error: str) -> Profile | None:
-        """The next profile that avoids what refused ``failed``, or None if nothing would."""
-        if domains.is_kvm_refusal(error):
-            candidates = [p for p in self._profiles if p.domain_type != "kvm"]
-        elif domains.is_cpu_model_refusal(error) and failed.cpu_mode:
-            candidates = [p for p in self._profiles if p.cpu_mode is None]
-        else:
+    def _remembered(self) -> str | None:
+        try:
+            return self._memory.read_text().strip() if self._memory else None
+        except OSError:
             return None
-        with self._lock:
-            self._profile = next(iter(candidates), None)
-            return self._profile
 
-    def _define(self, vm: VmPlan, disk_path: str, profile: Profile | None = None, uuid: str | None = None) -> Any:
-        profile = profile or self._current_profile()
-        return domains.define(self.conn, render_domain(vm, disk_path, profile.domain_type,
-                                                       cpu_mode=profile.cpu_mode, uuid=uuid))
+    def _remember(self, profile: Profile) -> None:
+        if profile.dies_after_s is not None:
+            return
+        with self._lock:
+            if self._usable is not None and profile in self._usable:
+                self._usable = self._usable[self._usable.index(profile):]
+        if self._memory is None or self._remembered() == profile.name:
+            return
+        try:
+            self._memory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self._memory, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(profile.name + "\n")
+        except OSError:
+            pass  # a start that worked does not fail for want of remembering it
+
+    def profiles_for(self, vm: VmPlan) -> list[Profile]:
+        """What the VM's ``hardware.acceleration`` allows of the host's profiles."""
+        wanted = vm.spec.acceleration
+        profiles = self._host_profiles()
+        if wanted is None:
+            return profiles
+        if not wanted.enable_kvm:
+            profiles = [p for p in profiles if p.domain_type != "kvm"]
+            return profiles or [Profile("qemu", None, "tcg")]
+        if wanted.cpu_model:
+            tcg_model = None if wanted.cpu_model.startswith("host-") else wanted.cpu_model
+            kvm = [Profile("kvm", wanted.cpu_model)] if any(p.domain_type == "kvm" for p in profiles) else []
+            return kvm + [Profile("qemu", tcg_model, "tcg" if tcg_model is None else "")]
+        return profiles
+
+    def _seed_path(self, vm: VmPlan) -> str | None:
+        return str(self.pool_root / vm.cluster / seed_name(vm.name)) if vm.spec.has_os else None
+
+    def _define(self, vm: VmPlan, disk_path: str, profile: Profile, uuid: str | None = None) -> Any:
+        return domains.define(self.conn, render_domain(vm, disk_path, profile.domain_type, cpu_mode=profile.cpu_mode,
+                                                       uuid=uuid, seed_path=self._seed_path(vm)))
 
     def _check_base_images(self, plan: ClusterPlan) -> None:
         for vm in plan.vms:
             base = vm.spec.base_image_path
             if base and not os.path.isfile(base):
                 raise MissingBaseImage(
-                    f"base image {base} of {vm.name} does not exist; build it (packer) or fix base_image_path "
-                    "in the config. Nothing was created.")
+                    f"base image {base} of {vm.name} does not exist; build it ('ai-how image build') or fix "
+                    "base_image_path in the config. Nothing was created.")
 
-    def prepare_cluster(self, plan: ClusterPlan) -> PrepareReport:
+    def _write_seeds(self, plan: ClusterPlan, seeds: dict[str, dict[str, str]]) -> None:
+        from ai_how.adapters.imaging.seed import write_seed_iso
+
+        for vm in plan.vms:
+            path = self._seed_path(vm)
+            if path and vm.name in seeds and not os.path.exists(path):
+                write_seed_iso(Path(path), seeds[vm.name])
+
+    def prepare_cluster(self, plan: ClusterPlan, seeds: dict[str, dict[str, str]] | None = None) -> PrepareReport:
         self._check_base_images(plan)
         report = PrepareReport()
         net_created, net_differs = networks.ensure(self.conn, plan.name, plan.network, list(plan.vms))
@@ -87,6 +155,7 @@ class LibvirtHypervisor:
         if net_created:
             report.created.append(f"network {network_name(plan.name)}")
         pool = storage.ensure_pool(self.conn, plan.name, self.pool_root)
+        self._write_seeds(plan, seeds or {})
         for vm in plan.vms:
             disk, disk_created = storage.ensure_disk(pool, vm)
             if disk_created and not vm.spec.base_image_path:
@@ -94,7 +163,7 @@ class LibvirtHypervisor:
             with libvirt_errors(f"cannot look up domain {vm.name}"):
                 dom = domains.lookup(self.conn, vm.name)
             if dom is None:
-                self._define(vm, disk)
+                self._define(vm, disk, self.profiles_for(vm)[0])
                 report.created.append(f"domain {vm.name}")
                 continue
             found = domains.info(dom)
@@ -108,29 +177,114 @@ class LibvirtHypervisor:
                 report.adopted.append(vm.name)
         return report
 
-    def start_vm(self, network: dict[str, str], vm: VmPlan, wait_s: float) -> None:
+    def _candidates(self, vm: VmPlan, dom: Any) -> list[Profile]:
+        """The VM's profiles, from the one its domain is defined with on."""
+        profiles = self.profiles_for(vm)
+        defined = domains.profile_of(dom)
+        at = next((i for i, p in enumerate(profiles) if (p.domain_type, p.cpu_mode) == defined), None)
+        return profiles[at:] if at is not None else profiles
+
+    def start_vm(self, network: dict[str, str], vm: VmPlan, wait_s: float, ready: Ready | None = None,
+                 ready_wait_s: float = 0.0, progress: Callable[[str], None] | None = None) -> str:
+        """Start the domain; with ``ready``, until the guest answers. Returns the profile's name."""
+        say = progress or (lambda _message: None)
         networks.ensure_active(self.conn, vm.cluster)
         with libvirt_errors(f"cannot look up domain {vm.name}"):
             dom = domains.lookup(self.conn, vm.name)
         disk, _ = storage.ensure_disk(storage.ensure_pool(self.conn, vm.cluster, self.pool_root), vm)
+        seed = self._seed_path(vm)
+        if seed and not os.path.exists(seed):
+            raise HypervisorError(f"the cloud-init seed of {vm.name} ({seed}) is missing; start its cluster with "
+                                  "'ai-how hpc|cloud start CONFIG' to write it again")
         if dom is None:
-            dom = self._define(vm, disk)
-        profile = domains.profile_of(dom)
+            dom = self._define(vm, disk, self.profiles_for(vm)[0])
+        if domains.state_of(dom) == DomainState.RUNNING and ready is None:
+            return "already running"
+        candidates = self._candidates(vm, dom)
+        deaths: list[str] = []
+        while candidates:
+            profile = candidates.pop(0)
+            if domains.profile_of(dom) != (profile.domain_type, profile.cpu_mode):
+                dom = self._define(vm, disk, profile, uuid=dom.UUIDString())
+            try:
+                self._start(dom, wait_s)
+            except HypervisorError as refused:
+                candidates = self._after_refusal(profile, str(refused), candidates)
+                if candidates:
+                    say(f"{profile.name} refused ({refused}); trying {candidates[0].name}")
+                    continue
+                raise
+            if profile.dies_after_s is not None:
+                threading.Timer(profile.dies_after_s, self._kill, (vm.name,)).start()
+            if ready is None:
+                self._remember(profile)
+                return profile.name
+            say(f"booting ({profile.name})")
+            outcome, why = self._await_ready(dom, ready, ready_wait_s)
+            if outcome == "ready":
+                self._remember(profile)
+                return profile.name
+            if outcome == "timeout":
+                domains.shutdown(dom, 0)
+                raise HypervisorError(f"{vm.name} ran but its guest did not answer SSH within {ready_wait_s:g}s "
+                                      f"({why}); see its console with 'ai-how vm console {vm.name}'")
+            state = domains.state_of(dom)
+            self._force_off(dom)  # a guest KVM could not run is left paused: it must not linger
+            log = qemu_log_tail(vm.name)
+            deaths.append(f"{profile.name}: {state}; {log or 'no reason in its log'}")
+            if candidates:
+                say(f"died while booting on {profile.name}; trying {candidates[0].name}")
+        raise HypervisorError(f"{vm.name} died while booting on every start profile ("
+                              + "; ".join(deaths) + ")")
+
+    def _start(self, dom: Any, wait_s: float) -> None:
         retries = TRANSIENT_RETRIES
         while True:
             try:
                 domains.start(dom, wait_s)
                 return
             except HypervisorError as refused:
-                fallback = self._fall_back(profile, str(refused))
-                if fallback is not None:
-                    profile = fallback
-                    dom = self._define(vm, disk, profile, uuid=dom.UUIDString())
-                elif retries and domains.is_early_death(str(refused)):
+                if retries and domains.is_early_death(str(refused)):
                     retries -= 1
                     time.sleep(TRANSIENT_PAUSE_S)
-                else:
-                    raise
+                    continue
+                raise
+
+    def _after_refusal(self, failed: Profile, error: str, rest: list[Profile]) -> list[Profile]:
+        """The remaining profiles that avoid what refused ``failed`` (none if nothing would)."""
+        if domains.is_kvm_refusal(error):
+            return [p for p in rest if p.domain_type != "kvm"]
+        if domains.is_cpu_model_refusal(error) and failed.cpu_mode:
+            return [p for p in rest if p.cpu_mode != failed.cpu_mode]
+        return []
+
+    def _await_ready(self, dom: Any, ready: Ready, wait_s: float) -> tuple[str, str]:
+        """'ready', 'died' (the domain stopped running) or 'timeout', and the last reason."""
+        deadline = time.monotonic() + wait_s
+        why = "no answer yet"
+        while True:
+            if domains.state_of(dom) != DomainState.RUNNING:
+                return "died", why
+            answered, why = ready()
+            if answered:
+                return "ready", ""
+            if time.monotonic() >= deadline:
+                return "timeout", why
+            time.sleep(READY_POLL_S)
+
+    def _force_off(self, dom: Any) -> None:
+        with libvirt_errors(f"cannot force {dom.name()} off"):
+            if dom.isActive():
+                dom.destroy()
+
+    def _kill(self, name: str) -> None:
+        """The test profile's death: what libvirtd does to a nested guest it cannot run."""
+        try:
+            dom = domains.lookup(self.conn, name)
+            if dom is not None and dom.isActive():
+                dom.destroy()
+        except Exception:  # noqa: BLE001 - a test death that finds nothing to kill is no error
+            pass
 
     def shutdown_vm(self, name: str, timeout_s: float) -> str:
         with libvirt_errors(f"cannot look up domain {name}"):
@@ -145,12 +299,19 @@ class LibvirtHypervisor:
     def list_domains(self) -> list[DomainInfo]:
         return domains.ours(self.conn)
 
+    def _remove_seed(self, cluster: str, name: str) -> None:
+        try:
+            os.remove(self.pool_root / cluster / seed_name(name))
+        except FileNotFoundError:
+            pass
+
     def remove_domain(self, name: str, cluster: str) -> None:
         with libvirt_errors(f"cannot look up domain {name}"):
             dom = domains.lookup(self.conn, name)
         if dom is not None:
             domains.undefine(dom)
         storage.remove_volume(self.conn, cluster, name)
+        self._remove_seed(cluster, name)
 
     def teardown_cluster(self, cluster: str) -> TeardownReport:
         removed = []
@@ -161,6 +322,7 @@ class LibvirtHypervisor:
                 if dom is not None:
                     domains.undefine(dom)
                     removed.append(found.name)
+                self._remove_seed(cluster, found.name)
         volumes, pool = storage.remove_pool(self.conn, cluster)
         network = networks.remove(self.conn, cluster)
         return TeardownReport(removed, volumes, pool, network)

@@ -20,9 +20,11 @@ def _differences(net: Any, network: dict[str, str]) -> list[str]:
     bridge = root.find("bridge")
     ip = root.find("ip")
     found = {"bridge": bridge.get("name") if bridge is not None else None,
-             "gateway": ip.get("address") if ip is not None else None}
-    return [f"{key} is {found[key]} but the config gives {network[key]}"
-            for key in ("bridge", "gateway") if found[key] != network[key]]
+             "gateway": ip.get("address") if ip is not None else None,
+             "forward": "nat" if root.find("forward") is not None else "none"}
+    wanted = {**network, "forward": network.get("forward", "nat")}
+    return [f"{key} is {found[key]} but the config gives {wanted[key]}"
+            for key in ("bridge", "gateway", "forward") if found[key] != wanted[key]]
 
 
 def _add_missing_hosts(net: Any, vms: list[VmPlan]) -> None:

@@ -10,6 +10,7 @@ from importlib.resources import files
 from ipaddress import IPv4Network
 from typing import Any
 
+from ai_how.domain.ids import mac_address
 from ai_how.domain.pci import PciAddress
 from ai_how.domain.specs import VmPlan
 
@@ -46,10 +47,8 @@ def volume_name(vm: str) -> str:
     return f"{vm}.qcow2"
 
 
-def mac_address(vm: str) -> str:
-    """Stable per VM name, in QEMU's locally administered 52:54:00 range."""
-    digest = hashlib.sha256(vm.encode()).digest()
-    return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
+def seed_name(vm: str) -> str:
+    return f"{vm}-seed.iso"
 
 
 def spec_digest(vm: VmPlan) -> str:
@@ -71,14 +70,23 @@ def _cards(vm: VmPlan) -> list[dict[str, Any]]:
     return cards
 
 
+def _topology(vm: VmPlan) -> dict[str, int] | None:
+    a = vm.spec.acceleration
+    if a is None or not (a.sockets or a.cores or a.threads):
+        return None
+    return {"sockets": a.sockets or 1, "cores": a.cores or 1, "threads": a.threads or 1}
+
+
 def render_domain(vm: VmPlan, disk_path: str, domain_type: str, managed: str = "no",
-                  cpu_mode: str | None = None, uuid: str | None = None) -> str:
+                  cpu_mode: str | None = None, uuid: str | None = None, seed_path: str | None = None) -> str:
     """``managed="no"``: ai-how binds GPUs to vfio-pci itself, around each lease. ``cpu_mode`` None
-    leaves QEMU's default CPU model; 'host-passthrough' needs KVM.
-    ``uuid`` is given when an existing domain is redefined."""
+    leaves QEMU's default CPU model; 'host-passthrough' and 'host-model' need KVM; any other
+    value names a QEMU CPU model. ``uuid`` is given when an existing domain is redefined;
+    ``seed_path`` is the VM's cloud-init seed, attached as a CD-ROM."""
     template = environment().get_template(ROLE_TEMPLATES[vm.role])
     return template.render(
         vm=vm, domain_type=domain_type, cpu_mode=cpu_mode, uuid=uuid, namespace=NAMESPACE, spec_digest=spec_digest(vm),
+        seed_path=seed_path, topology=_topology(vm),
         memory_kib=int(vm.spec.memory_gb * 1024 * 1024), disk_path=disk_path, mac=mac_address(vm.name),
         network_name=network_name(vm.cluster), cards=_cards(vm), managed=managed,
     )
@@ -96,6 +104,7 @@ def render_network(cluster: str, network: dict[str, str], vms: list[VmPlan]) -> 
     hosts = [{"mac": mac_address(vm.name), "name": vm.name, "ip": vm.spec.ip} for vm in vms if vm.spec.ip]
     return environment().get_template("network.xml.j2").render(
         name=network_name(cluster), cluster=cluster, bridge=network["bridge"], gateway=network["gateway"],
+        isolated=network.get("forward") == "none",
         netmask=str(subnet.netmask), dhcp_start=start, dhcp_end=end, hosts=hosts)
 
 

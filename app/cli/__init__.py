@@ -17,6 +17,7 @@ from .cluster import cluster_app
 from .common import CliState
 from .gpu import gpu_app
 from .host import host_app
+from .image import image_app
 from .reconcile import reconcile
 from .system import system_app
 from .topology import topology
@@ -63,6 +64,7 @@ def root(
 
 app.command("validate")(validate)
 app.add_typer(config_app, name="config")
+app.add_typer(image_app, name="image")
 app.add_typer(cluster_app("hpc"), name="hpc")
 app.add_typer(cluster_app("cloud"), name="cloud")
 app.add_typer(vm_app, name="vm")

@@ -78,7 +78,7 @@ def cluster_app(kind: str) -> typer.Typer:
     @handles_errors
     def start(ctx: typer.Context,
               config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
-              wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run.")] = 120,
+              wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run and, when it boots an image, its guest to answer SSH.")] = 600,
               json_output: JsonFlag = False) -> None:
         """Create network, disks and VMs (adopting what exists), lease GPUs, start the auto_start VMs."""
         from ai_how.app.readside.queries import cluster_view

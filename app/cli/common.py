@@ -39,8 +39,10 @@ class CliState:
             from ai_how.app.settings import resolve_libvirt_uri
 
             uri = resolve_libvirt_uri(self.libvirt_uri, os.environ, config_uri)
-            timing = Timing(start_wait_s) if start_wait_s is not None else Timing()
+            # --wait bounds the whole start: the domain running, then its guest answering SSH.
+            timing = Timing(min(start_wait_s, 120.0), start_wait_s) if start_wait_s is not None else Timing()
             self._bus = bootstrap(self.state_dir, libvirt_uri=uri, timing=timing, event_store=self.event_store)
+            self._bus.dependencies["progress"].sink = _progress_line
         return self._bus
 
     def reconciled(self, config_uri: str | None = None, start_wait_s: float | None = None,
@@ -89,6 +91,11 @@ class CliState:
 
     def hypervisor(self) -> Any:
         return self.bus().dependencies["hypervisor"]
+
+
+def _progress_line(subject: str, message: str) -> None:
+    """Progress goes to stderr, so that --json output stays one document on stdout."""
+    typer.echo(f"{subject}: {message}", err=True)
 
 
 def state(ctx: typer.Context) -> CliState:

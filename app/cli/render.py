@@ -22,12 +22,12 @@ def cluster_table(view: ClusterView) -> Any:
     net = view.network
     table = Table(title=f"{view.name} ({view.kind}) · {coloured(view.overall)} · network {net.get('subnet')} "
                         f"on {net.get('bridge')}", title_justify="left")
-    for column in ("VM", "role", "IP", "vCPU", "RAM GB", "state", "libvirt", "GPUs held", "start"):
+    for column in ("VM", "role", "IP", "vCPU", "RAM GB", "state", "libvirt", "guest", "GPUs held", "start"):
         table.add_column(column)
     for vm in view.vms:
         state = vm.state + (f" ({vm.pending_intent} pending)" if vm.pending_intent else "")
         table.add_row(vm.name, vm.role, vm.ip or "-", str(vm.cpu_cores), f"{vm.memory_gb:g}", coloured(state),
-                      vm.domain_state, "[magenta]" + ", ".join(vm.gpus_held) + "[/magenta]" if vm.gpus_held else "-",
+                      vm.domain_state, vm.guest, "[magenta]" + ", ".join(vm.gpus_held) + "[/magenta]" if vm.gpus_held else "-",
                       "auto" if vm.auto_start else "[yellow]manual[/yellow] (auto_start: false)")
     return table
 
@@ -38,7 +38,7 @@ def vm_lines(vm: VmRow) -> list[str]:
         f"  cluster {vm.cluster} · role {vm.role} · IP {vm.ip or '-'}",
         f"  {vm.cpu_cores} vCPU · {vm.memory_gb:g} GB RAM · {vm.disk_gb} GB disk · "
         f"{'starts with its cluster' if vm.auto_start else 'auto_start: false (started by hand)'}",
-        f"  libvirt: {vm.domain_state}",
+        f"  libvirt: {vm.domain_state} · guest: {vm.guest}" + (f" · image {vm.image}" if vm.image else ""),
         f"  GPUs configured: {', '.join(vm.gpus_configured) or 'none'} · held: {', '.join(vm.gpus_held) or 'none'}",
     ]
     if vm.last_error:

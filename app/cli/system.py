@@ -44,7 +44,7 @@ def _names(ctx: typer.Context, config: Path | None) -> tuple[list[str], str | No
 @system_app.command("start")
 @handles_errors
 def start(ctx: typer.Context, config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
-          wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run.")] = 120) -> None:
+          wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run and, when it boots an image, its guest to answer SSH.")] = 600) -> None:
     """Start the HPC cluster, then the Cloud cluster; if Cloud fails, undo what this started on HPC."""
     from ai_how.domain.commands import StartSystem
 

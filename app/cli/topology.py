@@ -30,7 +30,8 @@ def render_tree(tree: dict[str, Any], title: str) -> Any:
         node.add(f"[cyan]network {net['subnet']} · bridge {net['bridge']} · gateway {net.get('gateway', '-')}[/cyan]")
         for vm in cluster["vms"]:
             manual = "" if vm["auto_start"] else " · auto_start: false"
-            leaf = node.add(f"{vm['name']} · {vm['ip'] or '-'} · {_status(vm['state'])} · {vm['cpu_cores']} vCPU · "
+            guest = f" · guest {vm['guest']}" if vm.get("guest") else ""
+            leaf = node.add(f"{vm['name']} · {vm['ip'] or '-'} · {_status(vm['state'])}{guest} · {vm['cpu_cores']} vCPU · "
                             f"{vm['memory_gb']:g} GB · {vm['role']}{manual}")
             for gpu in vm["gpus"]:
                 line = (f"[magenta]GPU {gpu['pci_address']} {gpu['model']}[/magenta] "

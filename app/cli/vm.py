@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import Annotated, Optional
 
 import typer
 
-from ai_how.domain.errors import UnknownObject
+from ai_how.app.errors import UsageError
+from ai_how.domain.errors import InvalidTransition, UnknownObject
 
-from .common import console, handles_errors, print_json, state
+from .common import EXIT_INFRA, console, fail, handles_errors, interactive, print_json, state
 from .render import vm_lines
 
-vm_app = typer.Typer(help="A single VM: start, stop, restart, status.", no_args_is_help=True)
+vm_app = typer.Typer(help="A single VM: start, stop, restart, status, ssh, console.", no_args_is_help=True)
 
 Name = Annotated[str, typer.Argument(help="The VM's name, e.g. cloud-cluster-gpu-worker-01.", show_default=False)]
 StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
@@ -21,7 +23,8 @@ StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
 @vm_app.command("start")
 @handles_errors
 def start(ctx: typer.Context, name: Name,
-          wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds the VM may take to run.")] = 120) -> None:
+          wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds the VM may take to run and, when it "
+                                                                    "boots an image, its guest to answer SSH.")] = 600) -> None:
     """Lease the VM's GPUs and start it; refused, naming the holder, if a GPU is taken."""
     from ai_how.domain.commands import StartVms
 
@@ -67,3 +70,56 @@ def status(ctx: typer.Context, name: Name,
     out = console()
     for line in vm_lines(row):
         out.print(line)
+
+
+def _guest(ctx: typer.Context, name: str) -> tuple[object, str, str]:
+    """The bus, the VM's login and address, for a VM whose guest can be reached."""
+    cli = state(ctx)
+    cli.reconciled(strict=False)
+    row = cli.topology().vms.get(name)
+    if row is None:
+        raise UnknownObject(f"VM {name} is not known; start its cluster first ('ai-how hpc|cloud start CONFIG')")
+    from ai_how.domain.specs import VmSpec
+
+    spec = VmSpec.from_dict(row["spec"])
+    if row["state"] != "running":
+        raise InvalidTransition(f"VM {name} is {row['state']}; start it with 'ai-how vm start {name}'")
+    if not spec.has_os or not spec.ip:
+        raise UsageError(f"VM {name} boots no image with a static IP, so there is no guest to reach; give it "
+                         "base_image (ai-how image build) and an ip in the config")
+    return cli.bus(), spec.login, spec.ip
+
+
+@vm_app.command("ssh", context_settings={"allow_interspersed_args": False})
+@handles_errors
+def ssh(ctx: typer.Context, name: Name,
+        command: Annotated[Optional[list[str]], typer.Argument(
+            help="A command to run instead of a shell (after --); its exit code is this command's.")] = None) -> None:
+    """A shell, or a command, on the VM's guest: the platform key, the pinned host key."""
+    import subprocess
+
+    bus, login, address = _guest(ctx, name)
+    argv = bus.dependencies["guests"].argv(login, address, list(command or []), tty=not command and interactive())
+    out = subprocess.run(argv, stderr=None if not command else subprocess.PIPE, text=True)
+    if command and out.stderr:
+        sys.stderr.write(out.stderr)
+    if out.returncode == 255:
+        changed = "Host key verification failed" in (out.stderr or "")
+        raise fail(f"ssh to {name} ({address}) failed: " + (
+            "its host key is not the one ai-how pinned for it; if the VM was rebuilt outside ai-how, destroy and "
+            "start its cluster again" if changed else "see ssh's message above"), EXIT_INFRA)
+    raise typer.Exit(out.returncode)
+
+
+@vm_app.command("console")
+@handles_errors
+def console_(ctx: typer.Context, name: Name) -> None:
+    """The VM's serial console (virsh console; leave it with Ctrl+]). Works before SSH does."""
+    import os
+    import shutil
+
+    cli = state(ctx)
+    if shutil.which("virsh") is None:
+        raise fail("virsh is not installed; install it with: apt-get install libvirt-clients", EXIT_INFRA)
+    uri = cli.hypervisor().uri
+    os.execvp("virsh", ["virsh", "-c", uri, "console", name])

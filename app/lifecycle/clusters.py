@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.faults import crash_point
-from ai_how.app.ports import EventStore, Hypervisor, PrepareReport, TeardownReport
+from ai_how.app.guests.seeds import seeds_for
+from ai_how.app.images.catalogue import resolve as resolve_images
+from ai_how.app.ports import EventStore, Hypervisor, KeyStore, PrepareReport, TeardownReport
 from ai_how.domain.cluster import ClusterStatus
 from ai_how.domain.commands import (
     DestroyCluster,
@@ -66,6 +68,8 @@ def start_vms(command: StartVms, store: EventStore) -> VmBatchResult:
 def mark_vm_started(command: MarkVmStarted, store: EventStore) -> None:
     vm = load_vm(store, command.vm)
     vm.mark_started(observed=command.observed)
+    if command.ready is not None:
+        vm.mark_guest_ready(*command.ready)
     crash_point("before-vm-started-saved")
     store.save(vm)
 
@@ -118,10 +122,11 @@ class ClusterStartResult:
     left_off: list[str]  # auto_start: false
 
 
-def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervisor, bus) -> ClusterStartResult:
-    plan = command.plan
+def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervisor, bus, live_topology,
+                  keys: KeyStore) -> ClusterStartResult:
+    plan = resolve_images(command.plan, live_topology.catch_up())
     bus.handle(ProvisionCluster(plan))
-    prepared = hypervisor.prepare_cluster(plan)
+    prepared = hypervisor.prepare_cluster(plan, seeds_for(plan.vms, plan.network, keys))
     crash_point("after-define")
     wanted = tuple(vm.name for vm in plan.vms if vm.spec.auto_start)
     left_off = [vm.name for vm in plan.vms if not vm.spec.auto_start]
@@ -159,7 +164,8 @@ class ClusterDestroyResult:
     removed: TeardownReport
 
 
-def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hypervisor, bus) -> ClusterDestroyResult:
+def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hypervisor, bus,
+                    keys: KeyStore) -> ClusterDestroyResult:
     cluster = store.get(cluster_id(command.name))
     known = cluster is not None and cluster.status != ClusterStatus.DESTROYED
     stopped: list[str] = []
@@ -173,6 +179,8 @@ def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hype
             vm.destroy()
         cluster.destroy()
         store.save(cluster, *vms)
+        for vm in vms:
+            keys.forget(vm.name)
     return ClusterDestroyResult(known, stopped, removed)
 
 

@@ -6,11 +6,13 @@ returns the command that records the outcome.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.faults import crash_point
-from ai_how.app.ports import EventStore, Hypervisor, PciFunction, PciHost
+from ai_how.app.ports import EventStore, GuestAccess, Hypervisor, PciFunction, PciHost
+from ai_how.app.progress import Progress
 from ai_how.domain.commands import (
     Command,
     MarkVmStarted,
@@ -29,21 +31,34 @@ from ai_how.domain.vm import Vm, VmState
 @dataclass(frozen=True)
 class Timing:
     start_wait_s: float = 120.0  # how long a started domain may take to reach 'running'
+    ready_wait_s: float = 600.0  # how long a running guest may take to answer SSH (TCG is slow)
 
 
 def _vm(store: EventStore, event) -> Vm:
     return store.read(event.originator_id)
 
 
-def start_domain(event: Vm.VmStartRequested, store: EventStore, hypervisor: Hypervisor,
-                 timing: Timing) -> Command | None:
+def start_domain(event: Vm.VmStartRequested, store: EventStore, hypervisor: Hypervisor, timing: Timing,
+                 guests: GuestAccess, progress: Progress) -> Command | None:
+    """Start the domain and, for a VM that boots an OS, wait until its guest answers SSH with
+    its pinned host key: only then is it started."""
     vm = _vm(store, event)
     if vm.state != VmState.STARTING:
         return None  # the start already failed (e.g. its GPU could not be bound)
     cluster = store.read(cluster_id(vm.cluster))
-    hypervisor.start_vm(cluster.network, VmPlan(vm.name, vm.cluster, vm.role, vm.spec), timing.start_wait_s)
+    plan = VmPlan(vm.name, vm.cluster, vm.role, vm.spec)
+    address = plan.spec.ip
+    ready = (lambda: guests.answers(plan.spec.login, address)) if plan.spec.has_os and address else None
+    began = time.monotonic()
+    progress(vm.name, "defined; starting")
+    profile = hypervisor.start_vm(cluster.network, plan, timing.start_wait_s, ready, timing.ready_wait_s,
+                                  lambda message: progress(vm.name, message))
     crash_point("after-domain-start")
-    return MarkVmStarted(vm.name)
+    if ready is None:
+        return MarkVmStarted(vm.name)
+    seconds = time.monotonic() - began
+    progress(vm.name, f"ready: answers SSH ({profile}, {seconds:.0f} s)")
+    return MarkVmStarted(vm.name, ready=(address, profile, seconds))
 
 
 def record_start_failure(event: Vm.VmStartRequested, error: Exception, store: EventStore) -> Command:

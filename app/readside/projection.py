@@ -21,17 +21,18 @@ class Topology:
     vms: dict[str, dict[str, Any]] = field(default_factory=dict)
     gpus: dict[str, dict[str, Any]] = field(default_factory=dict)
     names: dict[str, list[str]] = field(default_factory=dict)  # aggregate id -> [kind, natural key]
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)  # "name@digest" -> the built image
     position: int = 0
     changed: set[tuple[str, str]] = field(default_factory=set, repr=False)  # (table, key) since last save
 
-    TABLES = ("clusters", "vms", "gpus", "names")
+    TABLES = ("clusters", "vms", "gpus", "names", "images")
 
     def table(self, name: str) -> dict[str, Any]:
         return getattr(self, name)
 
     def copy(self) -> Topology:
         return Topology(copy.deepcopy(self.clusters), copy.deepcopy(self.vms), copy.deepcopy(self.gpus),
-                        dict(self.names), self.position)
+                        dict(self.names), copy.deepcopy(self.images), self.position)
 
     def subject(self, event: LoggedEvent) -> tuple[str, str]:
         """(kind, natural key) of the event's aggregate: ('gpu', '0000:01:00.0'), ('vm', ...)."""
@@ -98,7 +99,11 @@ def _vm_start_requested(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
 
 
 def _vm_started(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
-    _vm(t, e).update(state="running", pending_intent=None, last_error=None)
+    _vm(t, e).update(state="running", pending_intent=None, last_error=None, guest_ready=False)
+
+
+def _guest_ready(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    _vm(t, e).update(guest_ready=True, start_profile=p["profile"], ready_seconds=p["seconds"])
 
 
 def _vm_start_failed(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
@@ -111,7 +116,7 @@ def _vm_stop_requested(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
 
 
 def _vm_stopped(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
-    _vm(t, e).update(state="stopped", pending_intent=None, stop_reason=p.get("reason"))
+    _vm(t, e).update(state="stopped", pending_intent=None, stop_reason=p.get("reason"), guest_ready=False)
 
 
 def _vm_destroyed(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
@@ -140,6 +145,21 @@ def _gpu_released(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     _gpu(t, e)["holder"] = None
 
 
+def _image_built(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    key = f"{p['name']}@{p['recipe_digest']}"
+    t.names[str(e.aggregate_id)] = ["image", key]
+    t.changed.add(("names", str(e.aggregate_id)))
+    t.images[key] = {k: p[k] for k in ("name", "recipe_digest", "path", "sha256", "size", "suite", "builder")}
+    t.images[key]["built_at"] = e.timestamp.isoformat()
+    _stamp(t._touch("images", key), e)
+
+
+def _image_rebuilt(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    row = t._touch("images", t.subject(e)[1])
+    row.update(path=p["path"], sha256=p["sha256"], size=p["size"], built_at=e.timestamp.isoformat())
+    _stamp(row, e)
+
+
 _HANDLERS = {
     "ClusterProvisioned": _cluster_provisioned,
     "ClusterReprovisioned": _cluster_provisioned,
@@ -157,4 +177,7 @@ _HANDLERS = {
     "GpuRegistered": _gpu_registered,
     "GpuLeased": _gpu_leased,
     "GpuReleased": _gpu_released,
+    "GuestReady": _guest_ready,
+    "ImageBuilt": _image_built,
+    "ImageRebuilt": _image_rebuilt,
 }

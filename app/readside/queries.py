@@ -61,9 +61,21 @@ class VmRow:
     gpus_configured: list[str]
     pending_intent: str | None
     last_error: str | None
+    image: str | None = None  # the catalogue name or file the VM boots; None: a blank disk
+    guest: str = "-"  # ready, booting, down, or '-' for a VM without an OS
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
+
+
+def guest_state(vm: dict[str, Any]) -> str:
+    """What the VM's OS is doing, as far as the log knows: 'ready (profile)' once it answered SSH."""
+    spec = vm["spec"]
+    if not (spec.get("base_image_path") or spec.get("base_image")):
+        return "-"
+    if vm["state"] == "running":
+        return f"ready ({vm.get('start_profile')})" if vm.get("guest_ready") else "booting"
+    return "booting" if vm["state"] == "starting" else "down"
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,8 @@ def vm_row(topology: Topology, hypervisor: Any, name: str) -> VmRow | None:
     domain_state = "absent" if vm["state"] == "destroyed" else str(hypervisor.domain_state(name))
     return VmRow(name, vm["cluster"], vm["role"], spec.get("ip"), spec["cpu_cores"], spec["memory_gb"],
                  spec["disk_gb"], spec.get("auto_start", True), vm["state"], domain_state, held, list(spec["gpus"]),
-                 vm["pending_intent"], vm["last_error"])
+                 vm["pending_intent"], vm["last_error"], spec.get("base_image") or spec.get("base_image_path"),
+                 guest_state(vm))
 
 
 def _overall(status: str, rows: list[VmRow]) -> str:

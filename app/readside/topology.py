@@ -12,7 +12,7 @@ from typing import Any
 from ai_how.app.config.plan import PlannedCluster
 
 from .projection import Topology
-from .queries import gpu_model
+from .queries import gpu_model, guest_state
 
 
 def _gpu_users(vms: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
@@ -38,9 +38,12 @@ def _vm_entry(vm: dict[str, Any], topology: Topology, users: dict[str, list[tupl
         gpus.append({"pci_address": address, "model": gpu_model(functions, address),
                      "functions": [f["pci_address"] for f in functions], "holder": holder,
                      "allocation": allocation, "conflicts": others})
-    return {"name": vm["name"], "role": vm["role"], "ip": spec.get("ip"), "state": vm["state"],
-            "cpu_cores": spec["cpu_cores"], "memory_gb": spec["memory_gb"], "auto_start": spec.get("auto_start", True),
-            "provisioned": provisioned, "gpus": gpus}
+    row = {"name": vm["name"], "role": vm["role"], "ip": spec.get("ip"), "state": vm["state"],
+           "cpu_cores": spec["cpu_cores"], "memory_gb": spec["memory_gb"], "auto_start": spec.get("auto_start", True),
+           "provisioned": provisioned, "gpus": gpus}
+    if provisioned and guest_state(vm) != "-":  # only VMs that boot an image have a guest
+        row["guest"] = guest_state(vm)
+    return row
 
 
 def topology_tree(topology: Topology, configured: list[PlannedCluster] = ()) -> dict[str, Any]:

@@ -291,10 +291,10 @@ class RefusingLibvirt(LibvirtHypervisor):
 
     refused: set[str] = set()
 
-    def start_vm(self, network, vm, wait_s) -> None:
+    def start_vm(self, network, vm, wait_s, *args, **kwargs) -> str:
         if vm.name in self.refused:
             raise HypervisorError(f"cannot start {vm.name}: internal error: qemu unexpectedly closed the monitor")
-        super().start_vm(network, vm, wait_s)
+        return super().start_vm(network, vm, wait_s, *args, **kwargs)
 
 
 @given(parsers.parse("libvirt will refuse to start {name}"))

@@ -38,7 +38,7 @@ def cluster(tmp_path: Path, libvirtd) -> dict:
     """The minimal example under a name, bridge and subnet of this test run alone."""
     tag = secrets.token_hex(2)
     octet = 200 + int(tag, 16) % 50
-    doc = yaml.safe_load((REPO / "examples" / "minimal.yaml").read_text())
+    doc = yaml.safe_load((REPO / "examples" / "minimal-firmware.yaml").read_text())
     hpc = doc["clusters"]["hpc"]
     hpc["name"] = f"it-{tag}"
     hpc["network"] = {"subnet": f"10.{octet}.7.0/24", "bridge": f"aihowit{tag}"}

@@ -18,7 +18,7 @@ WORDS = ["hpc", "cloud", "vm", "system", "gpu", "audit", "config", "host", "topo
          "verify", "schema", "--json", "--yes", "--timeout", "--wait", "--since", "--until", "--gpu", "--vm",
          "--cluster", "--type", "--limit", "--config", "--adopt", "--remove", "--help", "-y", "1", "0", "-5", "2h",
          "yesterday", "0000:01:00.0", "0000:zz:00.0", "mini-hpc-compute-01", "no-such-vm", "GpuLeased",
-         str(REPO / "examples/minimal.yaml"), str(REPO / "examples/multi-gpu-clusters.yaml"), "/nonexistent.yaml",
+         str(REPO / "examples/minimal-firmware.yaml"), str(REPO / "examples/multi-gpu-clusters.yaml"), "/nonexistent.yaml",
          "--state-dir", "--event-store", "postgresql://x:y@127.0.0.1:1/db", "mysql://x", "", "é", "--libvirt-uri"]
 
 

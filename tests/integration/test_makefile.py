@@ -45,7 +45,7 @@ def test_the_shared_gpu_walkthrough_only_calls_the_cli() -> None:
 
 
 def test_make_validate_runs_the_cli() -> None:
-    out = subprocess.run(["make", "-s", "validate", "CLUSTER_CONFIG=examples/minimal.yaml"], cwd=REPO,
+    out = subprocess.run(["make", "-s", "validate", "CLUSTER_CONFIG=examples/minimal-firmware.yaml"], cwd=REPO,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert "examples/minimal.yaml is valid" in out.stdout
+    assert "examples/minimal-firmware.yaml is valid" in out.stdout

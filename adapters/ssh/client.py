@@ -1,0 +1,44 @@
+"""Connections to guests with OpenSSH: the platform key, the pinned known_hosts, nothing else."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from .keys import SshKeys
+
+HOST_KEY_CHANGED = "Host key verification failed"
+
+
+class SshGuests:
+    """The ``GuestAccess`` port."""
+
+    def __init__(self, keys: SshKeys) -> None:
+        self.keys = keys
+
+    def options(self, connect_timeout_s: int = 5) -> list[str]:
+        key, _ = self.keys.platform_key()
+        return ["-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.keys.known_hosts}",
+                "-o", "GlobalKnownHostsFile=/dev/null", "-o", "CheckHostIP=no", "-o", "LogLevel=ERROR",
+                "-o", f"ConnectTimeout={connect_timeout_s}", "-o", "ServerAliveInterval=15"]
+
+    def argv(self, user: str, host: str, command: list[str], tty: bool = False) -> list[str]:
+        """The ssh command line for ``user@host`` (``host`` as pinned: the VM's name or address)."""
+        return ["ssh", *self.options(), *(["-t"] if tty else []), f"{user}@{host}", *command]
+
+    def answers(self, user: str, host: str, timeout_s: float = 20) -> tuple[bool, str]:
+        """One try: does the guest's sshd accept our key, showing the pinned host key?
+        (False, why) otherwise: refused, unreachable, or a host key that is not the pinned one."""
+        try:
+            out = subprocess.run(self.argv(user, host, ["true"]), capture_output=True, text=True,
+                                 stdin=subprocess.DEVNULL, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return False, "no answer"
+        if out.returncode == 0:
+            return True, ""
+        return False, (out.stderr.strip().splitlines() or [f"ssh exit {out.returncode}"])[-1]
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.keys.known_hosts

@@ -1,0 +1,83 @@
+"""Keys under the state directory's ``keys/`` (0700 folders, 0600 private files).
+
+One ed25519 pair for the platform (its public half goes into every guest's
+authorized_keys); one ed25519 host key per VM, made here and handed to the guest in its
+seed, so that the very first connection already checks it: no trust on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from ..host_tools import require, run
+
+_LOCK = threading.Lock()
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def _keygen(path: Path, comment: str) -> None:
+    require(["ssh-keygen"], "making SSH keys")
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], "making an SSH key")
+    os.chmod(path, 0o600)
+
+
+class SshKeys:
+    """The ``KeyStore`` port."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.root = state_dir / "keys"
+
+    def platform_key(self) -> tuple[Path, str]:
+        """The platform's private key file and its public line."""
+        path = _private_dir(self.root) / "platform_ed25519"
+        with _LOCK:
+            if not path.exists():
+                _keygen(path, "ai-how platform")
+        return path, Path(f"{path}.pub").read_text().strip()
+
+    def host_key(self, vm: str) -> tuple[str, str]:
+        """The VM's host key: private text (for its seed) and public line."""
+        _private_dir(_private_dir(self.root) / "hosts")
+        path = _private_dir(self.root / "hosts" / vm) / "ssh_host_ed25519_key"
+        with _LOCK:
+            if not path.exists():
+                _keygen(path, vm)
+        return path.read_text(), Path(f"{path}.pub").read_text().strip()
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.root / "known_hosts"
+
+    def pin(self, vm: str, names: list[str]) -> None:
+        """known_hosts holds, for ``names`` (the VM's name and address), its host key alone."""
+        _, public = self.host_key(vm)
+        kind, blob = public.split()[:2]
+        with _LOCK:
+            lines = self.known_hosts.read_text().splitlines() if self.known_hosts.exists() else []
+            wanted = set(names)
+            kept = [line for line in lines if not (set(line.split(" ", 1)[0].split(",")) & wanted)]
+            kept.append(f"{','.join(names)} {kind} {blob}")
+            tmp = self.known_hosts.with_suffix(".tmp")
+            tmp.write_text("\n".join(kept) + "\n")
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.known_hosts)
+
+    def forget(self, vm: str) -> None:
+        """The VM is destroyed: its host key and pin go."""
+        folder = self.root / "hosts" / vm
+        for path in folder.glob("*"):
+            path.unlink()
+        if folder.exists():
+            folder.rmdir()
+        if self.known_hosts.exists():
+            with _LOCK:
+                lines = [line for line in self.known_hosts.read_text().splitlines()
+                         if vm not in line.split(" ", 1)[0].split(",")]
+                self.known_hosts.write_text("\n".join(lines) + ("\n" if lines else ""))
