@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
+from ai_how.app.images.build import sha256_of
 from ai_how.app.ports import BuiltImage, ImageRecipe
 
 from ..host_tools import require, run
-from .builder import sha256_of
 
 PACKER_DIR = Path(__file__).resolve().parents[2] / "packer"
 # Debian's genericcloud images: the suite's latest, verified against Debian's SHA512SUMS.

@@ -1,0 +1,88 @@
+# The hpc-base golden image: a HPC node (SLURM, MUNGE, OpenMPI, build tools).
+# Packer's QEMU builder boots a Debian genericcloud image, cloud-init (../http) makes a build
+# user, and the Ansible provisioner applies ansible/roles/hpc-base-packages: the same package
+# list as 'ai-how image build hpc-base', which runs this with --with packer.
+#   packer validate hpc-base.pkr.hcl
+#   packer build -var output_directory=OUT -var image_name=hpc-base.qcow2 hpc-base.pkr.hcl
+
+variable "cloud_image_url" {
+  type        = string
+  description = "A Debian genericcloud qcow2 (trixie: Debian 13)."
+  default     = "https://cloud.debian.org/images/cloud/trixie/latest/debian-13-genericcloud-amd64.qcow2"
+}
+
+variable "cloud_image_checksum" {
+  type        = string
+  description = "Its checksum, or file:URL of Debian's SHA512SUMS beside it."
+  default     = "file:https://cloud.debian.org/images/cloud/trixie/latest/SHA512SUMS"
+}
+
+variable "output_directory" {
+  type    = string
+  default = "output-hpc-base"
+}
+
+variable "image_name" {
+  type    = string
+  default = "hpc-base.qcow2"
+}
+
+variable "disk_size" {
+  type    = string
+  default = "8G"
+}
+
+variable "accelerator" {
+  type        = string
+  description = "kvm where the host has it, tcg elsewhere."
+  default     = "kvm"
+}
+
+source "qemu" "hpc-base" {
+  iso_url          = var.cloud_image_url
+  iso_checksum     = var.cloud_image_checksum
+  disk_image       = true
+  disk_size        = var.disk_size
+  format           = "qcow2"
+  disk_compression = true
+  accelerator      = var.accelerator
+  headless         = true
+  memory           = 2048
+  cpus             = 2
+  net_device       = "virtio-net"
+  disk_interface   = "virtio"
+  output_directory = var.output_directory
+  vm_name          = var.image_name
+  http_directory   = "${path.root}/../http"
+  # cloud-init's NoCloud datasource, served by Packer: the build user below.
+  qemuargs = [["-smbios", "type=1,serial=ds=nocloud-net;s=http://{{ .HTTPIP }}:{{ .HTTPPort }}/"]]
+  ssh_username     = "packer"
+  ssh_password     = "packer"
+  ssh_timeout      = "20m"
+  shutdown_command = "sudo shutdown -P now"
+}
+
+build {
+  sources = ["source.qemu.hpc-base"]
+
+  provisioner "ansible" {
+    playbook_file = "${path.root}/../../ansible/playbooks/image-hpc-base.yml"
+    user          = "packer"
+    use_proxy        = false
+    extra_arguments  = ["--become"]
+    ansible_env_vars = ["ANSIBLE_ROLES_PATH=${path.root}/../../ansible/roles", "ANSIBLE_HOST_KEY_CHECKING=False"]
+  }
+
+  # What makes it a golden image: no build user, no host keys, no machine id, cloud-init
+  # ready to run again from each VM's own seed.
+  provisioner "shell" {
+    execute_command = "sudo sh -c '{{ .Vars }} {{ .Path }}'"
+    inline = [
+      "rm -f /etc/ssh/ssh_host_*",
+      "truncate -s 0 /etc/machine-id",
+      "cloud-init clean --logs --seed",
+      "passwd -l packer",
+      "usermod --expiredate 1 packer",
+    ]
+  }
+}
