@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
+from ai_how.app.images.build import sha256_of
 from ai_how.app.ports import BuiltImage, ImageRecipe
 
 from ..host_tools import SYSLINUX_FILES, require, run
@@ -71,14 +72,6 @@ def apt_proxy() -> str | None:
         return None
     value = out.partition("=")[2].strip().strip("'\"")
     return value or None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _customize(root: Path, root_uuid: str) -> None:

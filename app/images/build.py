@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ai_how.app.errors import UsageError
-from ai_how.app.ports import EventStore, ImageBuilder
+from ai_how.app.ports import BuiltImage, EventStore, ImageBuilder
 from ai_how.domain.commands import BuildImage
 from ai_how.domain.ids import image_id
 from ai_how.domain.image import Image
@@ -55,10 +56,17 @@ def build_image(command: BuildImage, store: EventStore, image_builders: Mapping[
     if found is not None and not command.force and _intact(found):
         return ImageBuildResult(found.name, found.suite, found.recipe_digest, found.path, found.sha256, found.size,
                                 True, 0.0, found.builder)
-    builder.check()
+    destination = image_places.image_dir / file_name(wanted)
     started = time.monotonic()
-    built = builder.build(wanted, image_places.image_dir / file_name(wanted),
-                          lambda step: progress(command.name, step))
+    cached = not command.force and destination.is_file()
+    if cached:
+        # Content-addressed: a file under this recipe's name was built whole (builds move into
+        # place only when complete), by this store or another; it is recorded, not rebuilt.
+        progress(command.name, f"found {destination.name}, built from this recipe; recording it")
+        built = BuiltImage(str(destination), sha256_of(destination), destination.stat().st_size)
+    else:
+        builder.check()
+        built = builder.build(wanted, destination, lambda step: progress(command.name, step))
     seconds = round(time.monotonic() - started, 1)
     if found is None:
         image = Image(name=wanted.name, recipe_digest=wanted.digest, path=built.path, sha256=built.sha256,
@@ -68,8 +76,16 @@ def build_image(command: BuildImage, store: EventStore, image_builders: Mapping[
         image = found
         image.rebuilt(built.path, built.sha256, built.size, seconds)
     store.save(image)
-    return ImageBuildResult(wanted.name, wanted.suite, wanted.digest, built.path, built.sha256, built.size, False,
+    return ImageBuildResult(wanted.name, wanted.suite, wanted.digest, built.path, built.sha256, built.size, cached,
                             seconds, wanted.builder)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 COMMAND_HANDLERS = {BuildImage: build_image}
