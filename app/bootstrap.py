@@ -95,6 +95,16 @@ def libvirt_hypervisor(uri: str, state_dir: Path, env: Mapping[str, str]) -> Hyp
                              profiles=profiles, memory=state_dir / "start-profile")
 
 
+VIRTIOFSD = ("/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd")
+
+
+def find_virtiofsd() -> str | None:
+    """Where libvirt will find virtiofsd: Debian 13's package, or Debian 12's QEMU."""
+    import shutil
+
+    return next((p for p in VIRTIOFSD if os.access(p, os.X_OK)), None) or shutil.which("virtiofsd")
+
+
 def ssh_keys(state_dir: Path) -> KeyStore:
     from ai_how.adapters.ssh.keys import SshKeys
 

@@ -82,3 +82,20 @@ Feature: Bad input and broken surroundings get one clear line
     And I run "ai-how audit log --json"
     Then no output contained "s3cr3t-Pa55-Mlflow"
     And neither the log nor the views contain "s3cr3t-Pa55-Mlflow"
+
+  Scenario: A cluster that boots an image nobody built is refused before anything is made
+    Given a libvirt host for this scenario
+    When I run "ai-how hpc start examples/minimal.yaml"
+    Then the exit code is 2
+    And the errors say "mini-hpc-controller boots image 'hpc-base', which is not built here; build it with 'ai-how image build hpc-base'"
+    And libvirt has no network, pool or domain of mini-hpc
+
+  Scenario: An image ai-how does not know is refused
+    When I run "ai-how image build windows-base"
+    Then the exit code is 2
+    And the errors say "unknown image 'windows-base': ai-how builds cloud-base, hpc-base"
+
+  Scenario: A Debian suite ai-how does not build is refused
+    When I run "ai-how image build hpc-base --suite sid"
+    Then the exit code is 2
+    And the errors say "unknown Debian suite 'sid': choose trixie or bookworm"

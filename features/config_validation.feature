@@ -129,3 +129,29 @@ Feature: Validating a cluster configuration
     When I run "ai-how config schema"
     Then the exit code is 0
     And the output is a JSON Schema that requires "clusters"
+
+  Scenario: The minimal example boots a built image on an isolated network
+    When I validate "examples/minimal.yaml"
+    Then the exit code is 0
+    And the output says "mini-hpc-controller"
+
+  Scenario Outline: A shared host directory is checked before anything starts
+    Given the config "examples/minimal.yaml"
+    And its field "clusters.hpc.controller.virtio_fs_mounts" set to <mounts>
+    When I validate it
+    Then the exit code is 2
+    And the errors say "<message>"
+
+    Examples:
+      | mounts                                                                                                   | message                                                                                                   |
+      | [{tag: data, host_path: /nonexistent/datasets, mount_point: /data}]                                      | clusters.hpc.controller.virtio_fs_mounts[0].host_path: /nonexistent/datasets does not exist on this host |
+      | [{tag: data, host_path: /tmp, mount_point: /data}, {tag: data, host_path: /tmp, mount_point: /scratch}] | clusters.hpc.controller.virtio_fs_mounts[1].tag: tag 'data' is already used by clusters.hpc.controller.virtio_fs_mounts[0] |
+      | [{tag: data, host_path: /tmp, mount_point: data}]                                                        | clusters.hpc.controller.virtio_fs_mounts[0].mount_point: 'data' must be an absolute path in the guest     |
+      | [{tag: "bad tag", host_path: /tmp, mount_point: /data}]                                                  | clusters.hpc.controller.virtio_fs_mounts[0].tag: must be 1-36 letters, digits                             |
+
+  Scenario: A CPU topology must add up to the VM's vCPUs
+    Given the config "examples/minimal.yaml"
+    And its field "clusters.hpc.hardware" set to {acceleration: {enable_kvm: false, cpu_topology: {sockets: 1, cores: 2, threads: 1}}}
+    When I validate it
+    Then the exit code is 2
+    And the errors say "clusters.hpc.hardware.acceleration.cpu_topology: 1 socket × 2 cores × 1 thread is 2 vCPUs, but mini-hpc-controller has 1"

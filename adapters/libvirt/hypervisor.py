@@ -138,6 +138,11 @@ class LibvirtHypervisor:
                 raise MissingBaseImage(
                     f"base image {base} of {vm.name} does not exist; build it ('ai-how image build') or fix "
                     "base_image_path in the config. Nothing was created.")
+            if base and storage.virtual_size(base) > vm.spec.disk_gb * 2**30:
+                needed = -(-storage.virtual_size(base) // 2**30)
+                raise MissingBaseImage(
+                    f"{vm.name} has disk_gb {vm.spec.disk_gb}, smaller than its image {base} "
+                    f"({needed} GB); give it disk_gb: {needed} or more. Nothing was created.")
 
     def _write_seeds(self, plan: ClusterPlan, seeds: dict[str, dict[str, str]]) -> None:
         from ai_how.adapters.imaging.seed import write_seed_iso

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,15 @@ QCOW2_MAGIC = b"QFI\xfb"
 def image_format(path: str) -> str:
     with open(path, "rb") as image:
         return "qcow2" if image.read(4) == QCOW2_MAGIC else "raw"
+
+
+def virtual_size(path: str) -> int:
+    """The disk size a guest sees on this image: a qcow2 header's, or a raw file's length."""
+    with open(path, "rb") as image:
+        header = image.read(32)
+    if header[:4] == QCOW2_MAGIC:
+        return int.from_bytes(header[24:32], "big")
+    return os.path.getsize(path)
 
 
 def lookup_pool(conn: Any, cluster: str) -> Any | None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from pathlib import Path
 
 from .keys import SshKeys
 
 HOST_KEY_CHANGED = "Host key verification failed"
+# Written by cloud-init's last stage: before it, a later stage may still restart sshd.
+BOOT_FINISHED = "/var/lib/cloud/instance/boot-finished"
 
 
 class SshGuests:
@@ -24,19 +27,25 @@ class SshGuests:
                 "-o", f"ConnectTimeout={connect_timeout_s}", "-o", "ServerAliveInterval=15"]
 
     def argv(self, user: str, host: str, command: list[str], tty: bool = False) -> list[str]:
-        """The ssh command line for ``user@host`` (``host`` as pinned: the VM's name or address)."""
-        return ["ssh", *self.options(), *(["-t"] if tty else []), f"{user}@{host}", *command]
+        """The ssh command line for ``user@host`` (``host`` as pinned: the VM's name or address).
+        Each word of ``command`` reaches the guest as that word (quoted for its shell), as if it
+        ran here: ``sh -c 'exit 7'`` exits 7 there."""
+        remote = [shlex.join(command)] if command else []
+        return ["ssh", *self.options(), *(["-t"] if tty else []), f"{user}@{host}", *remote]
 
     def answers(self, user: str, host: str, timeout_s: float = 20) -> tuple[bool, str]:
-        """One try: does the guest's sshd accept our key, showing the pinned host key?
-        (False, why) otherwise: refused, unreachable, or a host key that is not the pinned one."""
+        """One try: does the guest's sshd accept our key, showing the pinned host key, and has
+        cloud-init finished configuring it? (False, why) otherwise: refused, unreachable, still
+        configuring, or a host key that is not the pinned one."""
         try:
-            out = subprocess.run(self.argv(user, host, ["true"]), capture_output=True, text=True,
-                                 stdin=subprocess.DEVNULL, timeout=timeout_s)
+            out = subprocess.run(self.argv(user, host, ["test", "-e", BOOT_FINISHED]), capture_output=True,
+                                 text=True, stdin=subprocess.DEVNULL, timeout=timeout_s)
         except subprocess.TimeoutExpired:
             return False, "no answer"
         if out.returncode == 0:
             return True, ""
+        if out.returncode == 1:
+            return False, "SSH answers; cloud-init is still configuring the guest"
         return False, (out.stderr.strip().splitlines() or [f"ssh exit {out.returncode}"])[-1]
 
     @property

@@ -28,7 +28,9 @@ def check(ctx: typer.Context,
         from .cluster import planned_clusters
 
         clusters, _ = planned_clusters(config)
-    checks = host_checks(state(ctx).pci_host(), clusters)
+    from ai_how.app.bootstrap import find_virtiofsd
+
+    checks = host_checks(state(ctx).pci_host(), clusters, find_virtiofsd())
     failed = [c for c in checks if c.status == "fail"]
     if json_output:
         print_json({"ready": not failed, "checks": [c.as_dict() for c in checks]})

@@ -225,11 +225,26 @@ def _check_shared_directories(clusters: list[PlannedCluster], out: list[Finding]
                                    f"{vm.name} has no base image, so nothing in it will mount these directories"))
 
 
+def _check_cpu_topology(clusters: list[PlannedCluster], out: list[Finding]) -> None:
+    for cluster in clusters:
+        hardware = cluster.section.hardware
+        topology = hardware.acceleration.cpu_topology if hardware and hardware.acceleration else None
+        if topology is None:
+            continue
+        vcpus = topology.sockets * topology.cores * topology.threads
+        for vm in cluster.vms:
+            if vm.plan.spec.cpu_cores != vcpus:
+                out.append(Finding("error", f"{cluster.path}.hardware.acceleration.cpu_topology",
+                                   f"{topology.sockets} socket × {topology.cores} cores × {topology.threads} thread "
+                                   f"is {vcpus} vCPUs, but {vm.name} has {vm.plan.spec.cpu_cores}; make them agree"))
+
+
 def validate_config(config: ClusterConfig) -> Report:
     clusters = plan_clusters(config)
     report = Report(clusters)
     _check_devices(clusters, report.findings)
     _check_networks(config, clusters, report.findings)
     _check_shared_directories(clusters, report.findings)
+    _check_cpu_topology(clusters, report.findings)
     report.shared_gpus = _shared_gpus(clusters, report.findings)
     return report

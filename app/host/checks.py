@@ -120,11 +120,25 @@ def _configured_device_checks(host: PciHost, clusters: list[PlannedCluster], use
     return checks
 
 
-def host_checks(host: PciHost, clusters: list[PlannedCluster] | None = None) -> list[Check]:
+def _virtiofsd(clusters: list[PlannedCluster], virtiofsd: str | None) -> list[Check]:
+    sharing = [vm.name for c in clusters for vm in c.vms if vm.plan.spec.shared_directories]
+    if not sharing:
+        return []
+    if virtiofsd:
+        return [Check("pass", "virtiofsd", f"{virtiofsd} shares host directories into {', '.join(sharing)}")]
+    return [Check("fail", "virtiofsd", f"{', '.join(sharing)} mount host directories (virtio_fs_mounts), but "
+                  "virtiofsd is not installed", "apt-get install virtiofsd (Debian 13) or qemu-system-common "
+                  "(Debian 12, /usr/lib/qemu/virtiofsd)")]
+
+
+def host_checks(host: PciHost, clusters: list[PlannedCluster] | None = None,
+                virtiofsd: str | None = None) -> list[Check]:
+    """``virtiofsd``: where the host's virtiofsd is, if it has one."""
     checks = [_iommu(host), _vfio(host), _kvm(host)]
     users = host.device_users()
     if clusters:
         checks += _configured_device_checks(host, clusters, users)
+        checks += _virtiofsd(clusters, virtiofsd)
     else:
         found = inventory(host)
         if not found:
