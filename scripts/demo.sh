@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The main job on the embedded examples, for real on local libvirt:
 #  1. validate the two-cluster, shared-GPU config and show its plan and GPU-sharing report;
-#  2. start the CPU-only minimal cluster (3 small VMs) and show its status.
+#  2. build the hpc-base golden image (Debian 13, from the apt mirror; reused when its recipe
+#     is unchanged);
+#  3. start the minimal cluster (3 small Debian VMs on an isolated network) and wait until
+#     every guest answers SSH with its pinned host key;
+#  4. run a command on the controller over SSH.
 # It leaves the cluster running and prints how to stop and remove it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,12 +15,19 @@ AI_HOW=.venv/bin/ai-how
 echo "== ai-how validate examples/multi-gpu-clusters.yaml"
 $AI_HOW validate examples/multi-gpu-clusters.yaml
 echo
-echo "== ai-how hpc start examples/minimal-firmware.yaml"
-$AI_HOW hpc start examples/minimal-firmware.yaml
+echo "== ai-how image build hpc-base"
+$AI_HOW image build hpc-base
 echo
-echo "== ai-how audit log (what the event store recorded)"
-$AI_HOW audit log
+echo "== ai-how hpc start examples/minimal.yaml"
+$AI_HOW hpc start examples/minimal.yaml
 echo
-echo "The minimal cluster is running (see 'virsh list'). Stop it, or remove it with everything it made:"
-echo "  $AI_HOW hpc stop examples/minimal-firmware.yaml"
-echo "  $AI_HOW hpc destroy examples/minimal-firmware.yaml --yes"
+echo "== ai-how vm ssh mini-hpc-controller -- uname -a"
+$AI_HOW vm ssh mini-hpc-controller -- uname -a
+echo
+echo "== ai-how audit log --limit 20 (what the event store recorded)"
+$AI_HOW audit log --limit 20
+echo
+echo "The minimal cluster is running (see 'virsh list'). Log in, stop it, or remove it with everything it made:"
+echo "  $AI_HOW vm ssh mini-hpc-controller"
+echo "  $AI_HOW hpc stop examples/minimal.yaml"
+echo "  $AI_HOW hpc destroy examples/minimal.yaml --yes"

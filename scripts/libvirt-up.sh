@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Installs and starts a local libvirtd with QEMU, as root, on Debian 12 — without
 # libvirt-daemon-system, whose udev dependency fails to install in containers. Does what its
-# post-install would: the libvirt-qemu user, the runtime folders, the daemons. Idempotent.
+# post-install would: the libvirt-qemu user, the runtime folders, the daemons. Also installs
+# what guests need on the host: the offline image builder's tools (mmdebstrap, mkfs, mtools,
+# SYSLINUX, sfdisk), xorriso for cloud-init seeds, OpenSSH's client, virtiofsd (in Debian 12's
+# qemu-system-common) and Packer. Idempotent.
 set -euo pipefail
 PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
-          dnsmasq-base libvirt-dev pkg-config gcc python3-dev libxml2-utils iptables iproute2)
+          dnsmasq-base libvirt-dev pkg-config gcc python3-dev libxml2-utils iptables iproute2
+          mmdebstrap e2fsprogs dosfstools mtools syslinux syslinux-common fdisk xorriso openssh-client
+          qemu-system-common packer)
 if [ "$(id -u)" -ne 0 ]; then
   echo "libvirt-up: run as root (it installs packages and starts libvirtd)" >&2
   exit 1
