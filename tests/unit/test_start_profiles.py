@@ -29,3 +29,52 @@ def test_cpu_model_refusals_are_recognised(message: str) -> None:
 ])
 def test_other_failures_are_not_hidden_by_a_fallback(message: str) -> None:
     assert not is_kvm_refusal(message) and not is_cpu_model_refusal(message)
+
+
+def _vm(acceleration=None):
+    from ai_how.domain.specs import VmPlan, VmSpec
+
+    return VmPlan("v", "c", "compute", VmSpec(1, 1, 4, "10.0.0.5", acceleration=acceleration))
+
+
+def _hypervisor(tmp_path, profiles=None):
+    from ai_how.adapters.libvirt.hypervisor import PROFILES, LibvirtHypervisor
+
+    hv = LibvirtHypervisor("test:///default", tmp_path, profiles=profiles, memory=tmp_path / "start-profile")
+    hv._usable = list(profiles or PROFILES)  # as on a host with KVM, without asking one
+    return hv
+
+
+def test_the_profiles_go_from_the_host_cpu_to_tcg(tmp_path) -> None:
+    assert [p.name for p in _hypervisor(tmp_path).profiles_for(_vm())] == [
+        "kvm host-passthrough", "kvm host-model", "tcg"]
+
+
+def test_acceleration_narrows_the_profiles(tmp_path) -> None:
+    from ai_how.domain.specs import Acceleration
+
+    hv = _hypervisor(tmp_path)
+    assert [p.name for p in hv.profiles_for(_vm(Acceleration(enable_kvm=False)))] == ["tcg"]
+    named = hv.profiles_for(_vm(Acceleration(cpu_model="Skylake-Server")))
+    assert [(p.domain_type, p.cpu_mode) for p in named] == [("kvm", "Skylake-Server"), ("qemu", "Skylake-Server")]
+
+
+def test_the_profile_that_worked_is_remembered_and_a_test_death_is_not(tmp_path) -> None:
+    from ai_how.adapters.libvirt.hypervisor import NAMED, PROFILES
+
+    hv = _hypervisor(tmp_path)
+    hv._remember(NAMED["doomed"])
+    assert not (tmp_path / "start-profile").exists()
+    hv._remember(PROFILES[2])
+    assert (tmp_path / "start-profile").read_text() == "tcg\n"
+    assert oct((tmp_path / "start-profile").stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in hv.profiles_for(_vm())] == ["tcg"]
+
+
+def test_start_profiles_from_the_environment_are_checked() -> None:
+    from ai_how.adapters.libvirt.hypervisor import parse_profiles
+    from ai_how.app.errors import UsageError
+
+    assert [p.name for p in parse_profiles("doomed, tcg")] == ["doomed (test)", "tcg"]
+    with pytest.raises(UsageError, match="unknown start profile 'fast'"):
+        parse_profiles("fast")
