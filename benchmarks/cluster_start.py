@@ -41,7 +41,7 @@ def sh(*args: str, env: dict | None = None) -> float:
 def cluster_config(folder: Path, vms: int, tag: str, octet: int) -> tuple[Path, str, list[str]]:
     name = f"bench{vms}-{tag}"
     node = {"cpu_cores": 1, "memory_gb": 0.25, "disk_gb": 1}
-    hpc = {"name": name, "network": {"subnet": f"10.{octet}.9.0/24", "bridge": f"aihowb{vms}{tag}"},
+    hpc = {"name": name, "network": {"subnet": f"10.{octet}.9.0/24", "bridge": f"aihowb{vms}{tag}", "forward": "none"},
            "controller": {**node, "ip": f"10.{octet}.9.10"},
            "compute_nodes": [{**node, "ip": f"10.{octet}.9.{11 + i}"} for i in range(vms - 1)]}
     path = folder / f"{name}.yaml"

@@ -98,7 +98,7 @@ def vm_start_pair(rounds: int, folder: Path, env: dict[str, str]) -> tuple[float
     config = folder / f"{name}.yaml"
     node = {"cpu_cores": 1, "memory_gb": 0.25, "disk_gb": 1}
     config.write_text(yaml.safe_dump({"clusters": {"hpc": {
-        "name": name, "network": {"subnet": "10.191.9.0/24", "bridge": f"aihows{tag}"},
+        "name": name, "network": {"subnet": "10.191.9.0/24", "bridge": f"aihows{tag}", "forward": "none"},
         "controller": {**node, "ip": "10.191.9.10"}, "compute_nodes": [{**node, "ip": "10.191.9.11"}]}}}))
     vm = f"{name}-controller"
     env = {**env, "AI_HOW_LIBVIRT_URI": URI, "AI_HOW_POOL_ROOT": "/var/lib/libvirt/images/ai-how-bench"}

@@ -31,7 +31,7 @@ class SshGuests:
         Each word of ``command`` reaches the guest as that word (quoted for its shell), as if it
         ran here: ``sh -c 'exit 7'`` exits 7 there."""
         remote = [shlex.join(command)] if command else []
-        return ["ssh", *self.options(), *(["-t"] if tty else []), f"{user}@{host}", *remote]
+        return ["ssh", *self.options(), *(["-t"] if tty else []), "--", f"{user}@{host}", *remote]
 
     def answers(self, user: str, host: str, timeout_s: float = 20) -> tuple[bool, str]:
         """One try: does the guest's sshd accept our key, showing the pinned host key, and has

@@ -99,7 +99,10 @@ def ssh(ctx: typer.Context, name: Name,
     import subprocess
 
     bus, login, address = _guest(ctx, name)
-    argv = bus.dependencies["guests"].argv(login, address, list(command or []), tty=not command and interactive())
+    command = list(command or [])
+    if command[:1] == ["--"]:  # typer keeps the separator of 'vm ssh NAME -- CMD'
+        command = command[1:]
+    argv = bus.dependencies["guests"].argv(login, address, command, tty=not command and interactive())
     out = subprocess.run(argv, stderr=None if not command else subprocess.PIPE, text=True)
     if command and out.stderr:
         sys.stderr.write(out.stderr)
