@@ -88,6 +88,7 @@ def main() -> None:
     parser.add_argument("--skip-build", action="store_true", help="Only the cache hit and the boots.")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="ai-how-bench-guests-"))
+    folder.chmod(0o755)  # QEMU (libvirt-qemu) reads the built image as its VMs' backing file
     images = folder / "images"
     env = {**os.environ, "AI_HOW_STATE_DIR": str(folder / "state"), "AI_HOW_LIBVIRT_URI": "qemu:///system",
            "AI_HOW_IMAGE_DIR": str(images), "AI_HOW_POOL_ROOT": "/var/lib/libvirt/images/ai-how-bench"}

@@ -17,16 +17,15 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
-from ai_how.app.images.build import sha256_of
 from ai_how.app.ports import BuiltImage, ImageRecipe
 
 from ..host_tools import SYSLINUX_FILES, require, run
+from .scratch import install, scratch
 
 # What makes a bootable, configurable guest, beside the role's packages. Part of the recipe:
 # changing it changes every image's digest (``version`` hashes this file).
@@ -187,11 +186,7 @@ class OfflineImageBuilder:
 
     def build(self, recipe: ImageRecipe, destination: Path, progress: Callable[[str], None]) -> BuiltImage:
         self.check()
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-        log = destination.with_name(destination.name + ".build.log")
-        log.write_text("")
-        try:
+        with scratch(destination, "mmdebstrap") as (work, log):
             root = work / "root"
             progress(f"installing {len(self.packages(recipe))} packages from Debian {recipe.suite} (mmdebstrap)")
             run(self.rootfs_args(recipe, root), f"building the {recipe.name} root filesystem", log)
@@ -210,11 +205,4 @@ class OfflineImageBuilder:
             image = work / destination.name
             run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", str(raw), str(image)],
                 "converting the disk to qcow2", log)
-            raw.unlink()
-            os.chmod(image, 0o644)
-            digest = sha256_of(image)
-            size = image.stat().st_size
-            os.replace(image, destination)
-            return BuiltImage(str(destination), digest, size)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+            return install(image, destination)

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
-from ai_how.app.images.build import sha256_of
 from ai_how.app.ports import BuiltImage, ImageRecipe
 
 from ..host_tools import require, run
+from .scratch import install, scratch
 
 PACKER_DIR = Path(__file__).resolve().parents[2] / "packer"
 # Debian's genericcloud images: the suite's latest, verified against Debian's SHA512SUMS.
@@ -49,11 +47,7 @@ class PackerImageBuilder:
         template = self.template(recipe.name)
         if not template.exists():
             raise InfrastructureError(f"no Packer template for {recipe.name}: {template} is missing")
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.packer.", dir=destination.parent))
-        log = destination.with_name(destination.name + ".build.log")
-        log.write_text("")
-        try:
+        with scratch(destination, "packer") as (work, log):
             output = work / "output"
             url = self.env.get("AI_HOW_CLOUD_IMAGE_URL") or CLOUD_IMAGES[recipe.suite]
             checksum = self.env.get("AI_HOW_CLOUD_IMAGE_CHECKSUM") or f"file:{url.rsplit('/', 1)[0]}/SHA512SUMS"
@@ -64,10 +58,4 @@ class PackerImageBuilder:
             built = output / destination.name
             if not built.exists():
                 raise InfrastructureError(f"packer finished but wrote no {built.name}; see {log}")
-            os.chmod(built, 0o644)
-            digest = sha256_of(built)
-            size = built.stat().st_size
-            os.replace(built, destination)
-            return BuiltImage(str(destination), digest, size)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+            return install(built, destination)
