@@ -72,7 +72,8 @@ def cluster_name(ctx: typer.Context, config: Optional[Path], kind: str) -> tuple
 
 def cluster_app(kind: str) -> typer.Typer:
     noun = KIND_WORDS[kind]
-    app = typer.Typer(help=f"The {noun}: start, stop, status, destroy.", no_args_is_help=True)
+    extra = ", inventory" if kind == "hpc" else ""
+    app = typer.Typer(help=f"The {noun}: start, stop, status, destroy{extra}.", no_args_is_help=True)
 
     @app.command("start")
     @handles_errors
@@ -167,7 +168,39 @@ def cluster_app(kind: str) -> typer.Typer:
         out.print(f"destroyed {name}: {len(removed.domains)} domain(s), {len(removed.volumes)} disk(s)"
                   + (", its storage pool" if removed.pool else "") + (", its network" if removed.network else ""))
 
+    if kind == "hpc":
+        app.command("inventory")(inventory_command)
     return app
+
+
+@handles_errors
+def inventory_command(
+        ctx: typer.Context,
+        config: Annotated[Optional[Path], typer.Argument(help="The cluster.yaml (optional if only one hpc cluster "
+                                                              "is recorded).")] = None,
+        output: Annotated[Optional[Path], typer.Option("--output", help="Write DIR/hosts.yaml (or hosts.ini) "
+                                                                        "instead of printing.")] = None,
+        fmt: Annotated[str, typer.Option("--format", help="yaml or ini.")] = "yaml") -> None:
+    """The Ansible inventory of the running HPC VMs (slurm_controller, slurm_compute, slurm_gpu), from the log."""
+    from ai_how.app.deploy.inventory import hpc_inventory, render_ini, render_yaml
+
+    if fmt not in ("yaml", "ini"):
+        raise UsageError(f"--format {fmt!r}: choose yaml or ini")
+    name, uri = cluster_name(ctx, config, "hpc")
+    cli = state(ctx)
+    cli.reconciled(uri, strict=False)
+    keys = cli.bus().dependencies["keys"]
+    private_key, _ = keys.platform_key()
+    found = hpc_inventory(cli.topology(), name, private_key, keys.known_hosts)
+    text = render_yaml(found) if fmt == "yaml" else render_ini(found)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.mkdir(parents=True, exist_ok=True)
+    target = output / f"hosts.{fmt}"
+    target.write_text(text)
+    hosts = sum(len(h) for g, h in found["groups"].items() if g != "slurm_gpu")
+    typer.echo(f"wrote {target}: {hosts} running host(s) of {name}")
 
 
 class _nothing:
