@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-from pathlib import Path
 
 from .keys import SshKeys
 
-HOST_KEY_CHANGED = "Host key verification failed"
 # Written by cloud-init's last stage: before it, a later stage may still restart sshd.
 BOOT_FINISHED = "/var/lib/cloud/instance/boot-finished"
 
@@ -47,7 +45,3 @@ class SshGuests:
         if out.returncode == 1:
             return False, "SSH answers; cloud-init is still configuring the guest"
         return False, (out.stderr.strip().splitlines() or [f"ssh exit {out.returncode}"])[-1]
-
-    @property
-    def known_hosts(self) -> Path:
-        return self.keys.known_hosts

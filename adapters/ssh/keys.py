@@ -60,14 +60,7 @@ class SshKeys:
         _, public = self.host_key(vm)
         kind, blob = public.split()[:2]
         with _LOCK:
-            lines = self.known_hosts.read_text().splitlines() if self.known_hosts.exists() else []
-            wanted = set(names)
-            kept = [line for line in lines if not (set(line.split(" ", 1)[0].split(",")) & wanted)]
-            kept.append(f"{','.join(names)} {kind} {blob}")
-            tmp = self.known_hosts.with_suffix(".tmp")
-            tmp.write_text("\n".join(kept) + "\n")
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.known_hosts)
+            self._rewrite_known_hosts(set(names), f"{','.join(names)} {kind} {blob}")
 
     def forget(self, vm: str) -> None:
         """The VM is destroyed: its host key and pin go."""
@@ -76,8 +69,19 @@ class SshKeys:
             path.unlink()
         if folder.exists():
             folder.rmdir()
-        if self.known_hosts.exists():
-            with _LOCK:
-                lines = [line for line in self.known_hosts.read_text().splitlines()
-                         if vm not in line.split(" ", 1)[0].split(",")]
-                self.known_hosts.write_text("\n".join(lines) + ("\n" if lines else ""))
+        with _LOCK:
+            self._rewrite_known_hosts({vm})
+
+    def _rewrite_known_hosts(self, names: set[str], added: str | None = None) -> None:
+        """known_hosts without the lines for any of ``names``, plus ``added``; replaced whole, 0600."""
+        if not self.known_hosts.exists() and added is None:
+            return
+        lines = self.known_hosts.read_text().splitlines() if self.known_hosts.exists() else []
+        kept = [line for line in lines if not set(line.split(" ", 1)[0].split(",")) & names]
+        if added:
+            kept.append(added)
+        _private_dir(self.root)
+        tmp = self.known_hosts.with_suffix(".tmp")
+        tmp.write_text("".join(f"{line}\n" for line in kept))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.known_hosts)

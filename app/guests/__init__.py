@@ -1,7 +1,7 @@
-"""What a VM needs to come up as a configured guest, and knowing when it has.
+"""What a VM needs to come up as a configured guest.
 
 Owns the cloud-init NoCloud documents of each VM (``seeds``: hostname, the admin user with
-the platform's key, the VM's own SSH host key, a static network, the shared directories) and
-the readiness check the start saga waits on (``readiness``: SSH with the pinned host key).
-Keys live behind the ``KeyStore`` port, SSH behind ``GuestAccess``.
+the platform's key, the VM's own SSH host key pinned before its first boot, a static network,
+the shared directories). Exports ``seeds.seeds_for``. Keys live behind the ``KeyStore`` port;
+the start saga waits for readiness through ``GuestAccess`` (SSH with the pinned host key).
 """

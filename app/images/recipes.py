@@ -17,8 +17,7 @@ from ai_how.app.ports import ImageRecipe
 
 IMAGES = {"hpc-base": "HPC node: SLURM, MUNGE, OpenMPI, build tools",
           "cloud-base": "Kubernetes node: containerd's and kube-proxy's prerequisites"}
-SUITES = ("trixie", "bookworm")
-DEFAULT_SUITE = "trixie"
+SUITES = ("trixie", "bookworm")  # the CLI defaults to trixie, the seeds' Debian 13
 
 
 def role_dir(ansible_dir: Path, name: str) -> Path:

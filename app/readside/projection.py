@@ -55,10 +55,15 @@ def _stamp(row: dict[str, Any], event: LoggedEvent) -> None:
     row["since_position"] = event.position
 
 
+def _register(t: Topology, e: LoggedEvent, kind: str, key: str) -> None:
+    """The aggregate's natural key, for the events that will name it only by id."""
+    t.names[str(e.aggregate_id)] = [kind, key]
+    t.changed.add(("names", str(e.aggregate_id)))
+
+
 def _cluster_provisioned(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     name = p.get("name") or t.subject(e)[1]
-    t.names[str(e.aggregate_id)] = ["cluster", name]
-    t.changed.add(("names", str(e.aggregate_id)))
+    _register(t, e, "cluster", name)
     t.clusters[name] = {"name": name, "kind": p.get("kind") or t.clusters.get(name, {}).get("kind"),
                         "status": "provisioned", "config_digest": p["config_digest"], "network": p["network"],
                         "vms": p["vms"]}
@@ -79,8 +84,7 @@ def _cluster_status(status: str):
 
 def _vm_defined(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     name = p.get("name") or t.subject(e)[1]
-    t.names[str(e.aggregate_id)] = ["vm", name]
-    t.changed.add(("names", str(e.aggregate_id)))
+    _register(t, e, "vm", name)
     t.vms[name] = {"name": name, "cluster": p["cluster"], "role": p["role"], "spec": p["spec"], "state": "defined",
                    "pending_intent": None, "last_error": None, "state_before_start": "defined"}
     _stamp(t._touch("vms", name), e)
@@ -125,8 +129,7 @@ def _vm_destroyed(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
 
 def _gpu_registered(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     address = p["pci_address"]
-    t.names[str(e.aggregate_id)] = ["gpu", address]
-    t.changed.add(("names", str(e.aggregate_id)))
+    _register(t, e, "gpu", address)
     t.gpus[address] = {"pci_address": address, "functions": p["functions"], "holder": None}
     _stamp(t._touch("gpus", address), e)
 
@@ -147,8 +150,7 @@ def _gpu_released(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
 
 def _image_built(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     key = f"{p['name']}@{p['recipe_digest']}"
-    t.names[str(e.aggregate_id)] = ["image", key]
-    t.changed.add(("names", str(e.aggregate_id)))
+    _register(t, e, "image", key)
     t.images[key] = {k: p[k] for k in ("name", "recipe_digest", "path", "sha256", "size", "suite", "builder")}
     t.images[key]["built_at"] = e.timestamp.isoformat()
     _stamp(t._touch("images", key), e)

@@ -33,32 +33,43 @@ def libvirtd() -> None:
         pytest.skip("no libvirtd on qemu:///system (run scripts/libvirt-up.sh as root)")
 
 
-@pytest.fixture
-def cluster(tmp_path: Path, libvirtd) -> dict:
-    """The minimal example under a name, bridge and subnet of this test run alone."""
+def isolated_example(example: str, prefix: str, third_octet: int) -> tuple[dict, dict]:
+    """An example config under a name, bridge and subnet of this test run alone, on an isolated
+    network: (the document, its hpc section with ``vms``: the VMs' names in order)."""
     tag = secrets.token_hex(2)
     octet = 200 + int(tag, 16) % 50
-    doc = yaml.safe_load((REPO / "examples" / "minimal-firmware.yaml").read_text())
+    doc = yaml.safe_load((REPO / "examples" / example).read_text())
     hpc = doc["clusters"]["hpc"]
-    hpc["name"] = f"it-{tag}"
-    hpc["network"] = {"subnet": f"10.{octet}.7.0/24", "bridge": f"aihowit{tag}", "forward": "none"}
+    hpc["name"] = f"{prefix}-{tag}"
+    hpc["network"] = {"subnet": f"10.{octet}.{third_octet}.0/24", "bridge": f"aihow{prefix}{tag}", "forward": "none"}
     for i, vm in enumerate([hpc["controller"], *hpc["compute_nodes"]]):
-        vm["ip"] = f"10.{octet}.7.{10 + i}"
-    config = tmp_path / "cluster.yaml"
-    config.write_text(yaml.safe_dump(doc))
-    names = [f"it-{tag}-controller", f"it-{tag}-compute-01", f"it-{tag}-compute-02"]
-    info = {"name": hpc["name"], "config": str(config), "vms": names, "tag": tag}
-    yield info
-    for name in names:  # whatever a failed run left behind
+        vm["ip"] = f"10.{octet}.{third_octet}.{10 + i}"
+    names = [f"{hpc['name']}-controller"] + [f"{hpc['name']}-compute-{i + 1:02d}" for i in range(len(hpc["compute_nodes"]))]
+    return doc, {"name": hpc["name"], "vms": names, "tag": tag, "section": hpc}
+
+
+def remove_leftovers(cluster: str, names: list[str]) -> None:
+    """Whatever a failed run left behind in libvirt."""
+    for name in names:
         virsh("destroy", name)
         virsh("undefine", name)
-    virsh("net-destroy", f"aihow-{hpc['name']}")
-    virsh("net-undefine", f"aihow-{hpc['name']}")
+    virsh("net-destroy", f"aihow-{cluster}")
+    virsh("net-undefine", f"aihow-{cluster}")
     for volume in names:
-        virsh("vol-delete", "--pool", f"aihow-{hpc['name']}", f"{volume}.qcow2")
-    virsh("pool-destroy", f"aihow-{hpc['name']}")
-    virsh("pool-delete", f"aihow-{hpc['name']}")
-    virsh("pool-undefine", f"aihow-{hpc['name']}")
+        virsh("vol-delete", "--pool", f"aihow-{cluster}", f"{volume}.qcow2")
+    virsh("pool-destroy", f"aihow-{cluster}")
+    virsh("pool-delete", f"aihow-{cluster}")
+    virsh("pool-undefine", f"aihow-{cluster}")
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, libvirtd) -> dict:
+    """The firmware-only minimal example, isolated, under names of this test run alone."""
+    doc, info = isolated_example("minimal-firmware.yaml", "it", 7)
+    config = tmp_path / "cluster.yaml"
+    config.write_text(yaml.safe_dump(doc))
+    yield {"name": info["name"], "config": str(config), "vms": info["vms"], "tag": info["tag"]}
+    remove_leftovers(info["name"], info["vms"])
 
 
 # Built images outside the clone, named by their recipe's digest: a second CI run on the same

@@ -10,7 +10,6 @@ Needs root, libvirtd (scripts/libvirt-up.sh) and the image tools (.ci/run instal
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -18,9 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
-
-from .conftest import IMAGE_DIR, virsh
+from .conftest import IMAGE_DIR, isolated_example, remove_leftovers
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_libvirt]
 
@@ -29,32 +26,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.real_libvirt]
 def guest_cluster(tmp_path: Path, libvirtd) -> dict:
     """examples/minimal.yaml under names and a subnet of its own; the controller mounts a
     host directory read-only at /data."""
-    tag = secrets.token_hex(2)
-    octet = 200 + int(tag, 16) % 50
-    doc = yaml.safe_load((REPO / "examples" / "minimal.yaml").read_text())
-    hpc = doc["clusters"]["hpc"]
-    hpc["name"] = f"gt-{tag}"
-    hpc["network"] = {"subnet": f"10.{octet}.8.0/24", "bridge": f"aihowgt{tag}", "forward": "none"}
-    vms = [hpc["controller"], *hpc["compute_nodes"]]
-    for i, vm in enumerate(vms):
-        vm["ip"] = f"10.{octet}.8.{10 + i}"
+    doc, info = isolated_example("minimal.yaml", "gt", 8)
+    hpc = info["section"]
     shared = tmp_path / "shared"
     shared.mkdir()
-    (shared / "hello.txt").write_text(f"written on the host {tag}\n")
+    (shared / "hello.txt").write_text(f"written on the host {info['tag']}\n")
     hpc["controller"]["virtio_fs_mounts"] = [{"tag": "data", "host_path": str(shared), "mount_point": "/data",
                                                "readonly": True}]
     config = tmp_path / "cluster.yaml"
     config.write_text(yaml.safe_dump(doc))
-    names = [f"gt-{tag}-controller", f"gt-{tag}-compute-01", f"gt-{tag}-compute-02"]
-    yield {"name": hpc["name"], "config": str(config), "vms": names, "ips": [vm["ip"] for vm in vms],
-           "shared": shared, "tag": tag}
-    for name in names:
-        virsh("destroy", name)
-        virsh("undefine", name)
-    virsh("net-destroy", f"aihow-{hpc['name']}")
-    virsh("net-undefine", f"aihow-{hpc['name']}")
-    virsh("pool-destroy", f"aihow-{hpc['name']}")
-    virsh("pool-undefine", f"aihow-{hpc['name']}")
+    ips = [vm["ip"] for vm in [hpc["controller"], *hpc["compute_nodes"]]]
+    yield {"name": info["name"], "config": str(config), "vms": info["vms"], "ips": ips, "shared": shared,
+           "tag": info["tag"]}
+    remove_leftovers(info["name"], info["vms"])
 
 
 def test_the_minimal_cluster_boots_real_guests(guest_cluster: dict, ai_how, tmp_path: Path) -> None:

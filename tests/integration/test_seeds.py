@@ -83,3 +83,9 @@ def test_the_seed_iso_is_a_cidata_volume_readable_by_cloud_init(tmp_path: Path) 
     assert "Volume Id    : cidata" in listing.stdout
     assert "'user-data'" in listing.stdout and "'meta-data'" in listing.stdout
     assert [p.name for p in iso.parent.iterdir()] == ["vm-seed.iso"]  # no scratch left behind
+
+
+def test_forgetting_a_vm_that_never_had_keys_changes_nothing(tmp_path: Path) -> None:
+    keys = SshKeys(tmp_path / "state")
+    keys.forget("blank")
+    assert not (tmp_path / "state").exists()
