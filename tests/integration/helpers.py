@@ -19,7 +19,7 @@ def rival_cluster(index: int, pci_address: str = "0000:01:00.0") -> dict:
     """A one-node HPC cluster whose compute node uses ``pci_address``: one per operator."""
     return {"clusters": {"hpc": {
         "name": f"race-{index:02d}",
-        "network": {"subnet": f"10.{100 + index}.0.0/24", "bridge": f"br-race{index}"},
+        "network": {"subnet": f"10.{100 + index}.0.0/24", "bridge": f"br-race{index}", "forward": "none"},
         "controller": {"cpu_cores": 1, "memory_gb": 1, "disk_gb": 1, "ip": f"10.{100 + index}.0.10"},
         "compute_nodes": [{
             "cpu_cores": 1, "memory_gb": 1, "disk_gb": 1, "ip": f"10.{100 + index}.0.11",
