@@ -17,7 +17,16 @@ from pydantic import BaseModel, ValidationError
 from ai_how.domain.pci import HEX_ID_PATTERN
 
 from .errors import ConfigError, ConfigIssue
-from .models import BRIDGE_PATTERN, NAME_PATTERN, TAG_PATTERN, UNION_TAGS, USER_PATTERN, ClusterConfig
+from .models import (
+    BRIDGE_PATTERN,
+    NAME_PATTERN,
+    PARTITION_PATTERN,
+    SLURM_TIME_PATTERN,
+    TAG_PATTERN,
+    UNION_TAGS,
+    USER_PATTERN,
+    ClusterConfig,
+)
 
 _PATTERN_WORDS = {
     HEX_ID_PATTERN: "must be 4 hexadecimal digits, like 10de",
@@ -25,6 +34,8 @@ _PATTERN_WORDS = {
     BRIDGE_PATTERN: "must be a Linux interface name: 1-15 letters, digits, '_', '.' or '-', starting with a letter",
     USER_PATTERN: "must be a Linux user name: up to 32 lower-case letters, digits, '_' or '-', starting with a letter",
     TAG_PATTERN: "must be 1-36 letters, digits, '_', '.' or '-', starting with a letter or digit",
+    PARTITION_PATTERN: "must be a SLURM partition name: 1-32 letters, digits, '_' or '-'",
+    SLURM_TIME_PATTERN: "must be a SLURM time limit, like 90 (minutes), 24:00:00, 2-12:00:00 or INFINITE",
 }
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -1,7 +1,7 @@
 """``cluster.yaml`` as pydantic models.
 
 Unknown keys are errors, so a typo never passes silently; the sections the tool does not
-model (``slurm_config``, ``kubernetes_config``, ``mlops``, ...) are kept as opaque data.
+model yet (``kubernetes_config``, ``mlops``, ...) are kept as opaque data.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ WorkerNodes = Annotated[
     Annotated[list[VmConfig], Tag("list-form")] | Annotated[WorkerGroups, Tag("groups-form")],
     Discriminator(_worker_shape),
 ]
-UNION_TAGS = {"list-form", "groups-form"}
+UNION_TAGS = {"list-form", "groups-form", "partition-name", "partition-table"}
 
 
 class CpuTopology(Strict):
@@ -176,11 +176,54 @@ class ClusterBase(Strict):
     network: Network
 
 
+# SLURM's time limits: INFINITE/UNLIMITED, minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
+SLURM_TIME_PATTERN = r"^(INFINITE|UNLIMITED|\d+|\d+:\d{1,2}(:\d{1,2})?|\d+-\d{1,2}(:\d{1,2}){0,2})$"
+SlurmTime = Annotated[str, Field(pattern=SLURM_TIME_PATTERN)]
+PARTITION_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+PartitionName = Annotated[str, Field(pattern=PARTITION_PATTERN)]
+
+
+class SlurmPartition(Strict):
+    """A partition. Without ``nodes`` it holds every compute node (``gpu``: the GPU nodes)."""
+
+    name: PartitionName
+    nodes: list[Annotated[str, Field(min_length=1)]] | None = None  # VM names, e.g. hpc-cluster-compute-01
+    max_time: SlurmTime | None = None  # default: max_job_time
+
+
+def _partition_shape(value: Any) -> str:
+    return "partition-name" if isinstance(value, str) else "partition-table"
+
+
+PartitionEntry = Annotated[
+    Annotated[PartitionName, Tag("partition-name")] | Annotated[SlurmPartition, Tag("partition-table")],
+    Discriminator(_partition_shape),
+]
+
+
+class SlurmConfig(Strict):
+    partitions: list[PartitionEntry] = []  # default: one partition, 'batch'
+    default_partition: PartitionName | None = None  # default: the first
+    max_job_time: SlurmTime = "INFINITE"
+    accounting: bool = False  # slurmdbd with MariaDB on the controller
+
+    @model_validator(mode="after")
+    def _partitions_agree(self) -> SlurmConfig:
+        names = [p if isinstance(p, str) else p.name for p in self.partitions]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"partition {', '.join(twice)} is listed more than once")
+        if self.default_partition is not None and self.default_partition not in (names or ["batch"]):
+            raise ValueError(f"default_partition {self.default_partition!r} is not one of the partitions "
+                             f"({', '.join(names or ['batch'])})")
+        return self
+
+
 class HpcCluster(ClusterBase):
     name: Annotated[str, Field(pattern=NAME_PATTERN)] = "hpc-cluster"
     controller: VmConfig
     compute_nodes: list[VmConfig] = []
-    slurm_config: Opaque | None = None
+    slurm_config: SlurmConfig | None = None
     storage: Opaque | None = None
 
 

@@ -53,8 +53,36 @@ def test_a_misspelt_section_gets_a_suggestion_and_no_second_complaint() -> None:
 
 
 def test_opaque_sections_keep_anything() -> None:
-    data = {"clusters": {"hpc": {**BASE["clusters"]["hpc"], "slurm_config": {"whatever": [1, {"x": 2}]}}}}
-    assert parse_config(data, env={}).clusters.hpc.slurm_config == {"whatever": [1, {"x": 2}]}
+    data = {"clusters": {"hpc": {**BASE["clusters"]["hpc"], "storage": {"whatever": [1, {"x": 2}]}}}}
+    assert parse_config(data, env={}).clusters.hpc.storage == {"whatever": [1, {"x": 2}]}
+
+
+def _slurm(slurm_config: dict) -> dict:
+    return {"clusters": {"hpc": {**BASE["clusters"]["hpc"], "slurm_config": slurm_config}}}
+
+
+def test_slurm_config_is_read_with_its_defaults() -> None:
+    found = parse_config(_slurm({"partitions": ["gpu", {"name": "debug", "nodes": ["hpc-cluster-compute-01"]}]}),
+                         env={}).clusters.hpc.slurm_config
+    assert (found.default_partition, found.max_job_time, found.accounting) == (None, "INFINITE", False)
+    assert found.partitions[1].nodes == ["hpc-cluster-compute-01"]
+
+
+@pytest.mark.parametrize(("slurm_config", "issue"), [
+    ({"partitions": ["gpu"], "default_partition": "debug"},
+     "clusters.hpc.slurm_config: default_partition 'debug' is not one of the partitions (gpu)"),
+    ({"partitions": ["gpu", "gpu"]}, "clusters.hpc.slurm_config: partition gpu is listed more than once"),
+    ({"max_job_time": "one day"}, "clusters.hpc.slurm_config.max_job_time: "),
+    ({"partitions": [{"name": "a b"}]}, "clusters.hpc.slurm_config.partitions[0]"),
+    ({"partitons": ["gpu"]}, "clusters.hpc.slurm_config.partitons: unknown key 'partitons'; did you mean 'partitions'?"),
+])
+def test_slurm_config_mistakes_name_the_field(slurm_config: dict, issue: str) -> None:
+    assert issues_of(_slurm(slurm_config))[0].startswith(issue)
+
+
+@pytest.mark.parametrize("limit", ["INFINITE", "UNLIMITED", "90", "30:00", "24:00:00", "2-12", "2-12:30", "7-00:00:00"])
+def test_slurm_time_limits_in_slurm_s_forms_are_accepted(limit: str) -> None:
+    assert parse_config(_slurm({"max_job_time": limit}), env={}).clusters.hpc.slurm_config.max_job_time == limit
 
 
 def test_a_subnet_with_host_bits_is_refused() -> None:
