@@ -11,19 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from .bus import EventHandler, MessageBus
+from .deploy import hpc as hpc_deploy
 from .errors import StoreUnavailable
 from .images import build as image_build
 from .images.build import ImagePlaces
 from .lifecycle import handlers as lifecycle_handlers
 from .lifecycle import sagas
-from .ports import EventStore, GuestAccess, Hypervisor, ImageBuilder, KeyStore, PciHost, Views
+from .ports import EventStore, GuestAccess, Hypervisor, ImageBuilder, KeyStore, PciHost, Provisioner, Views
 from .progress import Progress
 from .readside.views import LiveTopology
 from .settings import resolve_ansible_dir, resolve_image_dir, resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
 
-COMMAND_HANDLERS = {**lifecycle_handlers.COMMAND_HANDLERS, **image_build.COMMAND_HANDLERS}
-EVENT_HANDLERS = {**lifecycle_handlers.EVENT_HANDLERS}
+COMMAND_HANDLERS = {**lifecycle_handlers.COMMAND_HANDLERS, **image_build.COMMAND_HANDLERS,
+                    **hpc_deploy.COMMAND_HANDLERS}
+EVENT_HANDLERS = {**lifecycle_handlers.EVENT_HANDLERS, **hpc_deploy.EVENT_HANDLERS}
 
 
 def inject(handler: Callable[..., Any], dependencies: Mapping[str, Any]) -> Callable[..., Any]:
@@ -124,6 +126,13 @@ def image_builders(env: Mapping[str, str]) -> dict[str, ImageBuilder]:
     return {"mmdebstrap": OfflineImageBuilder(env), "packer": PackerImageBuilder(env)}
 
 
+def ansible_provisioner(state_dir: Path, env: Mapping[str, str]) -> Provisioner:
+    from ai_how.adapters.ansible.runner import AnsibleRunnerProvisioner
+
+    return AnsibleRunnerProvisioner(resolve_ansible_dir(env), state_dir / "runs",
+                                    timeout_s=int(env.get("AI_HOW_DEPLOY_TIMEOUT") or 3600))
+
+
 def bootstrap(
     state_dir: str | Path | None = None,
     store: EventStore | None = None,
@@ -152,6 +161,7 @@ def bootstrap(
     dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "live_topology": live,
                     "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guest_access(keys),
                     "image_builders": image_builders(env), "progress": Progress(),
+                    "provisioner": ansible_provisioner(state, env),
                     "image_places": ImagePlaces(resolve_ansible_dir(env), resolve_image_dir(uri, state, env))}
     bus.command_handlers = {cmd: inject(fn, dependencies) for cmd, fn in COMMAND_HANDLERS.items()}
     wired: dict[type, list[EventHandler]] = {}

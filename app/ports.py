@@ -272,6 +272,12 @@ class KeyStore(Protocol):
     @property
     def known_hosts(self) -> Path: ...
 
+    def cluster_secret(self, cluster: str, kind: str) -> Path:
+        """The file of one of the cluster's secrets (``munge.key``, ``slurmdbd-password``),
+        made once, 0600; only its path ever leaves the key store."""
+
+    def forget_cluster(self, cluster: str) -> None: ...
+
 
 class GuestAccess(Protocol):
     """Reaching a guest's OS over SSH, checking its pinned host key."""
@@ -281,3 +287,72 @@ class GuestAccess(Protocol):
 
     def answers(self, user: str, host: str, timeout_s: float = 20) -> tuple[bool, str]:
         """One try: (True, '') when the guest accepts the platform key with the pinned host key."""
+
+    def run(self, user: str, host: str, command: list[str], timeout_s: float = 30) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr) of ``command`` on the guest; 255 when SSH itself failed."""
+
+
+@dataclass(frozen=True)
+class PlaybookRun:
+    """One playbook run: ``inventory`` as ansible-inventory reads it, ``extravars`` by file
+    (a secret only by its path), ``limit`` one host, ``check`` Ansible's check mode."""
+
+    run_id: str
+    cluster: str
+    playbook: str  # relative to the ansible/ tree, e.g. playbooks/playbook-hpc.yml
+    inventory: dict[str, Any]
+    extravars: dict[str, Any]
+    limit: str | None = None
+    check: bool = False
+
+
+@dataclass
+class HostTally:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"ok": self.ok, "changed": self.changed, "failed": self.failed, "unreachable": self.unreachable,
+                "skipped": self.skipped}
+
+
+@dataclass(frozen=True)
+class PlaybookFailure:
+    host: str
+    task: str
+    message: str
+
+
+@dataclass
+class PlaybookOutcome:
+    run_id: str
+    status: str  # successful, failed, timeout, canceled
+    rc: int
+    seconds: float
+    hosts: dict[str, HostTally]
+    artifacts: Path
+    failure: PlaybookFailure | None = None
+
+    @property
+    def changed(self) -> int:
+        return sum(t.changed for t in self.hosts.values())
+
+
+class Provisioner(Protocol):
+    """Runs the project's playbooks against running guests (ansible-runner)."""
+
+    def check(self) -> None:
+        """Raise ``InfrastructureError`` with the install command when the runner is missing."""
+
+    def busy(self, cluster: str) -> bool:
+        """Is a run for ``cluster`` in progress in some process right now?"""
+
+    def digest(self, playbook: str) -> str:
+        """Of what the playbook's run reads from the ansible/ tree (playbook, roles, config)."""
+
+    def run(self, run: PlaybookRun, on_task: Callable[[str, str, str], None]) -> PlaybookOutcome:
+        """Run it, holding the cluster's run lock; ``on_task(host, status, task)`` for every
+        host's task result (status: ok, changed, failed, skipped, unreachable)."""

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from .errors import InvalidTransition
+from .errors import ClusterNotRunning, InvalidTransition
 from .ids import cluster_id
 from .specs import ClusterPlan
 
@@ -25,7 +25,17 @@ class ClusterKind(StrEnum):
     CLOUD = "cloud"
 
 
+class DeploymentStatus(StrEnum):
+    DEPLOYING = "deploying"
+    DEPLOYED = "deployed"
+    FAILED = "failed"
+
+
 class Cluster(Aggregate):
+    # The last deployment (a check run is not one); class defaults for logs from before deploys.
+    deployment: dict[str, Any] | None = None
+    last_check: dict[str, Any] | None = None
+
     @staticmethod
     def create_id(name: str, **_: Any) -> UUID:
         return cluster_id(name)
@@ -63,6 +73,8 @@ class Cluster(Aggregate):
         self.network = network
         self.vms = vms
         self.status = ClusterStatus.PROVISIONED
+        self.deployment = None
+        self.last_check = None
 
     def _check_alive(self, action: str) -> None:
         if self.status == ClusterStatus.DESTROYED:
@@ -93,3 +105,69 @@ class Cluster(Aggregate):
     @event("ClusterDestroyed")
     def _destroyed(self) -> None:
         self.status = ClusterStatus.DESTROYED
+
+    def start_deploy(self, run_id: str, playbook: str, playbook_digest: str, config_digest: str,
+                     layout: dict[str, Any], limit: str | None, check: bool) -> None:
+        """Only a running cluster is deployed; one deploy at a time (the caller makes sure of
+        that across processes, and marks an interrupted one failed first)."""
+        if self.status != ClusterStatus.RUNNING:
+            raise ClusterNotRunning(f"cluster {self.name} is {self.status}, not running: nothing to deploy to")
+        if self.deploying is not None:
+            raise InvalidTransition(f"cluster {self.name} is being deployed (run {self.deploying['run_id']})")
+        self._deploy_started(run_id=run_id, playbook=playbook, playbook_digest=playbook_digest,
+                             config_digest=config_digest, layout=layout, limit=limit, check=check)
+
+    @property
+    def deploying(self) -> dict[str, Any] | None:
+        """The run in progress, if any."""
+        for record in (self.deployment, self.last_check):
+            if record is not None and record["status"] == DeploymentStatus.DEPLOYING:
+                return record
+        return None
+
+    @event("ClusterDeployStarted")
+    def _deploy_started(self, run_id: str, playbook: str, playbook_digest: str, config_digest: str,
+                        layout: dict[str, Any], limit: str | None, check: bool) -> None:
+        record = {"run_id": run_id, "status": DeploymentStatus.DEPLOYING.value, "playbook": playbook,
+                  "playbook_digest": playbook_digest, "config_digest": config_digest, "limit": limit,
+                  "check": check}
+        if check:
+            self.last_check = record
+        else:
+            self.deployment = record
+
+    def _running_deploy(self, run_id: str) -> dict[str, Any]:
+        record = self.deploying
+        if record is None or record["run_id"] != run_id:
+            raise InvalidTransition(f"run {run_id} is not the deploy in progress on cluster {self.name}")
+        return record
+
+    def mark_deployed(self, run_id: str, seconds: float, hosts: dict[str, dict[str, int]]) -> None:
+        record = self._running_deploy(run_id)
+        self._deployed(run_id=run_id, playbook_digest=record["playbook_digest"],
+                       config_digest=record["config_digest"], seconds=round(seconds, 1), hosts=hosts,
+                       check=record["check"])
+
+    @event("ClusterDeployed")
+    def _deployed(self, run_id: str, playbook_digest: str, config_digest: str, seconds: float,
+                  hosts: dict[str, dict[str, int]], check: bool) -> None:
+        self._finish(check, status=DeploymentStatus.DEPLOYED.value, seconds=seconds, hosts=hosts)
+
+    def mark_deploy_failed(self, run_id: str, host: str, task: str, message: str, seconds: float,
+                           hosts: dict[str, dict[str, int]]) -> None:
+        record = self._running_deploy(run_id)
+        self._deploy_failed(run_id=run_id, host=host, task=task, message=message, seconds=round(seconds, 1),
+                            hosts=hosts, check=record["check"])
+
+    @event("ClusterDeployFailed")
+    def _deploy_failed(self, run_id: str, host: str, task: str, message: str, seconds: float,
+                       hosts: dict[str, dict[str, int]], check: bool) -> None:
+        self._finish(check, status=DeploymentStatus.FAILED.value, seconds=seconds, hosts=hosts, host=host,
+                     task=task, message=message)
+
+    def _finish(self, check: bool, **outcome: Any) -> None:
+        record = dict(self.last_check if check else self.deployment or {}, **outcome)
+        if check:
+            self.last_check = record
+        else:
+            self.deployment = record

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .specs import ClusterPlan
 
@@ -158,3 +158,35 @@ class BuildImage(Command):
     suite: str
     force: bool = False
     builder: str = "mmdebstrap"  # or "packer"
+
+
+@dataclass(frozen=True)
+class DeployCluster(Command):
+    """Configure a running cluster's services with its playbook (SLURM on HPC).
+
+    ``settings`` are the config's section for it (``slurm_config``), as plain data.
+    """
+
+    name: str
+    settings: dict = field(default_factory=dict)
+    limit: str | None = None  # one VM of the cluster
+    check: bool = False  # Ansible's check mode: report what would change, change nothing
+
+
+@dataclass(frozen=True)
+class MarkClusterDeployed(Command):
+    name: str
+    run_id: str
+    seconds: float
+    hosts: tuple[tuple[str, tuple[tuple[str, int], ...]], ...]  # host -> (count name, count)
+
+
+@dataclass(frozen=True)
+class MarkClusterDeployFailed(Command):
+    name: str
+    run_id: str
+    host: str
+    task: str
+    message: str
+    seconds: float
+    hosts: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()

@@ -43,3 +43,11 @@ class IdentityMismatch(DomainError):
 
 class UnknownObject(DomainError):
     """A command named a VM, GPU or cluster that the store has never seen."""
+
+
+class ClusterNotRunning(DomainError):
+    """A cluster (or the VM a command needs in it) is not running."""
+
+
+class DeployInProgress(DomainError):
+    """Another process is deploying the same cluster right now."""

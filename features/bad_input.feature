@@ -99,3 +99,33 @@ Feature: Bad input and broken surroundings get one clear line
     When I run "ai-how image build hpc-base --suite sid"
     Then the exit code is 2
     And the errors say "unknown Debian suite 'sid': choose trixie or bookworm"
+
+  Scenario: A deploy of a cluster that was stopped is refused with what to do
+    Given a libvirt host for this scenario
+    And I ran "ai-how hpc start examples/minimal-firmware.yaml"
+    And I ran "ai-how hpc stop examples/minimal-firmware.yaml --timeout 0"
+    When I run "ai-how hpc deploy examples/minimal-firmware.yaml"
+    Then the exit code is 1
+    And the errors say "cluster mini-hpc is stopped: start it with 'ai-how hpc start CONFIG', then deploy it"
+    And the output has no traceback
+    And the audit log has exactly 0 "ClusterDeployStarted" events
+
+  Scenario: A deploy of a cluster never started here is refused the same way
+    When I run "ai-how hpc deploy examples/minimal-firmware.yaml"
+    Then the exit code is 1
+    And the errors say "cluster mini-hpc is not running here: start it with 'ai-how hpc start CONFIG', then deploy it"
+
+  Scenario: A deploy of VMs that boot no image is refused: there is no guest to configure
+    Given a libvirt host for this scenario
+    And I ran "ai-how hpc start examples/minimal-firmware.yaml"
+    When I run "ai-how hpc deploy examples/minimal-firmware.yaml"
+    Then the exit code is 2
+    And the errors say "mini-hpc-controller boots no image, so there is no guest to configure; give the cluster a base_image"
+
+  Scenario: A deploy without ansible-runner says how to install it, and records nothing
+    Given ansible-runner is not installed
+    When I run "ai-how hpc deploy examples/minimal-firmware.yaml"
+    Then the exit code is 3
+    And the errors say "ansible-runner is not installed; install it with: pip install 'ansible-runner>=2.3'"
+    And the output has no traceback
+    And nothing was written to the store

@@ -45,3 +45,12 @@ class SshGuests:
         if out.returncode == 1:
             return False, "SSH answers; cloud-init is still configuring the guest"
         return False, (out.stderr.strip().splitlines() or [f"ssh exit {out.returncode}"])[-1]
+
+    def run(self, user: str, host: str, command: list[str], timeout_s: float = 30) -> tuple[int, str, str]:
+        """Run ``command`` on the guest: (exit code, stdout, stderr); 255 when ssh itself failed."""
+        try:
+            out = subprocess.run(self.argv(user, host, command), capture_output=True, text=True,
+                                 stdin=subprocess.DEVNULL, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return 255, "", f"no answer in {timeout_s:.0f} s"
+        return out.returncode, out.stdout, out.stderr

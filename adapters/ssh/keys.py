@@ -8,6 +8,7 @@ seed, so that the very first connection already checks it: no trust on first use
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from pathlib import Path
 
@@ -71,6 +72,29 @@ class SshKeys:
             folder.rmdir()
         with _LOCK:
             self._rewrite_known_hosts({vm})
+
+    def cluster_secret(self, cluster: str, kind: str) -> Path:
+        """``keys/clusters/<cluster>/<kind>``, made once, 0600: 1024 random bytes for a MUNGE
+        key (``munge.key``), 32 URL-safe characters for a password (``*-password``)."""
+        _private_dir(_private_dir(self.root) / "clusters")
+        path = _private_dir(self.root / "clusters" / cluster) / kind
+        with _LOCK:
+            if not path.exists():
+                data = os.urandom(1024) if kind == "munge.key" else secrets.token_urlsafe(24).encode()
+                tmp = path.with_suffix(".tmp")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                os.replace(tmp, path)
+        return path
+
+    def forget_cluster(self, cluster: str) -> None:
+        """The cluster is destroyed: its secrets go (a new cluster of that name gets new ones)."""
+        folder = self.root / "clusters" / cluster
+        for path in folder.glob("*"):
+            path.unlink()
+        if folder.exists():
+            folder.rmdir()
 
     def _rewrite_known_hosts(self, names: set[str], added: str | None = None) -> None:
         """known_hosts without the lines for any of ``names``, plus ``added``; replaced whole, 0600."""

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 from ai_how.app.errors import UsageError
 
 from .common import EXIT_USAGE, confirm, console, fail, handles_errors, print_json, state
-from .render import cluster_table
+from .render import cluster_table, deployment_line
 
 KIND_WORDS = {"hpc": "HPC (SLURM) cluster", "cloud": "Cloud (Kubernetes) cluster"}
 
@@ -72,7 +72,7 @@ def cluster_name(ctx: typer.Context, config: Optional[Path], kind: str) -> tuple
 
 def cluster_app(kind: str) -> typer.Typer:
     noun = KIND_WORDS[kind]
-    extra = ", inventory" if kind == "hpc" else ""
+    extra = ", deploy, ssh, inventory" if kind == "hpc" else ""
     app = typer.Typer(help=f"The {noun}: start, stop, status, destroy{extra}.", no_args_is_help=True)
 
     @app.command("start")
@@ -80,8 +80,13 @@ def cluster_app(kind: str) -> typer.Typer:
     def start(ctx: typer.Context,
               config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
               wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run and, when it boots an image, its guest to answer SSH.")] = 600,
+              deploy: Annotated[bool, typer.Option("--deploy", help="Then configure SLURM on it (ai-how hpc deploy)."
+                                                   if kind == "hpc" else "Not yet for this cluster.",
+                                                   hidden=kind != "hpc")] = False,
               json_output: JsonFlag = False) -> None:
         """Create network, disks and VMs (adopting what exists), lease GPUs, start the auto_start VMs."""
+        if deploy and kind != "hpc":
+            raise UsageError("--deploy is for 'ai-how hpc start'; the Cloud cluster's deploy is not built yet")
         from ai_how.app.readside.queries import cluster_view
         from ai_how.domain.commands import StartCluster
 
@@ -112,6 +117,8 @@ def cluster_app(kind: str) -> typer.Typer:
             out.print(f"left off (auto_start: false): {', '.join(result.left_off)}; "
                       f"start by hand with 'ai-how vm start NAME'")
         out.print(cluster_table(view))
+        if deploy:
+            deploy_and_report(cli, bus, planned, None, False, False)
 
     @app.command("stop")
     @handles_errors
@@ -141,10 +148,16 @@ def cluster_app(kind: str) -> typer.Typer:
         view = cluster_view(cli.topology(), cli.hypervisor(), name)
         if view is None:
             raise fail(f"cluster {name} has not been started here; start it with 'ai-how {kind} start CONFIG'", 1)
+        slurm, why = slurm_states(cli, view) if kind == "hpc" else (None, None)
         if json_output:
-            print_json(view.as_dict())
-        else:
-            console().print(cluster_table(view))
+            print_json({**view.as_dict(), **({"slurm": slurm, "slurm_error": why} if kind == "hpc" else {})})
+            return
+        out = console()
+        out.print(cluster_table(view, slurm if kind == "hpc" else None))
+        if kind == "hpc":
+            out.print(deployment_line(view.deployment))
+            if why:
+                out.print(f"[yellow]SLURM's view is not available: {why}[/yellow]")
 
     @app.command("destroy")
     @handles_errors
@@ -169,8 +182,85 @@ def cluster_app(kind: str) -> typer.Typer:
                   + (", its storage pool" if removed.pool else "") + (", its network" if removed.network else ""))
 
     if kind == "hpc":
+        app.command("deploy")(deploy_command)
+        app.command("ssh", context_settings={"allow_interspersed_args": False})(ssh_command)
         app.command("inventory")(inventory_command)
     return app
+
+
+def slurm_states(cli: Any, view: Any) -> tuple[Optional[dict[str, str]], Optional[str]]:
+    """Each node's state as slurmctld reports it (sinfo on the controller), or why not."""
+    from ai_how.app.deploy.slurm import node_states
+    from ai_how.app.errors import InfrastructureError
+
+    if not view.deployment:
+        return None, None
+    controller = next((vm for vm in view.vms if vm.role == "controller"), None)
+    if controller is None or controller.state != "running" or not controller.ip:
+        return None, "the controller is not running"
+    row = cli.topology().vms[controller.name]
+    from ai_how.domain.specs import VmSpec
+
+    try:
+        return node_states(cli.bus().dependencies["guests"], VmSpec.from_dict(row["spec"]).login, controller.ip), None
+    except InfrastructureError as exc:
+        return None, str(exc)
+
+
+def deploy_and_report(cli: Any, bus: Any, planned: Any, limit: Optional[str], check: bool, json_output: bool) -> None:
+    """Run the deploy with its progress on the terminal, then say what it did."""
+    from ai_how.app.deploy.hpc import deploy_outcome
+    from ai_how.app.deploy.slurm import settings_of
+    from ai_how.domain.commands import DeployCluster
+
+    from .playbook_progress import PlaybookProgress
+
+    progress = bus.dependencies["progress"]
+    before = progress.sink
+    with PlaybookProgress() as shown:
+        progress.sink = shown
+        try:
+            started = bus.handle(DeployCluster(planned.name, settings_of(planned.section.slurm_config), limit, check))
+        finally:
+            progress.sink = before
+    record = deploy_outcome(bus.store, planned.name, started.run_id)
+    if json_output:
+        print_json(record)
+        return
+    hosts = record.get("hosts") or {}
+    changed = sum(h.get("changed", 0) for h in hosts.values())
+    what = "checked" if check else "deployed"
+    summary = (f"{changed} change(s) {'would be made' if check else 'made'}" if changed else "nothing changed")
+    console().print(f"{what} {planned.name} in {record['seconds']:.0f} s (run {record['run_id']}): {summary}; "
+                    + ", ".join(f"{host} {h.get('changed', 0)} changed of {h.get('ok', 0)} ok"
+                                for host, h in sorted(hosts.items())))
+
+
+@handles_errors
+def deploy_command(
+        ctx: typer.Context,
+        config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
+        limit: Annotated[Optional[str], typer.Option("--limit", help="Only this VM of the cluster.")] = None,
+        check: Annotated[bool, typer.Option("--check", help="Say what would change; change nothing.")] = False,
+        json_output: JsonFlag = False) -> None:
+    """Configure SLURM on the running HPC cluster (MUNGE, slurmctld, slurmd, partitions, GPUs) with Ansible."""
+    planned, parsed = planned_cluster(config, "hpc")
+    cli = state(ctx)
+    deploy_and_report(cli, cli.reconciled(parsed.global_.libvirt_uri), planned, limit, check, json_output)
+
+
+@handles_errors
+def ssh_command(
+        ctx: typer.Context,
+        command: Annotated[Optional[list[str]], typer.Argument(
+            help="A command to run on the controller (after --), e.g. -- srun -N2 hostname.")] = None,
+        config: Annotated[Optional[Path], typer.Option("--config", help="The cluster.yaml (optional if only one hpc "
+                                                                         "cluster is recorded).")] = None) -> None:
+    """A shell, or a command, on the HPC cluster's controller (where sinfo, srun and sbatch run)."""
+    from .vm import open_ssh
+
+    name, _ = cluster_name(ctx, config, "hpc")
+    open_ssh(ctx, f"{name}-controller", list(command or []))
 
 
 @handles_errors

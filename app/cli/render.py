@@ -16,20 +16,53 @@ def coloured(state: str) -> str:
     return f"[{colour}]{state}[/{colour}]" if colour else state
 
 
-def cluster_table(view: ClusterView) -> Any:
+SLURM_COLOURS = {"idle": "green", "alloc": "cyan", "mix": "cyan", "drain": "yellow", "drng": "yellow",
+                 "down": "red", "unk": "yellow"}
+
+
+def cluster_table(view: ClusterView, slurm: dict[str, str] | None = None) -> Any:
+    """``slurm``: each node's state as sinfo reports it, for a column beside libvirt's."""
     from rich.table import Table
 
     net = view.network
     table = Table(title=f"{view.name} ({view.kind}) · {coloured(view.overall)} · network {net.get('subnet')} "
                         f"on {net.get('bridge')}", title_justify="left")
-    for column in ("VM", "role", "IP", "vCPU", "RAM GB", "state", "libvirt", "guest", "GPUs held", "start"):
+    columns = ["VM", "role", "IP", "vCPU", "RAM GB", "state", "libvirt", "guest", "GPUs held", "start"]
+    for column in columns[:8] + (["slurm"] if slurm is not None else []) + columns[8:]:
         table.add_column(column)
     for vm in view.vms:
         state = vm.state + (f" ({vm.pending_intent} pending)" if vm.pending_intent else "")
-        table.add_row(vm.name, vm.role, vm.ip or "-", str(vm.cpu_cores), f"{vm.memory_gb:g}", coloured(state),
-                      vm.domain_state, vm.guest, "[magenta]" + ", ".join(vm.gpus_held) + "[/magenta]" if vm.gpus_held else "-",
-                      "auto" if vm.auto_start else "[yellow]manual[/yellow] (auto_start: false)")
+        cells = [vm.name, vm.role, vm.ip or "-", str(vm.cpu_cores), f"{vm.memory_gb:g}", coloured(state),
+                 vm.domain_state, vm.guest]
+        if slurm is not None:
+            cells.append(_slurm_cell(slurm.get(vm.name), vm.role))
+        cells += ["[magenta]" + ", ".join(vm.gpus_held) + "[/magenta]" if vm.gpus_held else "-",
+                  "auto" if vm.auto_start else "[yellow]manual[/yellow] (auto_start: false)"]
+        table.add_row(*cells)
     return table
+
+
+def _slurm_cell(state: str | None, role: str) -> str:
+    if state is None:
+        return "slurmctld" if role == "controller" else "-"
+    colour = SLURM_COLOURS.get(state.split(" ")[0])
+    return f"[{colour}]{state}[/{colour}]" if colour else state
+
+
+def deployment_line(deployment: dict[str, Any] | None) -> str:
+    """The last deployment in one line."""
+    if not deployment:
+        return "not deployed yet: run 'ai-how hpc deploy CONFIG'"
+    status = deployment["status"]
+    when = deployment.get("ended_at") or deployment.get("started_at", "")
+    line = f"last deployment: {status} {when[:19].replace('T', ' ')} (run {deployment['run_id']}"
+    if "seconds" in deployment:
+        changed = sum(h.get("changed", 0) for h in (deployment.get("hosts") or {}).values())
+        line += f", {deployment['seconds']:.0f} s, {changed} changed"
+    line += ")"
+    if status == "failed":
+        line += f": {deployment.get('host')} at '{deployment.get('task')}': {deployment.get('message')}"
+    return line
 
 
 def vm_lines(vm: VmRow) -> list[str]:

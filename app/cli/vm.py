@@ -96,10 +96,14 @@ def ssh(ctx: typer.Context, name: Name,
         command: Annotated[Optional[list[str]], typer.Argument(
             help="A command to run instead of a shell (after --); its exit code is this command's.")] = None) -> None:
     """A shell, or a command, on the VM's guest: the platform key, the pinned host key."""
+    open_ssh(ctx, name, list(command or []))
+
+
+def open_ssh(ctx: typer.Context, name: str, command: list[str]) -> None:
+    """ssh to the VM's guest; exits with the remote command's code."""
     import subprocess
 
     bus, login, address = _guest(ctx, name)
-    command = list(command or [])
     if command[:1] == ["--"]:  # typer keeps the separator of 'vm ssh NAME -- CMD'
         command = command[1:]
     argv = bus.dependencies["guests"].argv(login, address, command, tty=not command and interactive())

@@ -61,13 +61,16 @@ def hpc_inventory(topology: Any, cluster: str, private_key: Path, known_hosts: P
     return {"groups": groups, "vars": common}
 
 
+def ansible_inventory(inventory: dict[str, Any]) -> dict[str, Any]:
+    """The groups under ``slurm``, as the YAML inventory Ansible reads."""
+    children = {group: {"hosts": hosts} for group, hosts in inventory["groups"].items()}
+    return {"all": {"vars": inventory["vars"], "children": {"slurm": {"children": children}}}}
+
+
 def render_yaml(inventory: dict[str, Any]) -> str:
     import yaml
 
-    groups = inventory["groups"]
-    children = {group: {"hosts": hosts} for group, hosts in groups.items()}
-    doc = {"all": {"vars": inventory["vars"], "children": {"slurm": {"children": children}}}}
-    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+    return yaml.safe_dump(ansible_inventory(inventory), sort_keys=False, default_flow_style=False)
 
 
 def _ini_value(value: Any) -> str:

@@ -181,6 +181,7 @@ def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hype
         store.save(cluster, *vms)
         for vm in vms:
             keys.forget(vm.name)
+        keys.forget_cluster(command.name)
     return ClusterDestroyResult(known, stopped, removed)
 
 

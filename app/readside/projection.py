@@ -82,6 +82,26 @@ def _cluster_status(status: str):
     return apply
 
 
+def _deploy_started(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    row = _touch_cluster(t, t.subject(e)[1])
+    row["last_check" if p["check"] else "deployment"] = {
+        "run_id": p["run_id"], "status": "deploying", "started_at": e.timestamp.isoformat(),
+        "playbook": p["playbook"], "playbook_digest": p["playbook_digest"], "config_digest": p["config_digest"],
+        "limit": p["limit"]}
+
+
+def _deploy_ended(status: str):
+    def apply(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+        row = _touch_cluster(t, t.subject(e)[1])
+        record = row.get("last_check" if p["check"] else "deployment")
+        if record is None or record["run_id"] != p["run_id"]:
+            return
+        record.update(status=status, ended_at=e.timestamp.isoformat(), seconds=p["seconds"], hosts=p["hosts"])
+        if status == "failed":
+            record.update(host=p["host"], task=p["task"], message=p["message"])
+    return apply
+
+
 def _vm_defined(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     name = p.get("name") or t.subject(e)[1]
     _register(t, e, "vm", name)
@@ -168,6 +188,9 @@ _HANDLERS = {
     "ClusterStarted": _cluster_status("running"),
     "ClusterStopped": _cluster_status("stopped"),
     "ClusterDestroyed": _cluster_status("destroyed"),
+    "ClusterDeployStarted": _deploy_started,
+    "ClusterDeployed": _deploy_ended("deployed"),
+    "ClusterDeployFailed": _deploy_ended("failed"),
     "VmDefined": _vm_defined,
     "VmRedefined": _vm_defined,
     "VmStartRequested": _vm_start_requested,

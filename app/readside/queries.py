@@ -86,10 +86,11 @@ class ClusterView:
     overall: str  # what its VMs add up to now
     network: dict[str, str]
     vms: list[VmRow]
+    deployment: dict[str, Any] | None = None  # the last deploy (not a --check run), as recorded
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "status": self.status, "overall": self.overall,
-                "network": self.network, "vms": [vm.as_dict() for vm in self.vms]}
+                "network": self.network, "vms": [vm.as_dict() for vm in self.vms], "deployment": self.deployment}
 
 
 def vm_row(topology: Topology, hypervisor: Any, name: str) -> VmRow | None:
@@ -124,7 +125,7 @@ def cluster_view(topology: Topology, hypervisor: Any, name: str) -> ClusterView 
         return None
     rows = [r for vm in cluster["vms"] if (r := vm_row(topology, hypervisor, vm)) is not None]
     return ClusterView(name, cluster["kind"], cluster["status"], _overall(cluster["status"], rows),
-                       cluster["network"], rows)
+                       cluster["network"], rows, cluster.get("deployment"))
 
 
 def cluster_names(topology: Topology, kind: str | None = None, include_destroyed: bool = False) -> list[str]:

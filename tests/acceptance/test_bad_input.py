@@ -52,6 +52,13 @@ def unwritable_state(store_backend: str) -> Path:
     return Path("/proc/ai-how-state")  # not even root can create anything there
 
 
+@given("ansible-runner is not installed")
+def no_ansible_runner(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ansible_runner", None)  # what importing a missing package raises
+
+
 @then("the output has no traceback")
 def no_traceback(result) -> None:
     assert "Traceback" not in result.stdout + result.stderr

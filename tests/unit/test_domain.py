@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ai_how.domain.cluster import Cluster, ClusterStatus
-from ai_how.domain.errors import GpuLeasedElsewhere, InvalidTransition, NotTheHolder
+from ai_how.domain.errors import ClusterNotRunning, GpuLeasedElsewhere, InvalidTransition, NotTheHolder
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.ids import gpu_id, vm_id
 from ai_how.domain.pci import PciAddress, normalize_pci_address, slot_address
@@ -133,3 +133,49 @@ def test_a_destroyed_cluster_is_final() -> None:
         cluster.mark_started()
     names = [type(e).__name__ for e in cluster.collect_events()]
     assert names == ["ClusterProvisioned", "ClusterStarted", "ClusterStopped", "ClusterDestroyed"]
+
+
+def _running_cluster() -> Cluster:
+    plan = ClusterPlan("hpc", "hpc", "abc", {"subnet": "10.0.0.0/24", "bridge": "br0"},
+                       (VmPlan("hpc-controller", "hpc", "controller", VmSpec(1, 1, 1, None)),), ())
+    cluster = Cluster.provision(plan)
+    cluster.mark_started()
+    return cluster
+
+
+def test_only_a_running_cluster_is_deployed_one_run_at_a_time() -> None:
+    cluster = Cluster.provision(ClusterPlan("hpc", "hpc", "abc", {}, (), ()))
+    with pytest.raises(ClusterNotRunning, match="is provisioned, not running"):
+        cluster.start_deploy("r1", "p.yml", "pd", "cd", {}, None, False)
+    cluster = _running_cluster()
+    cluster.start_deploy("r1", "p.yml", "pd", "cd", {"slurm_nodes": []}, None, False)
+    with pytest.raises(InvalidTransition, match=r"is being deployed \(run r1\)"):
+        cluster.start_deploy("r2", "p.yml", "pd", "cd", {}, None, True)
+    with pytest.raises(InvalidTransition, match="run r9 is not the deploy in progress"):
+        cluster.mark_deployed("r9", 1.0, {})
+    cluster.mark_deployed("r1", 12.34, {"n": {"ok": 3, "changed": 1}})
+    assert cluster.deployment["status"] == "deployed" and cluster.deployment["seconds"] == 12.3
+    assert cluster.deploying is None
+
+
+def test_a_check_run_and_a_failure_are_kept_apart_from_the_last_deployment() -> None:
+    cluster = _running_cluster()
+    cluster.start_deploy("r1", "p.yml", "pd", "cd", {}, None, False)
+    cluster.mark_deployed("r1", 5.0, {})
+    cluster.start_deploy("r2", "p.yml", "pd", "cd", {}, None, True)
+    cluster.mark_deploy_failed("r2", "hpc-controller", "Start slurmctld", "boom", 2.0, {})
+    assert cluster.deployment["run_id"] == "r1" and cluster.deployment["status"] == "deployed"
+    assert (cluster.last_check["status"], cluster.last_check["host"], cluster.last_check["task"]) == \
+        ("failed", "hpc-controller", "Start slurmctld")
+    names = [type(e).__name__ for e in cluster.collect_events()]
+    assert names[-4:] == ["ClusterDeployStarted", "ClusterDeployed", "ClusterDeployStarted", "ClusterDeployFailed"]
+
+
+def test_a_destroyed_and_provisioned_again_cluster_forgets_its_deployment() -> None:
+    cluster = _running_cluster()
+    cluster.start_deploy("r1", "p.yml", "pd", "cd", {}, None, False)
+    cluster.mark_deployed("r1", 5.0, {})
+    cluster.mark_stopped()
+    cluster.destroy()
+    cluster.reprovision(ClusterPlan("hpc", "hpc", "abd", {}, (), ()))
+    assert cluster.deployment is None and cluster.last_check is None

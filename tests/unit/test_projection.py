@@ -68,3 +68,21 @@ def test_every_rule_is_checked_with_its_position() -> None:
     _, violations = verify(FakeLog(events))
     assert [(v.position, v.rule) for v in violations] == [
         (5, "started-without-lease"), (7, "two-holders"), (8, "release-by-non-holder"), (10, "after-destroy")]
+
+
+def test_deployments_fold_into_the_cluster_row_and_a_check_run_apart() -> None:
+    started = {"run_id": "r1", "playbook": "playbooks/playbook-hpc.yml", "playbook_digest": "pd",
+               "config_digest": "cd", "layout": {}, "limit": None, "check": False}
+    t = Topology()
+    for e in log(*SETUP, ("Cluster", "c", "ClusterDeployStarted", started),
+                 ("Cluster", "c", "ClusterDeployed", {"run_id": "r1", "playbook_digest": "pd", "config_digest": "cd",
+                                                      "seconds": 61.5, "hosts": {"vm-a": {"ok": 9, "changed": 4}},
+                                                      "check": False}),
+                 ("Cluster", "c", "ClusterDeployStarted", {**started, "run_id": "r2", "check": True}),
+                 ("Cluster", "c", "ClusterDeployFailed", {"run_id": "r2", "host": "vm-a", "task": "t", "message": "m",
+                                                          "seconds": 3.0, "hosts": {}, "check": True})):
+        t.apply(e)
+    deployment = t.clusters["c"]["deployment"]
+    assert (deployment["status"], deployment["run_id"], deployment["seconds"]) == ("deployed", "r1", 61.5)
+    assert deployment["hosts"] == {"vm-a": {"ok": 9, "changed": 4}}
+    assert (t.clusters["c"]["last_check"]["status"], t.clusters["c"]["last_check"]["task"]) == ("failed", "t")
