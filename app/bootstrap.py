@@ -144,6 +144,7 @@ def bootstrap(
     event_handlers: dict[type, list[EventHandler]] | None = None,
     env: Mapping[str, str] | None = None,
     timing: sagas.Timing = sagas.Timing(),
+    provisioner: Provisioner | None = None,
 ) -> MessageBus:
     env = os.environ if env is None else env
     state = resolve_state_dir(state_dir, env)
@@ -161,7 +162,7 @@ def bootstrap(
     dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "live_topology": live,
                     "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guest_access(keys),
                     "image_builders": image_builders(env), "progress": Progress(),
-                    "provisioner": ansible_provisioner(state, env),
+                    "provisioner": provisioner if provisioner is not None else ansible_provisioner(state, env),
                     "image_places": ImagePlaces(resolve_ansible_dir(env), resolve_image_dir(uri, state, env))}
     bus.command_handlers = {cmd: inject(fn, dependencies) for cmd, fn in COMMAND_HANDLERS.items()}
     wired: dict[type, list[EventHandler]] = {}

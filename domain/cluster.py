@@ -107,7 +107,7 @@ class Cluster(Aggregate):
         self.status = ClusterStatus.DESTROYED
 
     def start_deploy(self, run_id: str, playbook: str, playbook_digest: str, config_digest: str,
-                     layout: dict[str, Any], limit: str | None, check: bool) -> None:
+                     layout: dict[str, Any], limit: str | None, check: bool, full: bool = False) -> None:
         """Only a running cluster is deployed; one deploy at a time (the caller makes sure of
         that across processes, and marks an interrupted one failed first)."""
         if self.status != ClusterStatus.RUNNING:
@@ -115,7 +115,7 @@ class Cluster(Aggregate):
         if self.deploying is not None:
             raise InvalidTransition(f"cluster {self.name} is being deployed (run {self.deploying['run_id']})")
         self._deploy_started(run_id=run_id, playbook=playbook, playbook_digest=playbook_digest,
-                             config_digest=config_digest, layout=layout, limit=limit, check=check)
+                             config_digest=config_digest, layout=layout, limit=limit, check=check, full=full)
 
     @property
     def deploying(self) -> dict[str, Any] | None:
@@ -127,7 +127,7 @@ class Cluster(Aggregate):
 
     @event("ClusterDeployStarted")
     def _deploy_started(self, run_id: str, playbook: str, playbook_digest: str, config_digest: str,
-                        layout: dict[str, Any], limit: str | None, check: bool) -> None:
+                        layout: dict[str, Any], limit: str | None, check: bool, full: bool = False) -> None:
         record = {"run_id": run_id, "status": DeploymentStatus.DEPLOYING.value, "playbook": playbook,
                   "playbook_digest": playbook_digest, "config_digest": config_digest, "limit": limit,
                   "check": check}

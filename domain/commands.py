@@ -171,6 +171,7 @@ class DeployCluster(Command):
     settings: dict = field(default_factory=dict)
     limit: str | None = None  # one VM of the cluster
     check: bool = False  # Ansible's check mode: report what would change, change nothing
+    full: bool = False  # every task on every node, even where the quick check finds nothing to do
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@
 #     is unchanged);
 #  3. start the minimal cluster (3 small Debian VMs on an isolated network) and wait until
 #     every guest answers SSH with its pinned host key;
-#  4. run a command on the controller over SSH.
+#  4. run a command on the controller over SSH;
+#  5. configure SLURM on it with Ansible (MUNGE, slurmctld, slurmd, partitions) and run a job
+#     across both compute nodes.
 # It leaves the cluster running and prints how to stop and remove it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,10 +26,19 @@ echo
 echo "== ai-how vm ssh mini-hpc-controller -- uname -a"
 $AI_HOW vm ssh mini-hpc-controller -- uname -a
 echo
+echo "== ai-how hpc deploy examples/minimal.yaml (SLURM, by Ansible through ansible-runner)"
+$AI_HOW hpc deploy examples/minimal.yaml
+echo
+echo "== ai-how hpc status examples/minimal.yaml (libvirt's view and SLURM's)"
+$AI_HOW hpc status examples/minimal.yaml
+echo
+echo "== ai-how hpc ssh -- srun -N2 hostname"
+$AI_HOW hpc ssh -- srun -N2 hostname
+echo
 echo "== ai-how audit log --limit 20 (what the event store recorded)"
 $AI_HOW audit log --limit 20
 echo
 echo "The minimal cluster is running (see 'virsh list'). Log in, stop it, or remove it with everything it made:"
-echo "  $AI_HOW vm ssh mini-hpc-controller"
+echo "  $AI_HOW hpc ssh            # sinfo, srun, sbatch on the controller"
 echo "  $AI_HOW hpc stop examples/minimal.yaml"
 echo "  $AI_HOW hpc destroy examples/minimal.yaml --yes"

@@ -25,8 +25,6 @@ from ai_how.app.ports import HostTally, PlaybookFailure, PlaybookOutcome, Playbo
 INSTALL = "pip install 'ansible-runner>=2.3' (or reinstall ai-how: pip install -e .)"
 RESULT_STATUS = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_skipped": "skipped",
                  "runner_on_unreachable": "unreachable"}
-# Ansible's own settings instead of ansible.cfg's pipelining and ControlPersist (benchmarks/deploy.py).
-ANSIBLE_DEFAULTS = {"ANSIBLE_PIPELINING": "False", "ANSIBLE_SSH_ARGS": "-o ControlMaster=no"}
 
 
 KEPT_VARIABLES = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR", "PYTHONPATH",
@@ -59,7 +57,7 @@ class AnsibleRunnerProvisioner:
                  timeout_s: int = 3600) -> None:
         self.ansible_dir = ansible_dir
         self.runs_dir = runs_dir
-        self.env = dict(env or {})  # extra environment for Ansible (e.g. ANSIBLE_DEFAULTS)
+        self.env = dict(env or {})  # extra environment for Ansible
         self.timeout_s = timeout_s
 
     def check(self) -> None:

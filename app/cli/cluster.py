@@ -96,9 +96,10 @@ def cluster_app(kind: str) -> typer.Typer:
         out = console()
         with out.status(f"Starting {planned.name}…") if out.is_terminal else _nothing():
             result = bus.handle(StartCluster(planned.plan))
+        deployed = run_deploy(bus, planned) if deploy and json_output else None
         view = cluster_view(cli.topology(), cli.hypervisor(), planned.name)
         if json_output:
-            print_json({"started": result.started, "already_running": result.already_running,
+            print_json({**({"deployed": deployed} if deploy else {}), "started": result.started, "already_running": result.already_running,
                         "left_off": result.left_off, "created": result.prepared.created,
                         "adopted": result.prepared.adopted, "differs": result.prepared.differs,
                         "warnings": result.prepared.warnings, "cluster": view.as_dict()})
@@ -117,8 +118,8 @@ def cluster_app(kind: str) -> typer.Typer:
             out.print(f"left off (auto_start: false): {', '.join(result.left_off)}; "
                       f"start by hand with 'ai-how vm start NAME'")
         out.print(cluster_table(view))
-        if deploy:
-            deploy_and_report(cli, bus, planned, None, False, False)
+        if deploy:  # after the start's own report: a first deploy takes minutes
+            report_deploy(planned.name, run_deploy(bus, planned))
 
     @app.command("stop")
     @handles_errors
@@ -207,8 +208,9 @@ def slurm_states(cli: Any, view: Any) -> tuple[Optional[dict[str, str]], Optiona
         return None, str(exc)
 
 
-def deploy_and_report(cli: Any, bus: Any, planned: Any, limit: Optional[str], check: bool, json_output: bool) -> None:
-    """Run the deploy with its progress on the terminal, then say what it did."""
+def run_deploy(bus: Any, planned: Any, limit: Optional[str] = None, check: bool = False,
+               full: bool = False) -> dict[str, Any]:
+    """Run the deploy with its progress on the terminal; the run's record as the log has it."""
     from ai_how.app.deploy.hpc import deploy_outcome
     from ai_how.app.deploy.slurm import settings_of
     from ai_how.domain.commands import DeployCluster
@@ -220,18 +222,20 @@ def deploy_and_report(cli: Any, bus: Any, planned: Any, limit: Optional[str], ch
     with PlaybookProgress() as shown:
         progress.sink = shown
         try:
-            started = bus.handle(DeployCluster(planned.name, settings_of(planned.section.slurm_config), limit, check))
+            started = bus.handle(DeployCluster(planned.name, settings_of(planned.section.slurm_config), limit, check,
+                                               full))
         finally:
             progress.sink = before
-    record = deploy_outcome(bus.store, planned.name, started.run_id)
-    if json_output:
-        print_json(record)
-        return
+    return deploy_outcome(bus.store, planned.name, started.run_id)
+
+
+def report_deploy(name: str, record: dict[str, Any]) -> None:
     hosts = record.get("hosts") or {}
     changed = sum(h.get("changed", 0) for h in hosts.values())
-    what = "checked" if check else "deployed"
+    check = record.get("check")
     summary = (f"{changed} change(s) {'would be made' if check else 'made'}" if changed else "nothing changed")
-    console().print(f"{what} {planned.name} in {record['seconds']:.0f} s (run {record['run_id']}): {summary}; "
+    console().print(f"{'checked' if check else 'deployed'} {name} in {record['seconds']:.0f} s "
+                    f"(run {record['run_id']}): {summary}; "
                     + ", ".join(f"{host} {h.get('changed', 0)} changed of {h.get('ok', 0)} ok"
                                 for host, h in sorted(hosts.items())))
 
@@ -242,11 +246,16 @@ def deploy_command(
         config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
         limit: Annotated[Optional[str], typer.Option("--limit", help="Only this VM of the cluster.")] = None,
         check: Annotated[bool, typer.Option("--check", help="Say what would change; change nothing.")] = False,
+        full: Annotated[bool, typer.Option("--full", help="Run every task on every node, even on nodes whose files, "
+                                                          "key and daemons are already as deployed.")] = False,
         json_output: JsonFlag = False) -> None:
     """Configure SLURM on the running HPC cluster (MUNGE, slurmctld, slurmd, partitions, GPUs) with Ansible."""
     planned, parsed = planned_cluster(config, "hpc")
-    cli = state(ctx)
-    deploy_and_report(cli, cli.reconciled(parsed.global_.libvirt_uri), planned, limit, check, json_output)
+    record = run_deploy(state(ctx).reconciled(parsed.global_.libvirt_uri), planned, limit, check, full)
+    if json_output:
+        print_json(record)
+    else:
+        report_deploy(planned.name, record)
 
 
 @handles_errors

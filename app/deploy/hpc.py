@@ -94,7 +94,7 @@ def deploy_cluster(command: DeployCluster, store: EventStore, provisioner: Provi
     config_digest = hashlib.sha256(json.dumps(layout, sort_keys=True).encode()).hexdigest()
     run_id = _run_id(command.name, command.check)
     cluster.start_deploy(run_id, playbook, provisioner.digest(playbook), config_digest, layout, command.limit,
-                         command.check)
+                         command.check, command.full)
     store.save(cluster)
     return DeployStarted(run_id, command.name)
 
@@ -110,7 +110,8 @@ def run_playbook(event: Cluster.ClusterDeployStarted, store: EventStore, provisi
     topology = live_topology.catch_up()
     private_key, _ = keys.platform_key()
     inventory = hpc_inventory(topology, cluster.name, private_key, keys.known_hosts)
-    extravars = {**event.layout, "slurm_munge_key_file": str(keys.cluster_secret(cluster.name, "munge.key"))}
+    extravars = {**event.layout, "slurm_munge_key_file": str(keys.cluster_secret(cluster.name, "munge.key")),
+                 "slurm_quick_check": not event.full}
     if event.layout.get("slurm_accounting"):
         extravars["slurm_dbd_password_file"] = str(keys.cluster_secret(cluster.name, "slurmdbd-password"))
     run = PlaybookRun(event.run_id, cluster.name, event.playbook, ansible_inventory(inventory), extravars,

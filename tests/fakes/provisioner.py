@@ -1,0 +1,39 @@
+"""A ``Provisioner`` for tests of the deploy's bookkeeping without guests: it runs nothing and
+answers what it is told to (the real one, on real guests, is tests/integration/test_slurm_deploy.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ai_how.app.ports import HostTally, PlaybookFailure, PlaybookOutcome, PlaybookRun
+
+
+class FakeProvisioner:
+    def __init__(self, artifacts: Path) -> None:
+        self.artifacts = artifacts
+        self.runs: list[PlaybookRun] = []
+        self.fail_at: tuple[str, str, str] | None = None  # (host, task, message)
+        self.running_elsewhere = False
+
+    def check(self) -> None:
+        return None
+
+    def busy(self, cluster: str) -> bool:
+        return self.running_elsewhere
+
+    def digest(self, playbook: str) -> str:
+        return "f" * 64
+
+    def run(self, run: PlaybookRun, on_task: Callable[[str, str, str], None]) -> PlaybookOutcome:
+        self.runs.append(run)
+        hosts = [h for group in run.inventory["all"]["children"]["slurm"]["children"].values() for h in group["hosts"]]
+        for host in dict.fromkeys(hosts):
+            on_task(host, "changed", "The cluster's MUNGE key is on the node")
+        if self.fail_at is not None:
+            host, task, message = self.fail_at
+            on_task(host, "failed", task)
+            return PlaybookOutcome(run.run_id, "failed", 2, 1.5, {host: HostTally(ok=1, failed=1)},
+                                   self.artifacts / run.run_id, PlaybookFailure(host, task, message))
+        return PlaybookOutcome(run.run_id, "successful", 0, 2.5, {h: HostTally(ok=3, changed=1) for h in hosts},
+                               self.artifacts / run.run_id)
