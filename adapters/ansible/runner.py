@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -107,12 +108,16 @@ class AnsibleRunnerProvisioner:
             shutil.copytree(group_vars, inventory / "group_vars", dirs_exist_ok=True)
         return data
 
-    def _envvars(self) -> dict[str, str]:
+    def _envvars(self, run_id: str) -> dict[str, str]:
         binary = self._binary() or "ansible-playbook"
+        # SSH masters of this run only: a later run connects anew and checks every host key
+        # against the pinned one. Short, so that the socket path fits in 108 bytes.
+        control = Path(tempfile.gettempdir()) / "ai-how-cp" / hashlib.sha256(run_id.encode()).hexdigest()[:10]
         # ansible-runner turns host key checking off unless told: every host key here is pinned.
         return {"ANSIBLE_CONFIG": str(self.ansible_dir / "ansible.cfg"), "ANSIBLE_HOST_KEY_CHECKING": "True",
                 "ANSIBLE_ROLES_PATH": str(self.ansible_dir / "roles"),
                 "ANSIBLE_FORCE_COLOR": "False", "ANSIBLE_NOCOLOR": "True",
+                "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control),
                 "PATH": f"{Path(binary).parent}{os.pathsep}{os.environ.get('PATH', '')}", **self.env}
 
     def run(self, run: PlaybookRun, on_task: Callable[[str, str, str], None]) -> PlaybookOutcome:
@@ -147,7 +152,7 @@ class AnsibleRunnerProvisioner:
             runner = init_runner(
                 private_data_dir=str(data), project_dir=str(self.ansible_dir), playbook=run.playbook,
                 inventory=str(data / "inventory" / "hosts.yaml"), extravars=run.extravars,
-                envvars=self._envvars(), ident=run.run_id, limit=run.limit,
+                envvars=self._envvars(run.run_id), ident=run.run_id, limit=run.limit,
                 cmdline="--check --diff" if run.check else None, event_handler=on_event, quiet=True,
                 timeout=self.timeout_s, rotate_artifacts=0)
             # ansible-runner seeds Ansible's environment with all of ours and writes it into the

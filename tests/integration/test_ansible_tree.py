@@ -80,3 +80,10 @@ def test_a_cpu_cluster_has_no_gres_and_accounting_when_asked(tmp_path: Path) -> 
     assert "GresTypes" not in files["slurm.conf"] and "Gres=" not in files["slurm.conf"]
     assert "AccountingStorageType=accounting_storage/slurmdbd" in files["slurm.conf"]
     assert "NodeName=" not in files["gres.conf"]
+
+
+def test_a_partition_of_no_node_names_none(tmp_path: Path) -> None:
+    layout = _layout("minimal.yaml")
+    layout["slurm_partitions"].append({"name": "gpu", "nodes": [], "default": False, "max_time": "INFINITE"})
+    conf = render_slurm_files(layout, tmp_path)["slurm.conf"].splitlines()
+    assert "PartitionName=gpu Default=NO MaxTime=INFINITE State=UP" in conf

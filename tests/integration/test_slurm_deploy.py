@@ -136,8 +136,10 @@ def _gpu_node_is_accepted(ai_how, name: str, controller: str, first: str, second
         if node["name"] == first:
             node["gres"] = [{"type": "a100_pcie_80gb", "count": 1}]
             node["gpu_files"] = [{"type": "a100_pcie_80gb", "file": "/dev/nvidia0"}]
+    layout["slurm_partitions"].append({"name": "gpu", "nodes": [], "default": False, "max_time": "INFINITE"})
     files = render_slurm_files(layout, tmp_path / "gpu-conf")
     assert "GresTypes=gpu" in files["slurm.conf"]
+    assert "PartitionName=gpu Default=NO" in files["slurm.conf"]  # a partition of no node yet
     ai_how("vm", "ssh", first, "--", "sudo", "sh", "-c", "[ -e /dev/nvidia0 ] || mknod -m 666 /dev/nvidia0 c 195 0")
     for vm in (controller, first, second):
         for file_name in ("slurm.conf", "gres.conf"):
@@ -152,6 +154,8 @@ def _gpu_node_is_accepted(ai_how, name: str, controller: str, first: str, second
     visible = ai_how("hpc", "ssh", "--", "srun", "-w", first, "--gres=gpu:1", "sh", "-c",
                      "echo $CUDA_VISIBLE_DEVICES").stdout
     assert visible.strip() == "0"
+    partitions = ai_how("hpc", "ssh", "--", "sinfo", "--noheader", "--format", "%P %D").stdout.split("\n")
+    assert "gpu 0" in partitions
 
 
 def _no_munge_key_anywhere(state: Path, cluster: str, outputs: list) -> None:
