@@ -138,6 +138,8 @@ class AnsibleRunnerProvisioner:
             if status == "failed" and detail.get("ignore_errors"):
                 status = "ok"
             task = detail.get("task") or "?"
+            if detail.get("role"):  # as Ansible prints it: 'role : task'
+                task = f"{detail['role']} : {task}"
             if status in ("failed", "unreachable"):
                 failures.append(PlaybookFailure(detail["host"], task, _message(result)))
             on_task(detail["host"], status, task)
