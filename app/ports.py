@@ -336,10 +336,6 @@ class PlaybookOutcome:
     artifacts: Path
     failure: PlaybookFailure | None = None
 
-    @property
-    def changed(self) -> int:
-        return sum(t.changed for t in self.hosts.values())
-
 
 class Provisioner(Protocol):
     """Runs the project's playbooks against running guests (ansible-runner)."""
