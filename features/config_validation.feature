@@ -104,8 +104,7 @@ Feature: Validating a cluster configuration
           worker_nodes:
             - {worker_type: cpu, cpu_cores: 2, memory_gb: 2, disk_gb: 10, ip: 10.20.0.11}
             - {worker_type: cpu, cpu_cores: 2, memory_gb: 2, disk_gb: 10, ip: 10.20.0.12}
-          mlops:
-            anything: {the tool does not model: [kept, as, data]}
+          kubernetes_config: {cni: calico, ingress: nginx, storage_class: local-path}
       """
     When I validate it
     Then the exit code is 0

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from ai_how.domain.pci import HEX_ID_PATTERN
 
 from .errors import ConfigError, ConfigIssue
+from .kubernetes_models import DNS_LABEL, DNS_NAME, KUBE_VERSION_PATTERN
 from .models import (
     BRIDGE_PATTERN,
     NAME_PATTERN,
@@ -36,6 +37,9 @@ _PATTERN_WORDS = {
     TAG_PATTERN: "must be 1-36 letters, digits, '_', '.' or '-', starting with a letter or digit",
     PARTITION_PATTERN: "must be a SLURM partition name: 1-32 letters, digits, '_' or '-'",
     SLURM_TIME_PATTERN: "must be a SLURM time limit, like 90 (minutes), 24:00:00, 2-12:00:00 or INFINITE",
+    KUBE_VERSION_PATTERN: "must be a Kubernetes version, like 1.33 or 1.33.5",
+    DNS_LABEL: "must be a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit",
+    DNS_NAME: "must be a DNS name: lower-case letters, digits, '-' and '.'",
 }
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -1,7 +1,7 @@
 """``cluster.yaml`` as pydantic models.
 
 Unknown keys are errors, so a typo never passes silently; the sections the tool does not
-model yet (``kubernetes_config``, ``mlops``, ...) are kept as opaque data.
+model (the clusters' ``storage``, ``hardware`` beyond acceleration) are kept as opaque data.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from pydantic import (
 )
 
 from ai_how.domain.pci import HEX_ID_PATTERN, normalize_pci_address
+
+from .addon_models import Mlops, Monitoring, Serving
+from .kubernetes_models import KubernetesConfig
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
 BRIDGE_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$"  # Linux interface names: at most 15 bytes
@@ -231,11 +234,16 @@ class CloudCluster(ClusterBase):
     name: Annotated[str, Field(pattern=NAME_PATTERN)] = "cloud-cluster"
     control_plane: VmConfig
     worker_nodes: WorkerNodes = []
-    kubernetes_config: Opaque | None = None
-    mlops: Opaque | None = None
-    serving: Opaque | None = None
-    monitoring: Opaque | None = None
+    kubernetes_config: KubernetesConfig = KubernetesConfig()
+    mlops: Mlops = Mlops()
+    serving: Serving | None = None
+    monitoring: Monitoring = Monitoring()
     storage: Opaque | None = None
+
+    @property
+    def serving_config(self) -> Serving:
+        """``serving`` here, or under ``mlops`` as the Oumi plan writes it."""
+        return self.serving or self.mlops.serving or Serving()
 
 
 class Clusters(Strict):
@@ -254,8 +262,13 @@ class Metadata(Strict):
     description: str | None = None
 
 
+class KubesprayRef(Strict):
+    path: str | None = None  # a Kubespray checkout (also --kubespray, AI_HOW_KUBESPRAY_DIR)
+
+
 class GlobalSettings(Strict):
     libvirt_uri: str | None = None
+    kubespray: KubesprayRef = KubesprayRef()
     admin_user: Annotated[str, Field(pattern=USER_PATTERN)] = "aihow"  # the guests' login, with the platform's key
 
 

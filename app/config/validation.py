@@ -239,11 +239,102 @@ def _check_cpu_topology(clusters: list[PlannedCluster], out: list[Finding]) -> N
                                    f"is {vcpus} vCPUs, but {vm.name} has {vm.plan.spec.cpu_cores}; make them agree"))
 
 
-def validate_config(config: ClusterConfig) -> Report:
+def _check_kubernetes(config: ClusterConfig, clusters: list[PlannedCluster], kube_versions: list[str] | None,
+                      out: list[Finding]) -> None:
+    """Pod and service ranges apart from each other and from every cluster's subnet; the
+    version one the Kubespray checkout ships (its ``kubelet_checksums``), when one is known."""
+    cloud = config.clusters.cloud
+    if cloud is None:
+        return
+    k8s = cloud.kubernetes_config
+    path = "clusters.cloud.kubernetes_config"
+    ranges = [("networking.pod_cidr", k8s.networking.pod_cidr), ("networking.service_cidr",
+                                                                  k8s.networking.service_cidr)]
+    if ranges[0][1].overlaps(ranges[1][1]):
+        out.append(Finding("error", f"{path}.networking.service_cidr",
+                           f"service range {ranges[1][1]} overlaps the pod range {ranges[0][1]}; give them "
+                           "separate ranges, like 10.233.64.0/18 for pods and 10.233.0.0/18 for services"))
+    for key, network in ranges:
+        for cluster in clusters:
+            subnet = cluster.section.network.subnet
+            if network.overlaps(subnet):
+                out.append(Finding("error", f"{path}.{key}",
+                                   f"{network} overlaps {cluster.name}'s subnet {subnet} ({cluster.path}.network."
+                                   "subnet); Kubernetes would route the VMs' own addresses into the cluster"))
+    if kube_versions and k8s.version_number:
+        wanted = k8s.version_number
+        matches = [v for v in kube_versions if v == wanted or v.startswith(wanted + ".")]
+        if not matches:
+            out.append(Finding("error", f"{path}.version",
+                               f"Kubernetes {k8s.version} is not one the Kubespray checkout supports "
+                               f"({kube_versions[-1]} to {kube_versions[0]}); pick one of those"))
+
+
+# Where each password lives when the config does not give it (secret files, see deploy/addons).
+SECRET_FIELDS = (
+    ("mlops.mlflow.database.password", "postgresql-password", lambda c: c.mlops.mlflow.database.password),
+    ("mlops.postgresql.database.password", "postgresql-password",
+     lambda c: c.mlops.postgresql.database.password),
+    ("mlops.minio.credentials.root_password", "minio-root-password",
+     lambda c: c.mlops.minio.credentials.root_password),
+    ("monitoring.grafana.admin_password", "grafana-admin-password", lambda c: c.monitoring.grafana.admin_password),
+)
+
+
+def _check_secrets(config: ClusterConfig, out: list[Finding]) -> None:
+    """Passwords written in the config: they work, but belong in a file only root reads."""
+    cloud = config.clusters.cloud
+    if cloud is None:
+        return
+    for key, secret_file, read in SECRET_FIELDS:
+        if read(cloud) is not None:
+            out.append(Finding("warning", f"clusters.cloud.{key}",
+                               f"a password is written in the config; move it to a secret file: delete it here "
+                               f"and ai-how generates one once, kept 0600 as keys/clusters/{cloud.name}/"
+                               f"{secret_file} in the state directory, and hands it to the cluster as a "
+                               "Kubernetes Secret"))
+    given = {read(cloud) for key, f, read in SECRET_FIELDS[:2]} - {None}
+    if len(given) > 1:
+        out.append(Finding("error", "clusters.cloud.mlops.mlflow.database.password",
+                           "MLflow's database password differs from mlops.postgresql.database.password; it is "
+                           "the same database user: give it once, or neither"))
+
+
+def _check_addons(config: ClusterConfig, out: list[Finding]) -> None:
+    """An add-on that needs another one, which is off; Seldon, which ai-how does not deploy."""
+    cloud = config.clusters.cloud
+    if cloud is None:
+        return
+    mlops, monitoring, serving = cloud.mlops, cloud.monitoring, cloud.serving_config
+    needs = []
+    if mlops.mlflow.enabled and mlops.mlflow.database.host is None:
+        needs.append(("mlops.mlflow", mlops.postgresql.enabled, "mlops.postgresql", "database.host"))
+    if mlops.mlflow.enabled and mlops.mlflow.artifact_store.endpoint is None:
+        needs.append(("mlops.mlflow", mlops.minio.enabled, "mlops.minio", "artifact_store.endpoint"))
+    if monitoring.grafana.enabled:
+        needs.append(("monitoring.grafana", monitoring.prometheus.enabled, "monitoring.prometheus", None))
+    if monitoring.logging.enabled:
+        needs.append(("monitoring.logging", monitoring.grafana.enabled, "monitoring.grafana", None))
+    for what, there, needed, instead in needs:
+        if not there:
+            other = f", or give {what}.{instead} of one of your own" if instead else ""
+            out.append(Finding("error", f"clusters.cloud.{what}.enabled",
+                               f"{what} needs {needed}: set {needed}.enabled: true{other}"))
+    if serving.seldon.enabled:
+        out.append(Finding("error", "clusters.cloud.serving.seldon.enabled",
+                           "ai-how serves models with KServe, not Seldon Core: set serving.kserve.enabled: true "
+                           "and seldon.enabled: false"))
+
+
+def validate_config(config: ClusterConfig, kube_versions: list[str] | None = None) -> Report:
+    """``kube_versions``: the Kubernetes versions of the known Kubespray checkout, newest first."""
     clusters = plan_clusters(config)
     report = Report(clusters)
     _check_devices(clusters, report.findings)
     _check_networks(config, clusters, report.findings)
+    _check_kubernetes(config, clusters, kube_versions, report.findings)
+    _check_secrets(config, report.findings)
+    _check_addons(config, report.findings)
     _check_shared_directories(clusters, report.findings)
     _check_cpu_topology(clusters, report.findings)
     report.shared_gpus = _shared_gpus(clusters, report.findings)
