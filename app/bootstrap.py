@@ -11,21 +11,35 @@ from pathlib import Path
 from typing import Any
 
 from .bus import EventHandler, MessageBus
+from .deploy import cloud as cloud_deploy
 from .deploy import hpc as hpc_deploy
 from .errors import StoreUnavailable
 from .images import build as image_build
 from .images.build import ImagePlaces
 from .lifecycle import handlers as lifecycle_handlers
 from .lifecycle import sagas
-from .ports import EventStore, GuestAccess, Hypervisor, ImageBuilder, KeyStore, PciHost, Provisioner, Views
+from .ports import (
+    EventStore,
+    GuestAccess,
+    Hypervisor,
+    ImageBuilder,
+    KeyStore,
+    KubernetesApi,
+    PciHost,
+    Provisioner,
+    Views,
+)
 from .progress import Progress
 from .readside.views import LiveTopology
 from .settings import resolve_ansible_dir, resolve_image_dir, resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
 
 COMMAND_HANDLERS = {**lifecycle_handlers.COMMAND_HANDLERS, **image_build.COMMAND_HANDLERS,
-                    **hpc_deploy.COMMAND_HANDLERS}
-EVENT_HANDLERS = {**lifecycle_handlers.EVENT_HANDLERS, **hpc_deploy.EVENT_HANDLERS}
+                    **hpc_deploy.COMMAND_HANDLERS, **cloud_deploy.COMMAND_HANDLERS}
+EVENT_HANDLERS: dict[type, list[Any]] = {}
+for _handlers in (lifecycle_handlers.EVENT_HANDLERS, hpc_deploy.EVENT_HANDLERS, cloud_deploy.EVENT_HANDLERS):
+    for _event_type, _entries in _handlers.items():
+        EVENT_HANDLERS.setdefault(_event_type, []).extend(_entries)
 
 
 def inject(handler: Callable[..., Any], dependencies: Mapping[str, Any]) -> Callable[..., Any]:
@@ -133,6 +147,18 @@ def ansible_provisioner(state_dir: Path, env: Mapping[str, str]) -> Provisioner:
                                     timeout_s=int(env.get("AI_HOW_DEPLOY_TIMEOUT") or 3600))
 
 
+def kubespray_installer() -> Any:
+    from ai_how.adapters.ansible.kubespray_venv import KubesprayVenv
+
+    return KubesprayVenv()
+
+
+def kubernetes_api() -> KubernetesApi:
+    from ai_how.adapters.kubernetes.client import KubernetesClientApi
+
+    return KubernetesClientApi()
+
+
 def bootstrap(
     state_dir: str | Path | None = None,
     store: EventStore | None = None,
@@ -145,6 +171,8 @@ def bootstrap(
     env: Mapping[str, str] | None = None,
     timing: sagas.Timing = sagas.Timing(),
     provisioner: Provisioner | None = None,
+    kubernetes: KubernetesApi | None = None,
+    guests: GuestAccess | None = None,
 ) -> MessageBus:
     env = os.environ if env is None else env
     state = resolve_state_dir(state_dir, env)
@@ -159,9 +187,13 @@ def bootstrap(
     live = LiveTopology(store, views)
     keys = ssh_keys(state)
     uri = getattr(hypervisor, "uri", None) or resolve_libvirt_uri(libvirt_uri, env)
+    kubernetes = kubernetes if kubernetes is not None else kubernetes_api()
+    progress = Progress()
     dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "live_topology": live,
-                    "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guest_access(keys),
-                    "image_builders": image_builders(env), "progress": Progress(),
+                    "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guests if guests is not None else guest_access(keys),
+                    "image_builders": image_builders(env), "progress": progress,
+                    "kubernetes": kubernetes, "before_stop": cloud_deploy.DrainBeforeStop(store, kubernetes, progress),
+                    "state_dir": state, "kubespray_installer": kubespray_installer(),
                     "provisioner": provisioner if provisioner is not None else ansible_provisioner(state, env),
                     "image_places": ImagePlaces(resolve_ansible_dir(env), resolve_image_dir(uri, state, env))}
     bus.command_handlers = {cmd: inject(fn, dependencies) for cmd, fn in COMMAND_HANDLERS.items()}

@@ -272,11 +272,15 @@ class KeyStore(Protocol):
     @property
     def known_hosts(self) -> Path: ...
 
-    def cluster_secret(self, cluster: str, kind: str) -> Path:
+    def cluster_secret(self, cluster: str, kind: str, value: str | None = None) -> Path:
         """The file of one of the cluster's secrets (``munge.key``, ``slurmdbd-password``),
-        made once, 0600; only its path ever leaves the key store."""
+        made once, 0600 (``value``: the config's own, replacing what is there); only its path
+        ever leaves the key store."""
 
     def forget_cluster(self, cluster: str) -> None: ...
+
+    def store_kubeconfig(self, cluster: str, text: str) -> Path:
+        """``kube/<cluster>.conf`` under the state directory, replaced whole, 0600."""
 
 
 class GuestAccess(Protocol):
@@ -304,6 +308,11 @@ class PlaybookRun:
     extravars: dict[str, Any]
     limit: str | None = None
     check: bool = False
+    # Kubespray's runs: its venv's ansible-playbook, the inventory's group_vars files (by path
+    # relative to the inventory, instead of ansible/group_vars) and the checkout's roles.
+    binary: str | None = None
+    group_vars: dict[str, Any] | None = None
+    roles_paths: tuple[str, ...] = ()
 
 
 @dataclass
@@ -352,3 +361,40 @@ class Provisioner(Protocol):
     def run(self, run: PlaybookRun, on_task: Callable[[str, str, str], None]) -> PlaybookOutcome:
         """Run it, holding the cluster's run lock; ``on_task(host, status, task)`` for every
         host's task result (status: ok, changed, failed, skipped, unreachable)."""
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """A Kubernetes node as the API server reports it."""
+
+    name: str
+    ready: bool
+    unschedulable: bool = False
+    gpus: int = 0  # allocatable nvidia.com/gpu
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[str, ...] = ()  # key=value:Effect
+
+
+class KubernetesApi(Protocol):
+    """The cluster's API server, reached with the admin kubeconfig (the kubernetes client)."""
+
+    def nodes(self, kubeconfig: Path) -> list[NodeState]: ...
+
+    def label_and_taint(self, kubeconfig: Path, node: str, labels: dict[str, str], taints: list[str]) -> None:
+        """Set these labels (others stay) and exactly these taints (besides Kubernetes' own)."""
+
+    def cordon(self, kubeconfig: Path, node: str, unschedulable: bool = True) -> None: ...
+
+    def evict(self, kubeconfig: Path, node: str) -> list[str]:
+        """Ask every pod on the node to leave (DaemonSets' and static pods stay); the
+        ``namespace/name`` of those still there."""
+
+    def pods_on(self, kubeconfig: Path, node: str) -> list[str]:
+        """``namespace/name`` of the pods a drain moves (not DaemonSets', not static ones)."""
+
+
+class BeforeStop(Protocol):
+    """What must happen before VMs are shut down (a Kubernetes worker is drained)."""
+
+    def __call__(self, vms: list[str], drain: bool) -> list[str]:
+        """Prepare ``vms`` for their stop; notes for the operator. Raises to refuse the stop."""

@@ -75,6 +75,7 @@ class Cluster(Aggregate):
         self.status = ClusterStatus.PROVISIONED
         self.deployment = None
         self.last_check = None
+        self.kubernetes = None
 
     def _check_alive(self, action: str) -> None:
         if self.status == ClusterStatus.DESTROYED:
@@ -171,3 +172,97 @@ class Cluster(Aggregate):
             self.last_check = record
         else:
             self.deployment = record
+
+    # The Cloud cluster as Kubernetes: its nodes, version and kubeconfig (a path, never the file).
+    kubernetes: dict[str, Any] | None = None
+
+    def start_kubernetes_deploy(self, run_id: str, playbook: str, playbook_digest: str, config_digest: str,
+                                kubespray: str, kube_version: str, hosts: list[str], addons: list[str],
+                                layout: dict[str, Any]) -> None:
+        """Kubespray's cluster.yml on the running VMs (``hosts``), then the add-ons."""
+        if self.kind != ClusterKind.CLOUD:
+            raise InvalidTransition(f"cluster {self.name} is an {self.kind} cluster: Kubernetes runs on the cloud one")
+        if self.status != ClusterStatus.RUNNING:
+            raise ClusterNotRunning(f"cluster {self.name} is {self.status}, not running: nothing to deploy to")
+        if self.deploying is not None:
+            raise InvalidTransition(f"cluster {self.name} is being deployed (run {self.deploying['run_id']})")
+        self._kubernetes_deploy_started(run_id=run_id, playbook=playbook, playbook_digest=playbook_digest,
+                                        config_digest=config_digest, limit=None, check=False, kubespray=kubespray,
+                                        kube_version=kube_version, hosts=hosts, addons=addons, layout=layout)
+
+    @event("KubernetesDeployStarted")
+    def _kubernetes_deploy_started(self, run_id: str, playbook: str, playbook_digest: str, config_digest: str,
+                                   limit: str | None, check: bool, kubespray: str, kube_version: str,
+                                   hosts: list[str], addons: list[str], layout: dict[str, Any]) -> None:
+        self.deployment = {"layout": layout, "run_id": run_id, "status": DeploymentStatus.DEPLOYING.value, "playbook": playbook,
+                           "playbook_digest": playbook_digest, "config_digest": config_digest, "limit": None,
+                           "check": False, "kubespray": kubespray, "kube_version": kube_version, "addons": addons}
+
+    def mark_kubernetes_deployed(self, run_id: str, kube_version: str, nodes: list[str], kubeconfig: str,
+                                 seconds: float, hosts: dict[str, dict[str, int]]) -> None:
+        self._running_deploy(run_id)
+        self._kubernetes_deployed(run_id=run_id, check=False, kube_version=kube_version, nodes=sorted(nodes),
+                                  kubeconfig=kubeconfig, seconds=round(seconds, 1), hosts=hosts)
+
+    @event("KubernetesDeployed")
+    def _kubernetes_deployed(self, run_id: str, check: bool, kube_version: str, nodes: list[str], kubeconfig: str,
+                             seconds: float, hosts: dict[str, dict[str, int]]) -> None:
+        self._finish(False, status=DeploymentStatus.DEPLOYED.value, seconds=seconds, hosts=hosts)
+        self.kubernetes = {"version": kube_version, "nodes": list(nodes), "kubeconfig": kubeconfig,
+                           "layout": (self.deployment or {}).get("layout", {}), "drained": []}
+
+    def mark_kubernetes_deploy_failed(self, run_id: str, host: str, task: str, message: str, seconds: float,
+                                      hosts: dict[str, dict[str, int]]) -> None:
+        self._running_deploy(run_id)
+        self._kubernetes_deploy_failed(run_id=run_id, check=False, host=host, task=task, message=message,
+                                       seconds=round(seconds, 1), hosts=hosts)
+
+    @event("KubernetesDeployFailed")
+    def _kubernetes_deploy_failed(self, run_id: str, check: bool, host: str, task: str, message: str,
+                                  seconds: float, hosts: dict[str, dict[str, int]]) -> None:
+        self._finish(False, status=DeploymentStatus.FAILED.value, seconds=seconds, hosts=hosts, host=host,
+                     task=task, message=message)
+
+    @property
+    def nodes(self) -> list[str]:
+        return list((self.kubernetes or {}).get("nodes", []))
+
+    def record_node_joined(self, node: str, run_id: str, seconds: float) -> None:
+        if self.kubernetes is None:
+            raise InvalidTransition(f"cluster {self.name} has no Kubernetes yet: deploy it first")
+        if node not in self.vms:
+            raise InvalidTransition(f"{node} is not a VM of cluster {self.name}")
+        if node not in self.nodes:
+            self._node_joined(node=node, run_id=run_id, seconds=round(seconds, 1))
+
+    @event("NodeJoined")
+    def _node_joined(self, node: str, run_id: str, seconds: float) -> None:
+        self.kubernetes = dict(self.kubernetes or {}, nodes=sorted({*self.nodes, node}))
+
+    def record_node_join_failed(self, node: str, run_id: str, host: str, task: str, message: str) -> None:
+        self._node_join_failed(node=node, run_id=run_id, host=host, task=task, message=message)
+
+    @event("NodeJoinFailed")
+    def _node_join_failed(self, node: str, run_id: str, host: str, task: str, message: str) -> None:
+        pass
+
+    @property
+    def drained(self) -> list[str]:
+        """Nodes ai-how cordoned and drained before their VM stopped: uncordoned when back."""
+        return list((self.kubernetes or {}).get("drained", []))
+
+    def record_node_drained(self, node: str, pods: list[str], seconds: float) -> None:
+        if node in self.nodes and node not in self.drained:
+            self._node_drained(node=node, pods=pods, seconds=round(seconds, 1))
+
+    @event("NodeDrained")
+    def _node_drained(self, node: str, pods: list[str], seconds: float) -> None:
+        self.kubernetes = dict(self.kubernetes or {}, drained=sorted({*self.drained, node}))
+
+    def record_node_resumed(self, node: str) -> None:
+        if node in self.drained:
+            self._node_resumed(node=node)
+
+    @event("NodeResumed")
+    def _node_resumed(self, node: str) -> None:
+        self.kubernetes = dict(self.kubernetes or {}, drained=[n for n in self.drained if n != node])

@@ -62,6 +62,7 @@ class MarkVmStartFailed(Command):
 class StopVms(Command):
     vms: tuple[str, ...]
     timeout: float = 60.0
+    drain: bool = True  # a Kubernetes node is drained first (False: --force)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class StartCluster(Command):
 class StopCluster(Command):
     name: str
     timeout: float = 60.0
+    drain: bool = True
 
 
 @dataclass(frozen=True)
@@ -191,3 +193,48 @@ class MarkClusterDeployFailed(Command):
     message: str
     seconds: float
     hosts: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class DeployKubernetes(Command):
+    """Kubernetes on the running Cloud cluster by Kubespray, then its add-ons.
+
+    ``settings``: the config's ``kubernetes_config`` and nodes as plain data; ``addons``: each
+    enabled add-on's variables (secrets only as file paths); ``kubespray``: the checkout.
+    """
+
+    name: str
+    kubespray: str
+    settings: dict = field(default_factory=dict)
+    addons: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MarkKubernetesDeployed(Command):
+    name: str
+    run_id: str
+    kube_version: str
+    nodes: tuple[str, ...]
+    kubeconfig: str
+    seconds: float
+    hosts: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class MarkKubernetesDeployFailed(Command):
+    name: str
+    run_id: str
+    host: str
+    task: str
+    message: str
+    seconds: float
+    hosts: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class JoinNode(Command):
+    """A running Cloud worker that is not a Kubernetes node yet joins (Kubespray's scale.yml)."""
+
+    name: str
+    vm: str
+

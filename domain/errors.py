@@ -51,3 +51,7 @@ class ClusterNotRunning(DomainError):
 
 class DeployInProgress(DomainError):
     """Another process is deploying the same cluster right now."""
+
+
+class DrainTimedOut(DomainError):
+    """A Kubernetes node still runs pods after the drain's bounded wait: its VM is not stopped."""

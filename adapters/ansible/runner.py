@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -103,25 +104,38 @@ class AnsibleRunnerProvisioner:
         data = _private(self.runs_dir / run.run_id)
         inventory = _private(data / "inventory")
         (inventory / "hosts.yaml").write_text(yaml.safe_dump(run.inventory, sort_keys=False))
+        if run.group_vars is not None:
+            for relative, content in run.group_vars.items():
+                target = inventory / "group_vars" / relative
+                _private(target.parent)
+                target.write_text(yaml.safe_dump(content, sort_keys=False))
+            return data
         group_vars = self.ansible_dir / "group_vars"
         if group_vars.is_dir():
             shutil.copytree(group_vars, inventory / "group_vars", dirs_exist_ok=True)
         return data
 
-    def _envvars(self, run_id: str) -> dict[str, str]:
-        binary = self._binary() or "ansible-playbook"
+    def _envvars(self, run: PlaybookRun) -> dict[str, str]:
+        run_id = run.run_id
+        binary = run.binary or self._binary() or "ansible-playbook"
         # SSH masters of this run only: a later run connects anew and checks every host key
         # against the pinned one. Short, so that the socket path fits in 108 bytes.
         control = Path(tempfile.gettempdir()) / "ai-how-cp" / hashlib.sha256(run_id.encode()).hexdigest()[:10]
         # ansible-runner turns host key checking off unless told: every host key here is pinned.
+        roles = [*run.roles_paths, str(self.ansible_dir / "roles")]
+        library = [str(Path(p).parent / "library") for p in run.roles_paths if (Path(p).parent / "library").is_dir()]
+        extra = {"ANSIBLE_LIBRARY": os.pathsep.join(library)} if library else {}
         return {"ANSIBLE_CONFIG": str(self.ansible_dir / "ansible.cfg"), "ANSIBLE_HOST_KEY_CHECKING": "True",
-                "ANSIBLE_ROLES_PATH": str(self.ansible_dir / "roles"),
+                "ANSIBLE_ROLES_PATH": os.pathsep.join(roles), **extra,
                 "ANSIBLE_FORCE_COLOR": "False", "ANSIBLE_NOCOLOR": "True",
                 "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control),
                 "PATH": f"{Path(binary).parent}{os.pathsep}{os.environ.get('PATH', '')}", **self.env}
 
     def run(self, run: PlaybookRun, on_task: Callable[[str, str, str], None]) -> PlaybookOutcome:
         self.check()
+        if run.binary is not None and not Path(run.binary).exists():
+            raise InfrastructureError(f"{run.binary} does not exist; make Kubespray's environment again with "
+                                      "'ai-how kubespray setup DIR'")
         from ansible_runner.interface import init_runner
 
         data = self._prepare(run)
@@ -153,9 +167,9 @@ class AnsibleRunnerProvisioner:
             began = time.monotonic()
             runner = init_runner(
                 private_data_dir=str(data), project_dir=str(self.ansible_dir), playbook=run.playbook,
-                inventory=str(data / "inventory" / "hosts.yaml"), extravars=run.extravars,
-                envvars=self._envvars(run.run_id), ident=run.run_id, limit=run.limit,
-                cmdline="--check --diff" if run.check else None, event_handler=on_event, quiet=True,
+                inventory=str(data / "inventory"), extravars=run.extravars,
+                envvars=self._envvars(run), binary=run.binary, ident=run.run_id, limit=run.limit,
+                cmdline=self._cmdline(run), event_handler=on_event, quiet=True,
                 timeout=self.timeout_s, rotate_artifacts=0)
             # ansible-runner seeds Ansible's environment with all of ours and writes it into the
             # run's artifacts: only what Ansible needs goes, never a password in a store URL.
@@ -165,6 +179,13 @@ class AnsibleRunnerProvisioner:
         return PlaybookOutcome(run.run_id, runner.status, runner.rc if runner.rc is not None else -1, seconds,
                                _tallies(runner.stats or {}), data / "artifacts" / run.run_id,
                                failures[0] if failures else self._no_task_failed(runner))
+
+    def _cmdline(self, run: PlaybookRun) -> str | None:
+        """ansible-runner names the playbook only to its own ansible-playbook: another binary
+        (Kubespray's venv) gets it on the command line."""
+        words = [shlex.quote(str(self.ansible_dir / run.playbook))] if run.binary else []
+        words += ["--check", "--diff"] if run.check else []
+        return " ".join(words) or None
 
     @staticmethod
     def _no_task_failed(runner: Any) -> PlaybookFailure | None:

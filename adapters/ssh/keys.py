@@ -73,14 +73,17 @@ class SshKeys:
         with _LOCK:
             self._rewrite_known_hosts({vm})
 
-    def cluster_secret(self, cluster: str, kind: str) -> Path:
+    def cluster_secret(self, cluster: str, kind: str, value: str | None = None) -> Path:
         """``keys/clusters/<cluster>/<kind>``, made once, 0600: 1024 random bytes for a MUNGE
         key (``munge.key``), 32 URL-safe characters for a password (``*-password``)."""
         _private_dir(_private_dir(self.root) / "clusters")
         path = _private_dir(self.root / "clusters" / cluster) / kind
         with _LOCK:
+            if value is not None and (not path.exists() or path.read_bytes() != value.encode()):
+                path.unlink(missing_ok=True)  # the config gives it: the config's value it is
             if not path.exists():
-                data = os.urandom(1024) if kind == "munge.key" else secrets.token_urlsafe(24).encode()
+                data = value.encode() if value is not None else (
+                    os.urandom(1024) if kind == "munge.key" else secrets.token_urlsafe(24).encode())
                 tmp = path.with_suffix(".tmp")
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "wb") as out:
@@ -95,6 +98,18 @@ class SshKeys:
             path.unlink()
         if folder.exists():
             folder.rmdir()
+        (self.root.parent / "kube" / f"{cluster}.conf").unlink(missing_ok=True)
+
+    def store_kubeconfig(self, cluster: str, text: str) -> Path:
+        """``kube/<cluster>.conf`` beside ``keys/``: the cluster's admin credentials, 0600."""
+        folder = _private_dir(self.root.parent / "kube")
+        path = folder / f"{cluster}.conf"
+        tmp = folder / f".{cluster}.conf.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(tmp, path)
+        return path
 
     def _rewrite_known_hosts(self, names: set[str], added: str | None = None) -> None:
         """known_hosts without the lines for any of ``names``, plus ``added``; replaced whole, 0600."""

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from .audit import audit_app
+from .cloud import kubespray_app
 from .cluster import cluster_app
 from .common import CliState
 from .gpu import gpu_app
@@ -74,6 +75,7 @@ app.command("reconcile")(reconcile)
 app.command("topology")(topology)
 app.add_typer(gpu_app, name="gpu")
 app.add_typer(audit_app, name="audit")
+app.add_typer(kubespray_app, name="kubespray")
 
 
 def main() -> None:

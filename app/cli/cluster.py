@@ -28,8 +28,10 @@ def valid_config(config: Path) -> tuple[Any, Any]:
     from ai_how.app.config.loader import load_config
     from ai_how.app.config.validation import validate_config
 
+    from .validate import kube_versions
+
     parsed = load_config(config)
-    report = validate_config(parsed)
+    report = validate_config(parsed, kube_versions(parsed))
     if not report.valid:
         typer.echo(f"error: {config} is not a valid cluster config; run 'ai-how validate {config}':", err=True)
         for finding in report.errors:
@@ -72,7 +74,7 @@ def cluster_name(ctx: typer.Context, config: Optional[Path], kind: str) -> tuple
 
 def cluster_app(kind: str) -> typer.Typer:
     noun = KIND_WORDS[kind]
-    extra = ", deploy, ssh, inventory" if kind == "hpc" else ""
+    extra = ", deploy, ssh, inventory" if kind == "hpc" else ", deploy, inventory"
     app = typer.Typer(help=f"The {noun}: start, stop, status, destroy{extra}.", no_args_is_help=True)
 
     @app.command("start")
@@ -81,22 +83,36 @@ def cluster_app(kind: str) -> typer.Typer:
               config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
               wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run and, when it boots an image, its guest to answer SSH.")] = 600,
               deploy: Annotated[bool, typer.Option("--deploy", help="Then configure SLURM on it (ai-how hpc deploy)."
-                                                   if kind == "hpc" else "Not yet for this cluster.",
-                                                   hidden=kind != "hpc")] = False,
+                                                   if kind == "hpc" else "Then deploy Kubernetes and its add-ons "
+                                                   "on it (ai-how cloud deploy).")] = False,
+              kubespray: Annotated[Optional[Path], typer.Option(
+                  "--kubespray", hidden=kind != "cloud",
+                  help="With --deploy: the Kubespray checkout (default: AI_HOW_KUBESPRAY_DIR, then "
+                  "global.kubespray.path).")] = None,
               json_output: JsonFlag = False) -> None:
         """Create network, disks and VMs (adopting what exists), lease GPUs, start the auto_start VMs."""
-        if deploy and kind != "hpc":
-            raise UsageError("--deploy is for 'ai-how hpc start'; the Cloud cluster's deploy is not built yet")
         from ai_how.app.readside.queries import cluster_view
         from ai_how.domain.commands import StartCluster
 
         planned, parsed = planned_cluster(config, kind)
         cli = state(ctx)
         bus = cli.reconciled(parsed.global_.libvirt_uri, start_wait_s=wait)
+        if deploy and kind == "cloud":
+            from .cloud import _checkout, _state_dir
+
+            _checkout(kubespray, parsed).ansible_playbook(_state_dir(ctx))  # refused before anything starts
+
+        def deploy_it() -> dict[str, Any]:
+            if kind == "hpc":
+                return run_deploy(bus, planned)
+            from .cloud import run_cloud_deploy
+
+            return run_cloud_deploy(ctx, bus, planned, parsed, kubespray)
+
         out = console()
         with out.status(f"Starting {planned.name}…") if out.is_terminal else _nothing():
             result = bus.handle(StartCluster(planned.plan))
-        deployed = run_deploy(bus, planned) if deploy and json_output else None
+        deployed = deploy_it() if deploy and json_output else None
         view = cluster_view(cli.topology(), cli.hypervisor(), planned.name)
         if json_output:
             print_json({**({"deployed": deployed} if deploy else {}), "started": result.started, "already_running": result.already_running,
@@ -119,19 +135,29 @@ def cluster_app(kind: str) -> typer.Typer:
                       f"start by hand with 'ai-how vm start NAME'")
         out.print(cluster_table(view))
         if deploy:  # after the start's own report: a first deploy takes minutes
-            report_deploy(planned.name, run_deploy(bus, planned))
+            record = deploy_it()
+            if kind == "hpc":
+                report_deploy(planned.name, record)
+            else:
+                from .cloud import _cluster_id, report_cloud_deploy
+
+                report_cloud_deploy(planned.name, record, bus.store.read(_cluster_id(planned.name)).kubernetes)
 
     @app.command("stop")
     @handles_errors
     def stop(ctx: typer.Context,
              config: Annotated[Optional[Path], typer.Argument(help="The cluster.yaml (optional if only one "
                                                                    f"{kind} cluster is recorded).")] = None,
-             timeout: StopTimeout = 60) -> None:
+             timeout: StopTimeout = 60,
+             force: Annotated[bool, typer.Option("--force", help="Do not drain Kubernetes nodes first.",
+                                                 hidden=kind != "cloud")] = False) -> None:
         """Shut the cluster's VMs down (ACPI, then forced after --timeout) and release their GPUs."""
         from ai_how.domain.commands import StopCluster
 
         name, uri = cluster_name(ctx, config, kind)
-        result = state(ctx).reconciled(uri).handle(StopCluster(name, timeout))
+        result = state(ctx).reconciled(uri).handle(StopCluster(name, timeout, drain=not force))
+        for note in result.notes:
+            console().print(note)
         console().print(f"stopped: {', '.join(result.acted_on) or 'nothing was running'} ({name})")
 
     @app.command("status")
@@ -150,15 +176,24 @@ def cluster_app(kind: str) -> typer.Typer:
         if view is None:
             raise fail(f"cluster {name} has not been started here; start it with 'ai-how {kind} start CONFIG'", 1)
         slurm, why = slurm_states(cli, view) if kind == "hpc" else (None, None)
+        if kind == "cloud":
+            from .cloud import node_rows
+
+            nodes, why = node_rows(cli, name)
+            slurm = {n.name: ("Ready" if n.ready else "NotReady") + (",cordoned" if n.unschedulable else "")
+                     + (f" gpu={n.gpus}" if n.gpus else "") for n in nodes} if nodes is not None else None
         if json_output:
-            print_json({**view.as_dict(), **({"slurm": slurm, "slurm_error": why} if kind == "hpc" else {})})
+            extra = ({"slurm": slurm, "slurm_error": why} if kind == "hpc" else
+                     {"nodes": [{"name": n.name, "ready": n.ready, "unschedulable": n.unschedulable, "gpus": n.gpus,
+                                 "labels": n.labels, "taints": list(n.taints)} for n in nodes]
+                      if nodes is not None else None, "nodes_error": why})
+            print_json({**view.as_dict(), **extra})
             return
         out = console()
-        out.print(cluster_table(view, slurm if kind == "hpc" else None))
-        if kind == "hpc":
-            out.print(deployment_line(view.deployment))
-            if why:
-                out.print(f"[yellow]SLURM's view is not available: {why}[/yellow]")
+        out.print(cluster_table(view, slurm, "slurm" if kind == "hpc" else "kubernetes"))
+        out.print(deployment_line(view.deployment))
+        if why:
+            out.print(f"[yellow]{'SLURM' if kind == 'hpc' else 'Kubernetes'}'s view is not available: {why}[/yellow]")
 
     @app.command("destroy")
     @handles_errors
@@ -186,6 +221,11 @@ def cluster_app(kind: str) -> typer.Typer:
         app.command("deploy")(deploy_command)
         app.command("ssh", context_settings={"allow_interspersed_args": False})(ssh_command)
         app.command("inventory")(inventory_command)
+    else:
+        from .cloud import cloud_deploy_command, cloud_inventory_command
+
+        app.command("deploy")(cloud_deploy_command)
+        app.command("inventory")(cloud_inventory_command)
     return app
 
 

@@ -20,26 +20,35 @@ SLURM_COLOURS = {"idle": "green", "alloc": "cyan", "mix": "cyan", "drain": "yell
                  "down": "red", "unk": "yellow"}
 
 
-def cluster_table(view: ClusterView, slurm: dict[str, str] | None = None) -> Any:
-    """``slurm``: each node's state as sinfo reports it, for a column beside libvirt's."""
+def cluster_table(view: ClusterView, slurm: dict[str, str] | None = None, column: str = "slurm") -> Any:
+    """``slurm``: each node's state as sinfo (or the Kubernetes API) reports it, for a column
+    named ``column`` beside libvirt's."""
     from rich.table import Table
 
     net = view.network
     table = Table(title=f"{view.name} ({view.kind}) · {coloured(view.overall)} · network {net.get('subnet')} "
                         f"on {net.get('bridge')}", title_justify="left")
     columns = ["VM", "role", "IP", "vCPU", "RAM GB", "state", "libvirt", "guest", "GPUs held", "start"]
-    for column in columns[:8] + (["slurm"] if slurm is not None else []) + columns[8:]:
-        table.add_column(column)
+    for name in columns[:8] + ([column] if slurm is not None else []) + columns[8:]:
+        table.add_column(name)
     for vm in view.vms:
         state = vm.state + (f" ({vm.pending_intent} pending)" if vm.pending_intent else "")
         cells = [vm.name, vm.role, vm.ip or "-", str(vm.cpu_cores), f"{vm.memory_gb:g}", coloured(state),
                  vm.domain_state, vm.guest]
         if slurm is not None:
-            cells.append(_slurm_cell(slurm.get(vm.name), vm.role))
+            cells.append(_slurm_cell(slurm.get(vm.name), vm.role) if column == "slurm" else
+                         _node_cell(slurm.get(vm.name)))
         cells += ["[magenta]" + ", ".join(vm.gpus_held) + "[/magenta]" if vm.gpus_held else "-",
                   "auto" if vm.auto_start else "[yellow]manual[/yellow] (auto_start: false)"]
         table.add_row(*cells)
     return table
+
+
+def _node_cell(state: str | None) -> str:
+    if state is None:
+        return "- (not a node)"
+    colour = "green" if state.startswith("Ready") and "cordoned" not in state else "yellow"
+    return f"[{colour}]{state}[/{colour}]"
 
 
 def _slurm_cell(state: str | None, role: str) -> str:

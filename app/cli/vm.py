@@ -34,11 +34,15 @@ def start(ctx: typer.Context, name: Name,
 
 @vm_app.command("stop")
 @handles_errors
-def stop(ctx: typer.Context, name: Name, timeout: StopTimeout = 60) -> None:
-    """Shut the VM down and release its GPUs."""
+def stop(ctx: typer.Context, name: Name, timeout: StopTimeout = 60,
+         force: Annotated[bool, typer.Option("--force", help="A Kubernetes node: stop it without draining "
+                                                             "its pods first.")] = False) -> None:
+    """Shut the VM down and release its GPUs (a Kubernetes node is cordoned and drained first)."""
     from ai_how.domain.commands import StopVms
 
-    result = state(ctx).reconciled().handle(StopVms((name,), timeout))
+    result = state(ctx).reconciled().handle(StopVms((name,), timeout, drain=not force))
+    for note in result.notes:
+        console().print(note)
     console().print(f"{name} is not running" if result.skipped else f"stopped {name}")
 
 

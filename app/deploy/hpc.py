@@ -123,15 +123,17 @@ def run_playbook(event: Cluster.ClusterDeployStarted, store: EventStore, provisi
     return MarkClusterDeployed(cluster.name, event.run_id, outcome.seconds, _hosts(outcome))
 
 
-def record_deploy_failure(event: Cluster.ClusterDeployStarted, error: Exception, store: EventStore) -> Command:
-    cluster = store.read(event.originator_id)
+def failure_of(error: Exception) -> tuple[str, str, str, float, tuple[tuple[str, tuple[tuple[str, int], ...]], ...]]:
+    """What a failed run leaves to record: host, task, message, seconds, per-host counts."""
     if isinstance(error, DeployFailed):
         failure = error.outcome.failure
-        return MarkClusterDeployFailed(cluster.name, event.run_id, failure.host if failure else "-",
-                                       failure.task if failure else "-",
-                                       failure.message if failure else error.outcome.status,
-                                       error.outcome.seconds, _hosts(error.outcome))
-    return MarkClusterDeployFailed(cluster.name, event.run_id, "-", "-", str(error), 0.0)
+        return (failure.host if failure else "-", failure.task if failure else "-",
+                failure.message if failure else error.outcome.status, error.outcome.seconds, _hosts(error.outcome))
+    return "-", "-", str(error), 0.0, ()
+
+
+def record_deploy_failure(event: Cluster.ClusterDeployStarted, error: Exception, store: EventStore) -> Command:
+    return MarkClusterDeployFailed(store.read(event.originator_id).name, event.run_id, *failure_of(error))
 
 
 def mark_cluster_deployed(command: MarkClusterDeployed, store: EventStore) -> None:

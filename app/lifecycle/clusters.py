@@ -13,7 +13,7 @@ from ai_how.app.errors import InfrastructureError
 from ai_how.app.faults import crash_point
 from ai_how.app.guests.seeds import seeds_for
 from ai_how.app.images.catalogue import resolve as resolve_images
-from ai_how.app.ports import EventStore, Hypervisor, KeyStore, PrepareReport, TeardownReport
+from ai_how.app.ports import BeforeStop, EventStore, Hypervisor, KeyStore, PrepareReport, TeardownReport
 from ai_how.domain.cluster import ClusterStatus
 from ai_how.domain.commands import (
     DestroyCluster,
@@ -40,6 +40,7 @@ from .leases import load_gpu, load_vm, load_with_cards, release_from
 class VmBatchResult:
     acted_on: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # already in the wanted state
+    notes: list[str] = field(default_factory=list)  # what happened before (a node drained)
 
 
 def start_vms(command: StartVms, store: EventStore) -> VmBatchResult:
@@ -82,9 +83,12 @@ def mark_vm_start_failed(command: MarkVmStartFailed, store: EventStore) -> None:
     store.save(vm, *release_from(vm, loaded.cards(vm), "start failed"))
 
 
-def stop_vms(command: StopVms, store: EventStore) -> VmBatchResult:
+def stop_vms(command: StopVms, store: EventStore, before_stop: BeforeStop) -> VmBatchResult:
     result = VmBatchResult()
     vms = [load_vm(store, name) for name in command.vms]
+    result.notes = before_stop([vm.name for vm in vms if vm.state not in (VmState.DEFINED, VmState.STOPPED)],
+                               command.drain)
+    vms = [load_vm(store, name) for name in command.vms]  # as the drain left them
     for vm in vms:
         if vm.state in (VmState.DEFINED, VmState.STOPPED):
             result.skipped.append(vm.name)
@@ -150,7 +154,7 @@ def stop_cluster(command: StopCluster, store: EventStore, bus) -> VmBatchResult:
     cluster = store.get(cluster_id(command.name))
     if cluster is None or cluster.status == ClusterStatus.DESTROYED:
         raise UnknownObject(f"cluster {command.name} is not running here; nothing to stop")
-    result = bus.handle(StopVms(tuple(cluster.vms), command.timeout))
+    result = bus.handle(StopVms(tuple(cluster.vms), command.timeout, command.drain))
     cluster = store.get(cluster_id(command.name))
     cluster.mark_stopped()
     store.save(cluster)

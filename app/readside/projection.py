@@ -102,6 +102,27 @@ def _deploy_ended(status: str):
     return apply
 
 
+def _kubernetes_deployed(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    _deploy_ended("deployed")(t, e, p)
+    row = _touch_cluster(t, t.subject(e)[1])
+    row["kubernetes"] = {"version": p["kube_version"], "nodes": list(p["nodes"]), "kubeconfig": p["kubeconfig"],
+                         "drained": []}
+
+
+def _kubernetes_nodes(change: str):
+    def apply(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+        row = _touch_cluster(t, t.subject(e)[1])
+        kubernetes = row.get("kubernetes")
+        if kubernetes is None:
+            return
+        key = "nodes" if change == "joined" else "drained"
+        names = set(kubernetes.get(key, []))
+        names = names - {p["node"]} if change == "resumed" else names | {p["node"]}
+        kubernetes[key] = sorted(names)
+        _stamp(row, e)
+    return apply
+
+
 def _vm_defined(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     name = p.get("name") or t.subject(e)[1]
     _register(t, e, "vm", name)
@@ -191,6 +212,12 @@ _HANDLERS = {
     "ClusterDeployStarted": _deploy_started,
     "ClusterDeployed": _deploy_ended("deployed"),
     "ClusterDeployFailed": _deploy_ended("failed"),
+    "KubernetesDeployStarted": _deploy_started,
+    "KubernetesDeployed": _kubernetes_deployed,
+    "KubernetesDeployFailed": _deploy_ended("failed"),
+    "NodeJoined": _kubernetes_nodes("joined"),
+    "NodeDrained": _kubernetes_nodes("drained"),
+    "NodeResumed": _kubernetes_nodes("resumed"),
     "VmDefined": _vm_defined,
     "VmRedefined": _vm_defined,
     "VmStartRequested": _vm_start_requested,

@@ -87,10 +87,12 @@ class ClusterView:
     network: dict[str, str]
     vms: list[VmRow]
     deployment: dict[str, Any] | None = None  # the last deploy (not a --check run), as recorded
+    kubernetes: dict[str, Any] | None = None  # a deployed Cloud cluster: version, nodes, kubeconfig path
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "status": self.status, "overall": self.overall,
-                "network": self.network, "vms": [vm.as_dict() for vm in self.vms], "deployment": self.deployment}
+                "network": self.network, "vms": [vm.as_dict() for vm in self.vms], "deployment": self.deployment,
+                **({"kubernetes": self.kubernetes} if self.kind == "cloud" else {})}
 
 
 def vm_row(topology: Topology, hypervisor: Any, name: str) -> VmRow | None:
@@ -125,7 +127,7 @@ def cluster_view(topology: Topology, hypervisor: Any, name: str) -> ClusterView 
         return None
     rows = [r for vm in cluster["vms"] if (r := vm_row(topology, hypervisor, vm)) is not None]
     return ClusterView(name, cluster["kind"], cluster["status"], _overall(cluster["status"], rows),
-                       cluster["network"], rows, cluster.get("deployment"))
+                       cluster["network"], rows, cluster.get("deployment"), cluster.get("kubernetes"))
 
 
 def cluster_names(topology: Topology, kind: str | None = None, include_destroyed: bool = False) -> list[str]:
