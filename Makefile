@@ -10,6 +10,7 @@ TIMEOUT ?= 60
 .PHONY: help demo test validate system-start system-stop system-status system-destroy \
 	hpc-cluster-start hpc-cluster-stop hpc-cluster-status hpc-cluster-destroy \
 	cloud-cluster-start cloud-cluster-stop cloud-cluster-status cloud-cluster-destroy \
+	hpc-cluster-deploy cloud-cluster-deploy \
 	cluster-start cluster-stop cluster-status cluster-destroy validate-shared-gpu reconcile
 
 help: ## Show the targets
@@ -40,6 +41,9 @@ system-destroy: ## Destroy both clusters (asks first)
 hpc-cluster-start: ## Start the HPC cluster
 	$(AI_HOW) hpc start $(CLUSTER_CONFIG)
 
+hpc-cluster-deploy: ## SLURM on the running HPC cluster
+	$(AI_HOW) hpc deploy $(CLUSTER_CONFIG)
+
 hpc-cluster-stop: ## Stop the HPC cluster
 	$(AI_HOW) hpc stop $(CLUSTER_CONFIG) --timeout $(TIMEOUT)
 
@@ -51,6 +55,9 @@ hpc-cluster-destroy: ## Destroy the HPC cluster (asks first)
 
 cloud-cluster-start: ## Start the Cloud cluster
 	$(AI_HOW) cloud start $(CLUSTER_CONFIG)
+
+cloud-cluster-deploy: ## Kubernetes and the enabled add-ons on the running Cloud cluster (Kubespray)
+	$(AI_HOW) cloud deploy $(CLUSTER_CONFIG)
 
 cloud-cluster-stop: ## Stop the Cloud cluster
 	$(AI_HOW) cloud stop $(CLUSTER_CONFIG) --timeout $(TIMEOUT)

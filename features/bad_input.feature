@@ -74,7 +74,7 @@ Feature: Bad input and broken surroundings get one clear line
     And nothing was written to the store
 
   Scenario: Secrets in the config never reach the log, the views or the output
-    Given the config "examples/multi-gpu-clusters.yaml" with the secret "s3cr3t-Pa55-Mlflow" in mlops and serving
+    Given the config "examples/multi-gpu-clusters.yaml" with the secret "s3cr3t-Pa55-Mlflow" in mlops and monitoring
     When I run "ai-how validate {config} --json"
     And I run "ai-how hpc start {config}"
     And I run "ai-how cloud start {config}"
@@ -129,3 +129,44 @@ Feature: Bad input and broken surroundings get one clear line
     And the errors say "ansible-runner is not installed; install it with: pip install 'ansible-runner>=2.3'"
     And the output has no traceback
     And nothing was written to the store
+
+  Scenario: Deploying Kubernetes without a Kubespray checkout says how to get one
+    When I run "ai-how cloud deploy examples/multi-gpu-clusters.yaml"
+    Then the exit code is 2
+    And the errors say "no Kubespray checkout is known; get Kubespray with: git clone --branch v2.29.0 --depth 1 https://github.com/kubernetes-sigs/kubespray.git DIR, then: ai-how kubespray setup DIR"
+    And the output has no traceback
+
+  Scenario: A Kubespray older than 2.29 is refused
+    Given a Kubespray checkout of release 2.28.1
+    When I run "ai-how kubespray setup {kubespray}"
+    Then the exit code is 2
+    And the errors say "Kubespray 2.28.1 at {kubespray} is too old: ai-how needs 2.29 or newer"
+    When I run "ai-how cloud deploy examples/multi-gpu-clusters.yaml --kubespray {kubespray}"
+    Then the exit code is 2
+    And the errors say "is too old: ai-how needs 2.29 or newer"
+
+  Scenario: A Kubernetes version the checkout does not ship is refused, naming its range
+    Given the config "examples/multi-gpu-clusters.yaml"
+    And its field "clusters.cloud.kubernetes_config.version" set to "1.28"
+    When I validate it with "--kubespray tests/fakes/kubespray"
+    Then the exit code is 2
+    And the errors say "clusters.cloud.kubernetes_config.version: Kubernetes 1.28 is not one the Kubespray checkout supports (1.31.0 to 1.33.5); pick one of those"
+
+  Scenario Outline: Pod and service ranges overlap neither each other nor a cluster's subnet
+    Given the config "examples/multi-gpu-clusters.yaml"
+    And its field "clusters.cloud.kubernetes_config.networking.<field>" set to "<range>"
+    When I validate it
+    Then the exit code is 2
+    And the errors say "<message>"
+
+    Examples:
+      | field        | range            | message                                                                                            |
+      | pod_cidr     | 10.96.0.0/16     | networking.service_cidr: service range 10.96.0.0/12 overlaps the pod range 10.96.0.0/16           |
+      | pod_cidr     | 192.168.100.0/23 | networking.pod_cidr: 192.168.100.0/23 overlaps hpc-cluster's subnet 192.168.100.0/24              |
+      | service_cidr | 192.168.0.0/16   | networking.service_cidr: 192.168.0.0/16 overlaps cloud-cluster's subnet 192.168.200.0/24          |
+
+  Scenario: Deploying Kubernetes on a cluster that is not running says to start it
+    When I run "ai-how cloud deploy examples/multi-gpu-clusters.yaml --kubespray tests/fakes/kubespray"
+    Then the exit code is 1
+    And the errors say "cluster cloud-cluster is not running here: start it with 'ai-how cloud start CONFIG', then deploy it"
+    And the output has no traceback

@@ -44,6 +44,18 @@ def _args(text: str, config_path: list[str], noted: dict[str, str]) -> list[str]
     return shlex.split(text)
 
 
+@pytest.fixture(autouse=True)
+def _tmp_noted(noted: dict[str, str], tmp_path: Path) -> None:
+    """``{tmp}`` in a command or a path: the scenario's own folder."""
+    noted["tmp"] = str(tmp_path)
+
+
+@pytest.fixture
+def inventory() -> dict:
+    """An inventory as ansible-inventory --list printed it, for the steps after."""
+    return {}
+
+
 @pytest.fixture
 def transcript() -> list:
     """Every command result of the scenario, for checks across all of them."""
@@ -74,7 +86,9 @@ def output_says(result, text: str) -> None:
 
 
 @then(parsers.parse('the errors say "{text}"'))
-def errors_say(result, text: str) -> None:
+def errors_say(result, noted, text: str) -> None:
+    for name, value in noted.items():
+        text = text.replace("{" + name + "}", value)
     assert text in result.stderr, result.stderr
 
 
@@ -223,6 +237,12 @@ def validate_it(run_cli, validated: list[str], config_file: Path, monkeypatch):
     monkeypatch.delenv("AI_HOW_TEST_UNSET_IMAGE", raising=False)
     validated.append(str(config_file))
     return run_cli("validate", validated[-1])
+
+
+@when(parsers.parse('I validate it with "{flags}"'), target_fixture="result")
+def validate_it_with(run_cli, validated: list[str], config_file: Path, flags: str):
+    validated.append(str(config_file))
+    return run_cli("validate", validated[-1], *shlex.split(flags))
 
 
 # --- libvirt, looked at directly through the same test-driver connection ---------------------

@@ -59,6 +59,17 @@ def no_ansible_runner(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "ansible_runner", None)  # what importing a missing package raises
 
 
+@given(parsers.parse("a Kubespray checkout of release {release}"))
+def old_kubespray(tmp_path: Path, noted: dict, release: str) -> None:
+    import shutil
+
+    checkout = tmp_path / f"kubespray-{release}"
+    shutil.copytree(REPO / "tests" / "fakes" / "kubespray", checkout)
+    galaxy = checkout / "galaxy.yml"
+    galaxy.write_text(galaxy.read_text().replace("version: 2.29.0", f"version: {release}"))
+    noted["kubespray"] = str(checkout)
+
+
 @then("the output has no traceback")
 def no_traceback(result) -> None:
     assert "Traceback" not in result.stdout + result.stderr
@@ -75,11 +86,12 @@ def nothing_written(state_dir: Path) -> None:
         assert bus.store.max_position() == 0
 
 
-@given(parsers.parse('the config "{path}" with the secret "{secret}" in mlops and serving'))
+@given(parsers.parse('the config "{path}" with the secret "{secret}" in mlops and monitoring'))
 def config_with_secret(tmp_path: Path, config_path: list[str], path: str, secret: str) -> None:
     doc = yaml.safe_load((REPO / path).read_text())
     doc["clusters"]["cloud"]["mlops"] = {"mlflow": {"database": {"username": "mlflow", "password": secret}}}
-    doc["clusters"]["cloud"]["serving"] = {"registry": {"credentials": {"token": secret}}}
+    doc["clusters"]["cloud"]["mlops"]["minio"] = {"credentials": {"root_password": secret}}
+    doc["clusters"]["cloud"]["monitoring"] = {"grafana": {"admin_password": secret}}
     target = tmp_path / "cluster.yaml"
     target.write_text(yaml.safe_dump(doc))
     config_path.append(str(target))

@@ -7,20 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from pytest_bdd import parsers, scenarios, then
 
 scenarios("hpc_inventory.feature")
-
-
-@pytest.fixture(autouse=True)
-def _tmp_noted(noted: dict[str, str], tmp_path: Path) -> None:
-    noted["tmp"] = str(tmp_path)
-
-
-@pytest.fixture
-def inventory() -> dict:
-    return {}
 
 
 @then(parsers.parse('ansible-inventory reads "{path}" with these groups:'))

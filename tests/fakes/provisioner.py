@@ -16,6 +16,10 @@ class FakeProvisioner:
         self.fail_at: tuple[str, str, str] | None = None  # (host, task, message)
         self.running_elsewhere = False
 
+    @property
+    def playbooks(self) -> list[str]:
+        return [r.playbook for r in self.runs]
+
     def check(self) -> None:
         return None
 
@@ -27,7 +31,7 @@ class FakeProvisioner:
 
     def run(self, run: PlaybookRun, on_task: Callable[[str, str, str], None]) -> PlaybookOutcome:
         self.runs.append(run)
-        hosts = [h for group in run.inventory["all"]["children"]["slurm"]["children"].values() for h in group["hosts"]]
+        hosts = _hosts(run)
         for host in dict.fromkeys(hosts):
             on_task(host, "changed", "The cluster's MUNGE key is on the node")
         if self.fail_at is not None:
@@ -37,3 +41,11 @@ class FakeProvisioner:
                                    self.artifacts / run.run_id, PlaybookFailure(host, task, message))
         return PlaybookOutcome(run.run_id, "successful", 0, 2.5, {h: HostTally(ok=3, changed=1) for h in hosts},
                                self.artifacts / run.run_id)
+
+
+def _hosts(run: PlaybookRun) -> list[str]:
+    """The hosts a run would reach: the HPC inventory's groups, or Kubespray's (with --limit)."""
+    everything = run.inventory["all"]
+    if "hosts" in everything:
+        return [h for h in everything["hosts"] if run.limit is None or h == run.limit]
+    return [h for group in everything["children"]["slurm"]["children"].values() for h in group["hosts"]]

@@ -29,8 +29,10 @@ def _env() -> dict[str, str]:
 def test_every_playbook_passes_the_syntax_check(playbook: str, tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.yaml"
     inventory.write_text(yaml.safe_dump({"all": {"children": {"slurm": {"children": {
-        "slurm_controller": {"hosts": {"c": {}}}, "slurm_compute": {"hosts": {"n": {}}}}}}}}))
+        "slurm_controller": {"hosts": {"c": {}}}, "slurm_compute": {"hosts": {"n": {}}}}},
+        "kube_control_plane": {"hosts": {"cp": {}}}, "kube_node": {"hosts": {"w": {}}}}}}))
     out = subprocess.run([str(BIN / "ansible-playbook"), "--syntax-check", "-i", str(inventory),
+                          "-e", f"kubespray_dir={REPO / 'tests' / 'fakes' / 'kubespray'}",
                           f"playbooks/{playbook}"], cwd=ANSIBLE, capture_output=True, text=True, env=_env())
     assert out.returncode == 0, out.stdout + out.stderr
 

@@ -22,6 +22,7 @@ EXPECTED = {
     "cluster-start": "system start cfg.yaml", "cluster-stop": "system stop cfg.yaml --timeout 60",
     "cluster-status": "system status cfg.yaml", "cluster-destroy": "system destroy cfg.yaml",
     "reconcile": "reconcile", "validate": "validate cfg.yaml",
+    "hpc-cluster-deploy": "hpc deploy cfg.yaml", "cloud-cluster-deploy": "cloud deploy cfg.yaml",
 }
 
 
