@@ -261,6 +261,15 @@ def _check_kubernetes(config: ClusterConfig, clusters: list[PlannedCluster], kub
                 out.append(Finding("error", f"{path}.{key}",
                                    f"{network} overlaps {cluster.name}'s subnet {subnet} ({cluster.path}.network."
                                    "subnet); Kubernetes would route the VMs' own addresses into the cluster"))
+    ingress = k8s.ingress
+    if ingress.enabled and ingress.replicas is not None:
+        out.append(Finding("warning", f"{path}.ingress.replicas",
+                           "Kubespray runs the NGINX ingress controller as a DaemonSet, one on each node: "
+                           "replicas is not used; remove it"))
+    if ingress.enabled and ingress.load_balancer_ip is not None:
+        out.append(Finding("warning", f"{path}.ingress.load_balancer_ip",
+                           f"{ingress.load_balancer_ip} is not given to anything: ai-how deploys no load balancer "
+                           "(such as MetalLB); the ingress answers on the nodes' own addresses"))
     if kube_versions and k8s.version_number:
         wanted = k8s.version_number
         matches = [v for v in kube_versions if v == wanted or v.startswith(wanted + ".")]

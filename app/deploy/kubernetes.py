@@ -42,10 +42,7 @@ def kubernetes_settings(section: Any, planned_vms: Any) -> dict[str, Any]:
         "helm_enabled": k8s.helm,
         "local_path_provisioner_enabled": k8s.storage.default_class == "local-path" or any(
             c.provisioner == "rancher.io/local-path" for c in k8s.storage.classes),
-        "kube_proxy_strict_arp": k8s.ingress.load_balancer_ip is not None,
     }
-    if k8s.ingress.enabled and k8s.ingress.replicas:
-        cluster_vars["ingress_nginx_replicas"] = k8s.ingress.replicas
     if net.cni_version and net.cni in VERSION_KEYS:
         cluster_vars[VERSION_KEYS[net.cni]] = net.cni_version.removeprefix("v")
     if k8s.runtime_version:
