@@ -25,17 +25,20 @@ from .ports import (
     ImageBuilder,
     KeyStore,
     KubernetesApi,
+    ModelServing,
     PciHost,
     Provisioner,
     Views,
 )
 from .progress import Progress
 from .readside.views import LiveTopology
+from .serving import models as serving_models
 from .settings import resolve_ansible_dir, resolve_image_dir, resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
 
 COMMAND_HANDLERS = {**lifecycle_handlers.COMMAND_HANDLERS, **image_build.COMMAND_HANDLERS,
-                    **hpc_deploy.COMMAND_HANDLERS, **cloud_deploy.COMMAND_HANDLERS}
+                    **hpc_deploy.COMMAND_HANDLERS, **cloud_deploy.COMMAND_HANDLERS,
+                    **serving_models.COMMAND_HANDLERS}
 EVENT_HANDLERS: dict[type, list[Any]] = {}
 for _handlers in (lifecycle_handlers.EVENT_HANDLERS, hpc_deploy.EVENT_HANDLERS, cloud_deploy.EVENT_HANDLERS):
     for _event_type, _entries in _handlers.items():
@@ -153,6 +156,12 @@ def kubespray_installer() -> Any:
     return KubesprayVenv()
 
 
+def model_serving() -> ModelServing:
+    from ai_how.adapters.kserve.client import KserveServing
+
+    return KserveServing()
+
+
 def kubernetes_api() -> KubernetesApi:
     from ai_how.adapters.kubernetes.client import KubernetesClientApi
 
@@ -173,6 +182,7 @@ def bootstrap(
     provisioner: Provisioner | None = None,
     kubernetes: KubernetesApi | None = None,
     guests: GuestAccess | None = None,
+    serving: ModelServing | None = None,
 ) -> MessageBus:
     env = os.environ if env is None else env
     state = resolve_state_dir(state_dir, env)
@@ -194,6 +204,7 @@ def bootstrap(
                     "image_builders": image_builders(env), "progress": progress,
                     "kubernetes": kubernetes, "before_stop": cloud_deploy.DrainBeforeStop(store, kubernetes, progress),
                     "state_dir": state, "kubespray_installer": kubespray_installer(),
+                    "serving": serving if serving is not None else model_serving(),
                     "provisioner": provisioner if provisioner is not None else ansible_provisioner(state, env),
                     "image_places": ImagePlaces(resolve_ansible_dir(env), resolve_image_dir(uri, state, env))}
     bus.command_handlers = {cmd: inject(fn, dependencies) for cmd, fn in COMMAND_HANDLERS.items()}

@@ -398,3 +398,17 @@ class BeforeStop(Protocol):
 
     def __call__(self, vms: list[str], drain: bool) -> list[str]:
         """Prepare ``vms`` for their stop; notes for the operator. Raises to refuse the stop."""
+
+
+class ModelServing(Protocol):
+    """KServe's InferenceServices on a cluster, reached with its admin kubeconfig."""
+
+    def apply(self, kubeconfig: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Create it, or replace the one of that name; the object as the API server keeps it."""
+
+    def get(self, kubeconfig: Path, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def list(self, kubeconfig: Path, namespace: str | None = None) -> list[dict[str, Any]]: ...
+
+    def delete(self, kubeconfig: Path, namespace: str, name: str) -> bool:
+        """False when there was nothing of that name."""

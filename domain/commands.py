@@ -238,3 +238,30 @@ class JoinNode(Command):
     name: str
     vm: str
 
+
+
+@dataclass(frozen=True)
+class DeployModel(Command):
+    """Serve a model on the Cloud cluster: ``spec`` as ``app/serving`` makes it (storage URI,
+    format, resources, replicas, GPUs), applied as a KServe InferenceService."""
+
+    cluster: str
+    namespace: str
+    name: str
+    spec: dict = field(default_factory=dict)
+    wait_s: float = 0.0
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class ObserveModel(Command):
+    """Ask the cluster how an inference service is doing, and record what changed."""
+
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DeleteModel(Command):
+    namespace: str
+    name: str

@@ -55,3 +55,7 @@ class DeployInProgress(DomainError):
 
 class DrainTimedOut(DomainError):
     """A Kubernetes node still runs pods after the drain's bounded wait: its VM is not stopped."""
+
+
+class GpusNotAvailable(DomainError):
+    """A GPU inference service asks for more GPUs than the Cloud cluster's running workers hold."""

@@ -35,3 +35,8 @@ def mac_address(vm: str) -> str:
     """The VM's MAC: stable per VM name, in QEMU's locally administered 52:54:00 range."""
     digest = hashlib.sha256(vm.encode()).digest()
     return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
+
+
+@lru_cache(maxsize=1024)
+def service_id(namespace: str, name: str) -> UUID:
+    return uuid5(AI_HOW_NAMESPACE, f"isvc:{namespace}/{name}")

@@ -59,8 +59,12 @@ class KubernetesClientApi:
         self.server = server
         self.timeout_s = timeout_s
 
+    def _core(self, kubeconfig: Path, what: str) -> Any:
+        return self._connected(kubeconfig, what, "CoreV1Api")
+
     @contextmanager
-    def _core(self, kubeconfig: Path, what: str) -> Iterator[Any]:
+    def _connected(self, kubeconfig: Path, what: str, api: str) -> Iterator[Any]:
+        """One of the client's API classes on the kubeconfig's cluster; its errors as one line."""
         try:
             import kubernetes
             from kubernetes.client.exceptions import ApiException
@@ -81,7 +85,7 @@ class KubernetesClientApi:
         host = configuration.host
         client = kubernetes.client.ApiClient(configuration)
         try:
-            yield kubernetes.client.CoreV1Api(client)
+            yield getattr(kubernetes.client, api)(client)
         except ApiException as exc:
             if not exc.status:  # no answer at all: the connection or TLS failed
                 said = " ".join(str(exc.reason or "").split())[:200]

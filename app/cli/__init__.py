@@ -19,6 +19,7 @@ from .common import CliState
 from .gpu import gpu_app
 from .host import host_app
 from .image import image_app
+from .model import model_app
 from .reconcile import reconcile
 from .system import system_app
 from .topology import topology
@@ -76,6 +77,7 @@ app.command("topology")(topology)
 app.add_typer(gpu_app, name="gpu")
 app.add_typer(audit_app, name="audit")
 app.add_typer(kubespray_app, name="kubespray")
+app.add_typer(model_app, name="model")
 
 
 def main() -> None:

@@ -182,16 +182,26 @@ def cluster_app(kind: str) -> typer.Typer:
             nodes, why = node_rows(cli, name)
             slurm = {n.name: ("Ready" if n.ready else "NotReady") + (",cordoned" if n.unschedulable else "")
                      + (f" gpu={n.gpus}" if n.gpus else "") for n in nodes} if nodes is not None else None
+        services = []
+        if kind == "cloud":
+            from ai_how.app.readside.queries import service_rows
+
+            services = service_rows(cli.topology(), name)
         if json_output:
             extra = ({"slurm": slurm, "slurm_error": why} if kind == "hpc" else
                      {"nodes": [{"name": n.name, "ready": n.ready, "unschedulable": n.unschedulable, "gpus": n.gpus,
                                  "labels": n.labels, "taints": list(n.taints)} for n in nodes]
-                      if nodes is not None else None, "nodes_error": why})
+                      if nodes is not None else None, "nodes_error": why, "services": services})
             print_json({**view.as_dict(), **extra})
             return
         out = console()
         out.print(cluster_table(view, slurm, "slurm" if kind == "hpc" else "kubernetes"))
         out.print(deployment_line(view.deployment))
+        for service in services:
+            spec = service["spec"]
+            out.print(f"model {service['namespace']}/{service['name']}: {service['state']} · {spec.get('format')}"
+                      + (f" · {spec['gpus']} GPU" if spec.get("gpus") else "")
+                      + (f" · {service['url']}" if service["url"] else ""))
         if why:
             out.print(f"[yellow]{'SLURM' if kind == 'hpc' else 'Kubernetes'}'s view is not available: {why}[/yellow]")
 

@@ -40,6 +40,10 @@ def render_tree(tree: dict[str, Any], title: str) -> Any:
                     others = ", ".join(f"{c['vm']} ({c['cluster']})" for c in gpu["conflicts"])
                     line += f" · [red]conflict: cannot run with {others}[/red]"
                 leaf.add(line)
+        for service in cluster.get("services", []):
+            gpus = f" · {service['gpus']} GPU" if service["gpus"] else ""
+            node.add(f"[green]model {service['namespace']}/{service['name']}[/green] · {service['format']}{gpus} · "
+                     f"{_status(service['state'])}" + (f" · {service['url']}" if service["url"] else ""))
     return root
 
 

@@ -23,16 +23,18 @@ class Topology:
     names: dict[str, list[str]] = field(default_factory=dict)  # aggregate id -> [kind, natural key]
     images: dict[str, dict[str, Any]] = field(default_factory=dict)  # "name@digest" -> the built image
     position: int = 0
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)  # "namespace/name" -> inference service
     changed: set[tuple[str, str]] = field(default_factory=set, repr=False)  # (table, key) since last save
 
-    TABLES = ("clusters", "vms", "gpus", "names", "images")
+    TABLES = ("clusters", "vms", "gpus", "names", "images", "services")
 
     def table(self, name: str) -> dict[str, Any]:
         return getattr(self, name)
 
     def copy(self) -> Topology:
         return Topology(copy.deepcopy(self.clusters), copy.deepcopy(self.vms), copy.deepcopy(self.gpus),
-                        dict(self.names), copy.deepcopy(self.images), self.position)
+                        dict(self.names), copy.deepcopy(self.images), self.position,
+                        services=copy.deepcopy(self.services))
 
     def subject(self, event: LoggedEvent) -> tuple[str, str]:
         """(kind, natural key) of the event's aggregate: ('gpu', '0000:01:00.0'), ('vm', ...)."""
@@ -203,6 +205,31 @@ def _image_rebuilt(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     _stamp(row, e)
 
 
+def _service_deployed(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    if "namespace" in p:
+        key = f"{p['namespace']}/{p['name']}"
+        _register(t, e, "service", key)
+    else:
+        key = t.subject(e)[1]
+    namespace, name = key.split("/", 1)
+    t.services[key] = {"namespace": namespace, "name": name, "cluster": p["cluster"], "spec": p["spec"],
+                       "manifest_digest": p["manifest_digest"], "state": "deployed", "url": None, "reason": None,
+                       "deployed_at": e.timestamp.isoformat()}
+    _stamp(t._touch("services", key), e)
+
+
+def _service_state(state: str):
+    def apply(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+        key = t.subject(e)[1]
+        if key not in t.services:
+            return
+        row = t._touch("services", key)
+        row.update(state=state, url=p.get("url") if state == "ready" else None,
+                   reason=p.get("reason") if state == "failed" else None)
+        _stamp(row, e)
+    return apply
+
+
 _HANDLERS = {
     "ClusterProvisioned": _cluster_provisioned,
     "ClusterReprovisioned": _cluster_provisioned,
@@ -231,5 +258,10 @@ _HANDLERS = {
     "GpuReleased": _gpu_released,
     "GuestReady": _guest_ready,
     "ImageBuilt": _image_built,
+    "InferenceServiceDeployed": _service_deployed,
+    "InferenceServiceRedeployed": _service_deployed,
+    "InferenceServiceReady": _service_state("ready"),
+    "InferenceServiceFailed": _service_state("failed"),
+    "InferenceServiceDeleted": _service_state("deleted"),
     "ImageRebuilt": _image_rebuilt,
 }

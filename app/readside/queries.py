@@ -216,3 +216,10 @@ def audit_entries(store: EventStore, topology: Topology, wanted: AuditFilter = A
             count += 1
             if wanted.limit is not None and count >= wanted.limit:
                 return
+
+
+def service_rows(topology: Topology, cluster: str | None = None, include_deleted: bool = False) -> list[dict[str, Any]]:
+    """The inference services as recorded, by namespace and name."""
+    rows = [dict(r) for _, r in sorted(topology.services.items())
+            if (cluster is None or r["cluster"] == cluster) and (include_deleted or r["state"] != "deleted")]
+    return rows

@@ -12,7 +12,7 @@ from typing import Any
 from ai_how.app.config.plan import PlannedCluster
 
 from .projection import Topology
-from .queries import gpu_model, guest_state
+from .queries import gpu_model, guest_state, service_rows
 
 
 def _gpu_users(vms: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
@@ -58,6 +58,10 @@ def topology_tree(topology: Topology, configured: list[PlannedCluster] = ()) -> 
                          "network": cluster["network"],
                          "vms": [_vm_entry(vms[v], topology, users, True) for v in cluster["vms"] if v in vms]
                          + [_vm_entry(v, topology, users, False) for v in planned_vms if v["cluster"] == name]})
+        if cluster["kind"] == "cloud":
+            clusters[-1]["services"] = [
+                {"namespace": r["namespace"], "name": r["name"], "state": r["state"], "url": r["url"],
+                 "format": r["spec"].get("format"), "gpus": r["spec"].get("gpus", 0)} for r in service_rows(topology, name)]
     for planned in configured:
         if planned.name not in live:
             clusters.append({"name": planned.name, "kind": planned.kind, "status": "not provisioned",

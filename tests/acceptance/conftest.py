@@ -92,6 +92,11 @@ def errors_say(result, noted, text: str) -> None:
     assert text in result.stderr, result.stderr
 
 
+@then("the output has no traceback")
+def no_traceback(result) -> None:
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 @then(parsers.parse('the warnings say "{text}"'))
 def warnings_say(result, text: str) -> None:
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]

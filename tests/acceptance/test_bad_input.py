@@ -70,11 +70,6 @@ def old_kubespray(tmp_path: Path, noted: dict, release: str) -> None:
     noted["kubespray"] = str(checkout)
 
 
-@then("the output has no traceback")
-def no_traceback(result) -> None:
-    assert "Traceback" not in result.stdout + result.stderr
-
-
 @then(parsers.parse('the output does not contain "{text}"'))
 def output_lacks(result, text: str) -> None:
     assert text not in result.stdout + result.stderr

@@ -40,6 +40,8 @@ class EmulatedApiServer:
             # The emulator knows no subresources: an eviction deletes the pod, as the API's
             # eviction does when no disruption budget stands in the way.
             emulator["post", kmock.subresource("eviction")] << self._evicted
+            # Nor a replace (PUT): the object becomes the body, as the API's update does.
+            emulator["put"] << self._replaced
             self.url = str(server.url).rstrip("/")
             self.ready.set()
             await self.stopping.wait()
@@ -65,6 +67,31 @@ class EmulatedApiServer:
                                                                                               request.name)]:
             self.emulator.objects[key].delete()
         return {"kind": "Status", "apiVersion": "v1", "status": "Success"}
+
+    def _replaced(self, request: Any) -> Any:
+        import kmock
+
+        key = (request.resource, request.namespace, request.name)
+        if key not in self.emulator.objects or self.emulator.objects[key].deleted:
+            raise kmock.KubernetesError(404, "NotFound", f"{request.name} not found")
+        stored = self.emulator.objects[key]
+        stored.delete()
+        stored.create(request.data)
+        return stored.raw
+
+    def declare(self, resource: str) -> None:
+        """A custom resource the API serves, e.g. serving.kserve.io/v1beta1/inferenceservices."""
+        def add(emulator: Any) -> None:
+            emulator.resources[resource] = {}
+        self.call(add)
+
+    def bodies(self, plural: str) -> list[dict[str, Any]]:
+        """What clients sent to create or replace objects of ``plural``, in order."""
+        def collect(emulator: Any) -> list[dict[str, Any]]:
+            return [request.data for request in emulator if request.resource is not None
+                    and request.resource.plural == plural and str(request.method).lower().endswith(("post", "put"))
+                    and isinstance(request.data, dict)]
+        return self.call(collect)
 
     def client(self) -> Any:
         import kubernetes

@@ -109,9 +109,10 @@ def test_the_example_inference_service_passes_the_kserve_crd_schema(rendered: di
     import jsonschema
 
     schema = json.loads(SCHEMA.read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
     services = [doc for _, doc in _objects(rendered) if doc["kind"] == "InferenceService"]
     assert len(services) == 1
-    jsonschema.validate(services[0], schema)
+    validator.validate(services[0])
     predictor = services[0]["spec"]["predictor"]
     # The Oumi plan's serving defaults: 1 to 5 replicas, a GPU each.
     assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 5)
@@ -119,7 +120,7 @@ def test_the_example_inference_service_passes_the_kserve_crd_schema(rendered: di
     broken = json.loads(json.dumps(services[0]))
     broken["spec"]["predictor"]["minReplicas"] = "one"
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(broken, schema)
+        validator.validate(broken)
 
 
 def test_the_gpu_operator_s_helm_values_carry_the_configured_versions(rendered: dict[str, str]) -> None:

@@ -1,0 +1,1 @@
+"""KServe's InferenceServices through the kubernetes client's custom objects API."""

@@ -1,0 +1,66 @@
+"""The ``ModelServing`` port: InferenceServices (serving.kserve.io/v1beta1) through the
+kubernetes client's CustomObjectsApi, with the Kubernetes adapter's connection and its
+one-line errors (409: changed meanwhile; 403: the kubeconfig's user may not)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ai_how.adapters.kubernetes.client import KubernetesClientApi
+
+GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+
+
+class KserveServing(KubernetesClientApi):
+    def _custom(self, kubeconfig: Path, what: str) -> Any:
+        return self._connected(kubeconfig, what, "CustomObjectsApi")
+
+    def apply(self, kubeconfig: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+        from kubernetes.client.exceptions import ApiException
+
+        namespace, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
+        with self._custom(kubeconfig, f"the InferenceService {namespace}/{name}") as api:
+            try:
+                return api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, manifest,
+                                                           **self._timeout())
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+            current = api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, **self._timeout())
+            body = {**manifest, "metadata": {**manifest["metadata"],
+                                             "resourceVersion": current["metadata"].get("resourceVersion")}}
+            return api.replace_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, body,
+                                                        **self._timeout())
+
+    def get(self, kubeconfig: Path, namespace: str, name: str) -> dict[str, Any] | None:
+        from kubernetes.client.exceptions import ApiException
+
+        with self._custom(kubeconfig, f"the InferenceService {namespace}/{name}") as api:
+            try:
+                return api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, **self._timeout())
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+
+    def list(self, kubeconfig: Path, namespace: str | None = None) -> list[dict[str, Any]]:
+        with self._custom(kubeconfig, "the InferenceServices") as api:
+            if namespace is None:
+                found = api.list_cluster_custom_object(GROUP, VERSION, PLURAL, **self._timeout())
+            else:
+                found = api.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, **self._timeout())
+        return sorted(found.get("items", []), key=lambda o: (o["metadata"].get("namespace", ""),
+                                                              o["metadata"]["name"]))
+
+    def delete(self, kubeconfig: Path, namespace: str, name: str) -> bool:
+        from kubernetes.client.exceptions import ApiException
+
+        with self._custom(kubeconfig, f"the deletion of InferenceService {namespace}/{name}") as api:
+            try:
+                api.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, **self._timeout())
+            except ApiException as exc:
+                if exc.status == 404:
+                    return False
+                raise
+        return True

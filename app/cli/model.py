@@ -1,0 +1,161 @@
+"""``ai-how model deploy|list|status|delete|predict``: models served by KServe on the Cloud cluster."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ai_how.app.errors import UsageError
+
+from .common import confirm, console, handles_errors, print_json, state
+
+model_app = typer.Typer(help="Models served on the Cloud cluster (KServe): deploy, list, status, delete, predict.",
+                        no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Namespace = Annotated[str, typer.Option("--namespace", "-n", help="The Kubernetes namespace.")]
+ConfigOption = Annotated[Optional[Path], typer.Option(
+    "--config", help="The cluster.yaml (default: the one Cloud cluster recorded here).")]
+
+
+def _cloud(ctx: typer.Context, config: Optional[Path]) -> tuple[str, Any]:
+    """The Cloud cluster's name and its config section (None without --config)."""
+    from .cluster import cluster_name, planned_cluster
+
+    if config is not None:
+        planned, _ = planned_cluster(config, "cloud")
+        return planned.name, planned.section
+    name, _ = cluster_name(ctx, None, "cloud")
+    return name, None
+
+
+def _show(result: Any, json_output: bool) -> None:
+    if json_output:
+        print_json(result.as_dict())
+        return
+    out = console()
+    where = f"{result.namespace}/{result.name}"
+    line = f"{where}: {result.state}" + (f" at {result.url}" if result.url else "") + \
+        (f" ({result.reason})" if result.reason else "")
+    out.print(line)
+    for note in result.notes:
+        out.print(note)
+
+
+@model_app.command("deploy")
+@handles_errors
+def deploy(ctx: typer.Context,
+           name: Annotated[str, typer.Argument(help="The InferenceService's name (a DNS-1035 label).",
+                                               show_default=False)],
+           uri: Annotated[str, typer.Option("--uri", help="Where the model is: s3://, gs://, pvc://, hf://, "
+                                                          "https://...", show_default=False)],
+           model_format: Annotated[str, typer.Option("--format", help="The model's format (sklearn, xgboost, "
+                                                                      "huggingface, mlflow, ...).")] = "mlflow",
+           gpu: Annotated[int, typer.Option("--gpu", min=0, help="GPUs per replica.")] = 0,
+           cpu: Annotated[Optional[str], typer.Option("--cpu", help="CPU per replica, e.g. 2 or 500m (default: "
+                                                      "the config's default_resources).")] = None,
+           memory: Annotated[Optional[str], typer.Option("--memory", help="Memory per replica, e.g. 8Gi.")] = None,
+           min_replicas: Annotated[Optional[int], typer.Option("--min-replicas", min=0)] = None,
+           max_replicas: Annotated[Optional[int], typer.Option("--max-replicas", min=1)] = None,
+           target_concurrency: Annotated[Optional[int], typer.Option("--target-concurrency", min=1)] = None,
+           namespace: Namespace = "default",
+           wait: Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait until it is Ready.")] = 0,
+           dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the manifest; change nothing.")] = False,
+           config: ConfigOption = None,
+           json_output: JsonFlag = False) -> None:
+    """Serve a model: a KServe InferenceService, refused when the GPUs it asks for are held elsewhere."""
+    from ai_how.app.serving.manifests import model_spec
+    from ai_how.app.serving.models import model_defaults
+    from ai_how.domain.commands import DeployModel
+
+    cluster, section = _cloud(ctx, config)
+    defaults = model_defaults(section) if section is not None else {}
+    spec = model_spec(uri, model_format, defaults, gpu, cpu, memory, min_replicas, max_replicas,
+                      target_concurrency)
+    bus = state(ctx).reconciled(strict=not dry_run)
+    result = bus.handle(DeployModel(cluster, namespace, name, spec, wait, dry_run))
+    if dry_run and not json_output:
+        import yaml
+
+        typer.echo(yaml.safe_dump(result.manifest, sort_keys=False), nl=False)
+        return
+    _show(result, json_output)
+    if result.state == "failed":
+        raise typer.Exit(3)
+
+
+@model_app.command("list")
+@handles_errors
+def list_models(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """The inference services recorded here, with their last observed state."""
+    from ai_how.app.readside.queries import service_rows
+
+    rows = service_rows(state(ctx).topology())
+    if json_output:
+        print_json(rows)
+        return
+    out = console()
+    if not rows:
+        out.print("No model is served: deploy one with 'ai-how model deploy NAME --uri URI'")
+        return
+    from rich.table import Table
+
+    table = Table("namespace", "name", "cluster", "state", "format", "GPUs", "replicas", "URL")
+    for r in rows:
+        spec = r["spec"]
+        table.add_row(r["namespace"], r["name"], r["cluster"], r["state"], spec.get("format", "-"),
+                      str(spec.get("gpus", 0)), f"{spec.get('min_replicas')}-{spec.get('max_replicas')}",
+                      r["url"] or "-")
+    out.print(table)
+
+
+@model_app.command("status")
+@handles_errors
+def status(ctx: typer.Context,
+           name: Annotated[str, typer.Argument(help="The inference service.", show_default=False)],
+           namespace: Namespace = "default", json_output: JsonFlag = False) -> None:
+    """Ask the cluster how the service is doing, record what changed, and show it."""
+    from ai_how.domain.commands import ObserveModel
+
+    _show(state(ctx).bus().handle(ObserveModel(namespace, name)), json_output)
+
+
+@model_app.command("delete")
+@handles_errors
+def delete(ctx: typer.Context,
+           name: Annotated[str, typer.Argument(help="The inference service.", show_default=False)],
+           namespace: Namespace = "default",
+           yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False) -> None:
+    """Remove the inference service from the cluster."""
+    from ai_how.domain.commands import DeleteModel
+
+    confirm(f"Delete the inference service {namespace}/{name}?", yes, f"delete {namespace}/{name}")
+    _show(state(ctx).bus().handle(DeleteModel(namespace, name)), False)
+
+
+@model_app.command("predict")
+@handles_errors
+def predict(ctx: typer.Context,
+            name: Annotated[str, typer.Argument(help="The inference service.", show_default=False)],
+            data: Annotated[str, typer.Option("--data", help="The request's JSON, or @FILE.", show_default=False)],
+            protocol: Annotated[str, typer.Option("--protocol", help="v1 (:predict) or v2 (/infer).")] = "v1",
+            ingress: Annotated[Optional[str], typer.Option(
+                "--ingress", help="The cluster's ingress, e.g. http://192.168.200.10:31080 (default: the "
+                "service's URL); the request names the service by its Host header.")] = None,
+            namespace: Namespace = "default", timeout: Annotated[float, typer.Option("--timeout", min=1)] = 60) -> None:
+    """Send one prediction request to a Ready service and print the answer."""
+    from ai_how.app.serving.predict import predict as send
+    from ai_how.domain.commands import ObserveModel
+
+    body = Path(data[1:]).read_text() if data.startswith("@") else data
+    try:
+        json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--data is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    result = state(ctx).bus().handle(ObserveModel(namespace, name))
+    if result.state != "ready" or not result.url:
+        raise UsageError(f"{namespace}/{name} is {result.state}, not Ready: see 'ai-how model status {name}'")
+    typer.echo(send(result.url, name, body, protocol, ingress, timeout))

@@ -1,0 +1,155 @@
+"""Serving a model: ``DeployModel`` checks the GPUs against the leases, applies the
+InferenceService and records it; readiness is recorded as observed (``ObserveModel``, and
+``--wait``); ``DeleteModel`` removes it from the cluster and the record."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ai_how.app.ports import EventStore, ModelServing
+from ai_how.app.progress import Progress
+from ai_how.domain.cluster import ClusterKind, ClusterStatus
+from ai_how.domain.commands import DeleteModel, DeployModel, ObserveModel
+from ai_how.domain.errors import ClusterNotRunning, UnknownObject
+from ai_how.domain.ids import cluster_id, service_id
+from ai_how.domain.inference import InferenceService, ServiceState
+
+from .gpus import check_gpus
+from .manifests import check_name, digest, inference_service
+
+# Ready False with one of these reasons will not mend by waiting: the service failed.
+FAILURES = ("RevisionFailed", "ServingRuntimeNotFound", "InvalidSpec", "PredictorConfigurationFailed",
+            "ContainerMissing", "ExitCode", "ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff")
+
+
+@dataclass
+class ModelResult:
+    namespace: str
+    name: str
+    manifest: dict[str, Any]
+    state: str
+    url: str | None = None
+    reason: str | None = None
+    applied: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"namespace": self.namespace, "name": self.name, "state": self.state, "url": self.url,
+                "reason": self.reason, "applied": self.applied, "notes": self.notes, "manifest": self.manifest}
+
+
+def readiness(obj: dict[str, Any] | None) -> tuple[str, str | None, str | None]:
+    """(state, url, reason) of an InferenceService as its status says."""
+    if obj is None:
+        return ServiceState.DELETED.value, None, None
+    status = obj.get("status") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    if ready is not None and ready.get("status") == "True":
+        return ServiceState.READY.value, status.get("url"), None
+    if ready is not None and ready.get("status") == "False" and str(ready.get("reason", "")).startswith(FAILURES):
+        return ServiceState.FAILED.value, None, f"{ready.get('reason')}: {ready.get('message', '')}".strip(": ")
+    return ServiceState.DEPLOYED.value, None, None
+
+
+def kubeconfig_of(store: EventStore, cluster: str) -> Path:
+    found = store.get(cluster_id(cluster))
+    if found is None or found.status == ClusterStatus.DESTROYED or found.kind != ClusterKind.CLOUD:
+        raise ClusterNotRunning(f"no Cloud cluster {cluster} is recorded here: start it with "
+                                "'ai-how cloud start CONFIG --deploy'")
+    if found.kubernetes is None:
+        raise ClusterNotRunning(f"{cluster} runs no Kubernetes yet: deploy it with 'ai-how cloud deploy CONFIG'")
+    return Path(found.kubernetes["kubeconfig"])
+
+
+def _record(store: EventStore, command: DeployModel, manifest: dict[str, Any]) -> InferenceService:
+    found = store.get(service_id(command.namespace, command.name))
+    if found is None:
+        found = InferenceService(namespace=command.namespace, name=command.name, cluster=command.cluster,
+                                 spec=dict(command.spec), manifest_digest=digest(manifest))
+    else:
+        found.redeploy(command.cluster, dict(command.spec), digest(manifest))
+    store.save(found)
+    return found
+
+
+def _observe(store: EventStore, service: InferenceService, obj: dict[str, Any] | None) -> tuple[str, str | None,
+                                                                                                 str | None]:
+    state, url, reason = readiness(obj)
+    if state == ServiceState.READY:
+        service.observe_ready(url)
+    elif state == ServiceState.FAILED:
+        service.observe_failed(reason or "failed")
+    elif state == ServiceState.DELETED:
+        service.delete()
+    store.save(service)
+    return state, url, reason
+
+
+def deploy_model(command: DeployModel, store: EventStore, live_topology: Any, serving: ModelServing,
+                 progress: Progress) -> ModelResult:
+    check_name("the inference service's name", command.name)
+    check_name("--namespace", command.namespace)
+    kubeconfig = kubeconfig_of(store, command.cluster)
+    check_gpus(live_topology.catch_up(), command.cluster, int(command.spec.get("gpus", 0)))
+    manifest = inference_service(command.namespace, command.name, command.spec)
+    if command.dry_run:
+        return ModelResult(command.namespace, command.name, manifest, "not applied (--dry-run)", applied=False)
+    serving.apply(kubeconfig, manifest)
+    service = _record(store, command, manifest)
+    progress(f"{command.namespace}/{command.name}", "applied; waiting for it to be Ready" if command.wait_s else
+             "applied")
+    deadline = time.monotonic() + command.wait_s
+    while True:
+        state, url, reason = _observe(store, service, serving.get(kubeconfig, command.namespace, command.name))
+        if state != ServiceState.DEPLOYED or time.monotonic() >= deadline:
+            break
+        time.sleep(2)
+    result = ModelResult(command.namespace, command.name, manifest, state, url, reason)
+    if command.wait_s and state == ServiceState.DEPLOYED:
+        result.notes.append(f"not Ready within {command.wait_s:.0f} s; see 'ai-how model status {command.name}'")
+    return result
+
+
+def _service(store: EventStore, namespace: str, name: str) -> InferenceService:
+    found = store.get(service_id(namespace, name))
+    if found is None or found.state == ServiceState.DELETED:
+        raise UnknownObject(f"no inference service {namespace}/{name} is recorded here; see 'ai-how model list'")
+    return found
+
+
+def observe_model(command: ObserveModel, store: EventStore, serving: ModelServing) -> ModelResult:
+    service = _service(store, command.namespace, command.name)
+    kubeconfig = kubeconfig_of(store, service.cluster)
+    obj = serving.get(kubeconfig, command.namespace, command.name)
+    state, url, reason = _observe(store, service, obj)
+    result = ModelResult(command.namespace, command.name, obj or {}, state, url, reason)
+    if obj is None:
+        result.notes.append("it is gone from the cluster (deleted there): recorded as deleted")
+    return result
+
+
+def delete_model(command: DeleteModel, store: EventStore, serving: ModelServing) -> ModelResult:
+    service = _service(store, command.namespace, command.name)
+    existed = serving.delete(kubeconfig_of(store, service.cluster), command.namespace, command.name)
+    service.delete()
+    store.save(service)
+    result = ModelResult(command.namespace, command.name, {}, ServiceState.DELETED.value)
+    if not existed:
+        result.notes.append("it was already gone from the cluster")
+    return result
+
+
+def model_defaults(section: Any) -> dict[str, Any]:
+    """``model deploy``'s defaults from the Cloud cluster's serving section."""
+    kserve = section.serving_config.kserve
+    scaling = kserve.autoscaling
+    return {"resources": kserve.inference_services.default_resources.model_dump(),
+            "min_replicas": scaling.min_replicas if scaling.enabled else 1,
+            "max_replicas": scaling.max_replicas if scaling.enabled else 1,
+            "target_concurrency": scaling.target_concurrency}
+
+
+COMMAND_HANDLERS = {DeployModel: deploy_model, ObserveModel: observe_model, DeleteModel: delete_model}
