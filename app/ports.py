@@ -412,3 +412,6 @@ class ModelServing(Protocol):
 
     def delete(self, kubeconfig: Path, namespace: str, name: str) -> bool:
         """False when there was nothing of that name."""
+
+    def nodes_of(self, kubeconfig: Path, namespace: str, name: str) -> list[str]:
+        """The nodes its predictor's pods run on."""

@@ -42,6 +42,7 @@ class InferenceService(Aggregate):
         self.state = ServiceState.DEPLOYED
         self.url: str | None = None
         self.reason: str | None = None
+        self.nodes: list[str] = []
 
     def redeploy(self, cluster: str, spec: dict[str, Any], manifest_digest: str) -> None:
         self._redeployed(cluster=cluster, spec=spec, manifest_digest=manifest_digest)
@@ -50,15 +51,17 @@ class InferenceService(Aggregate):
     def _redeployed(self, cluster: str, spec: dict[str, Any], manifest_digest: str) -> None:
         self._deployed_fields(cluster, spec, manifest_digest)
 
-    def observe_ready(self, url: str | None) -> None:
+    def observe_ready(self, url: str | None, nodes: list[str]) -> None:
+        """Ready at ``url``, its replicas on ``nodes`` (the Cloud cluster's VMs)."""
         self._alive("record as ready")
-        if self.state != ServiceState.READY or self.url != url:
-            self._ready(url=url)
+        if self.state != ServiceState.READY or self.url != url or self.nodes != sorted(nodes):
+            self._ready(url=url, nodes=sorted(nodes))
 
     @event("InferenceServiceReady")
-    def _ready(self, url: str | None) -> None:
+    def _ready(self, url: str | None, nodes: list[str]) -> None:
         self.state = ServiceState.READY
         self.url = url
+        self.nodes = nodes
         self.reason = None
 
     def observe_failed(self, reason: str) -> None:

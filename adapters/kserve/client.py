@@ -64,3 +64,10 @@ class KserveServing(KubernetesClientApi):
                     return False
                 raise
         return True
+
+    def nodes_of(self, kubeconfig: Path, namespace: str, name: str) -> list[str]:
+        with self._core(kubeconfig, f"the pods of InferenceService {namespace}/{name}") as core:
+            pods = core.list_namespaced_pod(namespace, label_selector=f"serving.kserve.io/inferenceservice={name}",
+                                            **self._timeout()).items
+        labelled = [p for p in pods if (p.metadata.labels or {}).get("serving.kserve.io/inferenceservice") == name]
+        return sorted({p.spec.node_name for p in labelled if p.spec is not None and p.spec.node_name})

@@ -201,7 +201,9 @@ def cluster_app(kind: str) -> typer.Typer:
             spec = service["spec"]
             out.print(f"model {service['namespace']}/{service['name']}: {service['state']} · {spec.get('format')}"
                       + (f" · {spec['gpus']} GPU" if spec.get("gpus") else "")
-                      + (f" · {service['url']}" if service["url"] else ""))
+                      + (f" · {service['url']}" if service["url"] else "")
+                      + "".join(f" · on {p['node']}" + (f" ({', '.join(p['gpus'])})" if p["gpus"] else "")
+                                for p in service["placement"]))
         if why:
             out.print(f"[yellow]{'SLURM' if kind == 'hpc' else 'Kubernetes'}'s view is not available: {why}[/yellow]")
 

@@ -40,6 +40,8 @@ def _show(result: Any, json_output: bool) -> None:
     where = f"{result.namespace}/{result.name}"
     line = f"{where}: {result.state}" + (f" at {result.url}" if result.url else "") + \
         (f" ({result.reason})" if result.reason else "")
+    if result.nodes:
+        line += f"; on {', '.join(result.nodes)}"
     out.print(line)
     for note in result.notes:
         out.print(note)

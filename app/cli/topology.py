@@ -43,7 +43,9 @@ def render_tree(tree: dict[str, Any], title: str) -> Any:
         for service in cluster.get("services", []):
             gpus = f" · {service['gpus']} GPU" if service["gpus"] else ""
             node.add(f"[green]model {service['namespace']}/{service['name']}[/green] · {service['format']}{gpus} · "
-                     f"{_status(service['state'])}" + (f" · {service['url']}" if service["url"] else ""))
+                     f"{_status(service['state'])}" + (f" · {service['url']}" if service["url"] else "")
+                     + "".join(f" · on {p['node']}" + (f" ({', '.join(p['gpus'])})" if p["gpus"] else "")
+                               for p in service["placement"]))
     return root
 
 

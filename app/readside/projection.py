@@ -213,7 +213,7 @@ def _service_deployed(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
         key = t.subject(e)[1]
     namespace, name = key.split("/", 1)
     t.services[key] = {"namespace": namespace, "name": name, "cluster": p["cluster"], "spec": p["spec"],
-                       "manifest_digest": p["manifest_digest"], "state": "deployed", "url": None, "reason": None,
+                       "manifest_digest": p["manifest_digest"], "state": "deployed", "url": None, "reason": None, "nodes": [],
                        "deployed_at": e.timestamp.isoformat()}
     _stamp(t._touch("services", key), e)
 
@@ -225,7 +225,8 @@ def _service_state(state: str):
             return
         row = t._touch("services", key)
         row.update(state=state, url=p.get("url") if state == "ready" else None,
-                   reason=p.get("reason") if state == "failed" else None)
+                   reason=p.get("reason") if state == "failed" else None,
+                   nodes=p.get("nodes", []) if state == "ready" else [])
         _stamp(row, e)
     return apply
 

@@ -222,4 +222,7 @@ def service_rows(topology: Topology, cluster: str | None = None, include_deleted
     """The inference services as recorded, by namespace and name."""
     rows = [dict(r) for _, r in sorted(topology.services.items())
             if (cluster is None or r["cluster"] == cluster) and (include_deleted or r["state"] != "deleted")]
+    for row in rows:  # where it runs: each node (a VM) and the GPUs that VM holds
+        row["placement"] = [{"node": node, "gpus": sorted(a for a, g in topology.gpus.items() if g.get("holder") == node)}
+                            for node in row.get("nodes") or []]
     return rows

@@ -61,7 +61,8 @@ def topology_tree(topology: Topology, configured: list[PlannedCluster] = ()) -> 
         if cluster["kind"] == "cloud":
             clusters[-1]["services"] = [
                 {"namespace": r["namespace"], "name": r["name"], "state": r["state"], "url": r["url"],
-                 "format": r["spec"].get("format"), "gpus": r["spec"].get("gpus", 0)} for r in service_rows(topology, name)]
+                 "format": r["spec"].get("format"), "gpus": r["spec"].get("gpus", 0), "placement": r["placement"]}
+                for r in service_rows(topology, name)]
     for planned in configured:
         if planned.name not in live:
             clusters.append({"name": planned.name, "kind": planned.kind, "status": "not provisioned",

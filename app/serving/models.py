@@ -35,10 +35,12 @@ class ModelResult:
     reason: str | None = None
     applied: bool = True
     notes: list[str] = field(default_factory=list)
+    nodes: list[str] = field(default_factory=list)  # where its replicas run
 
     def as_dict(self) -> dict[str, Any]:
         return {"namespace": self.namespace, "name": self.name, "state": self.state, "url": self.url,
-                "reason": self.reason, "applied": self.applied, "notes": self.notes, "manifest": self.manifest}
+                "reason": self.reason, "applied": self.applied, "notes": self.notes, "nodes": self.nodes,
+                "manifest": self.manifest}
 
 
 def readiness(obj: dict[str, Any] | None) -> tuple[str, str | None, str | None]:
@@ -75,11 +77,11 @@ def _record(store: EventStore, command: DeployModel, manifest: dict[str, Any]) -
     return found
 
 
-def _observe(store: EventStore, service: InferenceService, obj: dict[str, Any] | None) -> tuple[str, str | None,
-                                                                                                 str | None]:
+def _observe(store: EventStore, serving: ModelServing, kubeconfig: Path, service: InferenceService,
+             obj: dict[str, Any] | None) -> tuple[str, str | None, str | None]:
     state, url, reason = readiness(obj)
     if state == ServiceState.READY:
-        service.observe_ready(url)
+        service.observe_ready(url, serving.nodes_of(kubeconfig, service.namespace, service.name))
     elif state == ServiceState.FAILED:
         service.observe_failed(reason or "failed")
     elif state == ServiceState.DELETED:
@@ -103,7 +105,8 @@ def deploy_model(command: DeployModel, store: EventStore, live_topology: Any, se
              "applied")
     deadline = time.monotonic() + command.wait_s
     while True:
-        state, url, reason = _observe(store, service, serving.get(kubeconfig, command.namespace, command.name))
+        state, url, reason = _observe(store, serving, kubeconfig, service,
+                                      serving.get(kubeconfig, command.namespace, command.name))
         if state != ServiceState.DEPLOYED or time.monotonic() >= deadline:
             break
         time.sleep(2)
@@ -124,8 +127,8 @@ def observe_model(command: ObserveModel, store: EventStore, serving: ModelServin
     service = _service(store, command.namespace, command.name)
     kubeconfig = kubeconfig_of(store, service.cluster)
     obj = serving.get(kubeconfig, command.namespace, command.name)
-    state, url, reason = _observe(store, service, obj)
-    result = ModelResult(command.namespace, command.name, obj or {}, state, url, reason)
+    state, url, reason = _observe(store, serving, kubeconfig, service, obj)
+    result = ModelResult(command.namespace, command.name, obj or {}, state, url, reason, nodes=list(service.nodes))
     if obj is None:
         result.notes.append("it is gone from the cluster (deleted there): recorded as deleted")
     return result

@@ -100,9 +100,10 @@ class EmulatedApiServer:
         configuration.host = self.url
         return kubernetes.client.CoreV1Api(kubernetes.client.ApiClient(configuration))
 
-    def add_pod(self, namespace: str, name: str, node: str, owner: str | None = None) -> None:
+    def add_pod(self, namespace: str, name: str, node: str, owner: str | None = None,
+                labels: dict[str, str] | None = None) -> None:
         """A running pod on ``node``; ``owner`` ``DaemonSet`` for one a drain leaves alone."""
-        meta: dict[str, Any] = {"name": name, "namespace": namespace}
+        meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(labels or {})}
         if owner:
             meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": owner, "name": f"{name}-owner",
                                         "uid": "0", "controller": True}]

@@ -123,16 +123,23 @@ def test_a_model_is_deployed_listed_served_and_deleted(serving, tmp_path: Path) 
     try:
         url = f"http://127.0.0.1:{server.server_port}"
         _ready(api, "iris", url)
+        api.add_pod("serving", "iris-predictor-00001-abc", "cloud-cluster-gpu-worker-01",
+                    labels={"serving.kserve.io/inferenceservice": "iris"})
+        api.add_pod("serving", "other-predictor", "cloud-cluster-cpu-worker-01",
+                    labels={"serving.kserve.io/inferenceservice": "other"})
         observed = bus.handle(ObserveModel("serving", "iris"))
-        assert (observed.state, observed.url) == ("ready", url)
+        assert (observed.state, observed.url, observed.nodes) == ("ready", url, ["cloud-cluster-gpu-worker-01"])
         answer = json.loads(predict(url, "iris", json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]})))
         assert answer == {"predictions": [1]}
         assert ModelServer.seen[-1][0] == "/v1/models/iris:predict"
     finally:
         server.shutdown()
 
-    rows = bus.dependencies["live_topology"].catch_up().services
-    assert rows["serving/iris"]["state"] == "ready" and rows["serving/iris"]["spec"]["max_replicas"] == 3
+    from ai_how.app.readside.queries import service_rows
+
+    rows = service_rows(bus.dependencies["live_topology"].catch_up(), "cloud-cluster")
+    assert [(r["name"], r["state"], r["spec"]["max_replicas"]) for r in rows] == [("iris", "ready", 3)]
+    assert rows[0]["placement"] == [{"node": "cloud-cluster-gpu-worker-01", "gpus": ["0000:01:00.0"]}]
     deleted = bus.handle(DeleteModel("serving", "iris"))
     assert deleted.state == "deleted" and adapter.list(kubeconfig, "serving") == []
     types = [e.event_type for e in bus.store.read_log() if e.aggregate_id == service_id("serving", "iris")]

@@ -59,8 +59,8 @@ def test_readiness_is_read_from_the_ready_condition() -> None:
 
 def test_a_deleted_service_records_nothing_more_until_deployed_again() -> None:
     service = InferenceService(namespace="n", name="m", cluster="c", spec={}, manifest_digest="d")
-    service.observe_ready("http://m")
-    service.observe_ready("http://m")  # unchanged: no second event
+    service.observe_ready("http://m", ["w1"])
+    service.observe_ready("http://m", ["w1"])  # unchanged: no second event
     service.delete()
     with pytest.raises(InvalidTransition, match="it was deleted"):
         service.observe_failed("x")
