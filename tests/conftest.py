@@ -16,6 +16,10 @@ from ai_how.app.cli import app
 from tests.fakes.sysfs import EXAMPLE_HOST, FakeKernel, Faults, build_tree
 
 REPO = Path(__file__).resolve().parents[1]
+# The InferenceService CRD's schema, as the shared design folder gives it (../shared/schemas);
+# kept in the repository, since CI's clone has no shared folder beside it.
+KSERVE_SCHEMA = REPO / "tests" / "data" / "kserve-inferenceservice-v1beta1.schema.json"
+SHARED_KSERVE_SCHEMA = REPO.parent / "shared" / "schemas" / KSERVE_SCHEMA.name
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ import yaml
 
 from ai_how.app.config.loader import load_config
 from ai_how.app.deploy.addons import ROLES, addon_settings
-from tests.conftest import REPO
+from tests.conftest import KSERVE_SCHEMA, REPO
 
 ANSIBLE = REPO / "ansible"
 KUBERNETES = "1.33"  # what the stand-in Kubespray's newest version serves; the schemas are per minor
-SCHEMA = REPO.parent / "shared" / "schemas" / "kserve-inferenceservice-v1beta1.schema.json"
+SCHEMA = KSERVE_SCHEMA
 PLAY_VARS = yaml.safe_load((ANSIBLE / "playbooks" / "playbook-cloud.yml").read_text())[0]["vars"]
 CUSTOM_KINDS = {"KnativeServing", "ServiceMonitor", "PodMonitor"}  # CRDs of the charts the roles install
 

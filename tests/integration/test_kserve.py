@@ -28,10 +28,10 @@ from ai_how.domain.errors import GpusNotAvailable
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.ids import service_id
 from ai_how.domain.vm import Vm
-from tests.conftest import REPO
+from tests.conftest import KSERVE_SCHEMA, REPO, SHARED_KSERVE_SCHEMA
 from tests.fakes.kube_api import emulated_api_server
 
-SCHEMA = json.loads((REPO.parent / "shared" / "schemas" / "kserve-inferenceservice-v1beta1.schema.json").read_text())
+SCHEMA = json.loads(KSERVE_SCHEMA.read_text())
 KUBECONFIG = """apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: 'https://192.168.200.10:6443'}}]
@@ -145,6 +145,11 @@ def test_a_model_is_deployed_listed_served_and_deleted(serving, tmp_path: Path) 
     types = [e.event_type for e in bus.store.read_log() if e.aggregate_id == service_id("serving", "iris")]
     assert types == ["InferenceServiceDeployed", "InferenceServiceRedeployed", "InferenceServiceReady",
                      "InferenceServiceDeleted"]
+
+
+@pytest.mark.skipif(not SHARED_KSERVE_SCHEMA.exists(), reason="no shared design folder beside this checkout")
+def test_the_repository_s_schema_is_the_shared_one() -> None:
+    assert KSERVE_SCHEMA.read_bytes() == SHARED_KSERVE_SCHEMA.read_bytes()
 
 
 def test_a_failed_service_is_recorded_with_its_reason(serving) -> None:
