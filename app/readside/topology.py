@@ -58,11 +58,12 @@ def topology_tree(topology: Topology, configured: list[PlannedCluster] = ()) -> 
                          "network": cluster["network"],
                          "vms": [_vm_entry(vms[v], topology, users, True) for v in cluster["vms"] if v in vms]
                          + [_vm_entry(v, topology, users, False) for v in planned_vms if v["cluster"] == name]})
-        if cluster["kind"] == "cloud":
+        served = service_rows(topology, name) if cluster["kind"] == "cloud" else []
+        if served:  # only then: a tree without services reads as it always did
             clusters[-1]["services"] = [
                 {"namespace": r["namespace"], "name": r["name"], "state": r["state"], "url": r["url"],
                  "format": r["spec"].get("format"), "gpus": r["spec"].get("gpus", 0), "placement": r["placement"]}
-                for r in service_rows(topology, name)]
+                for r in served]
     for planned in configured:
         if planned.name not in live:
             clusters.append({"name": planned.name, "kind": planned.kind, "status": "not provisioned",

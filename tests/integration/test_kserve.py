@@ -140,6 +140,10 @@ def test_a_model_is_deployed_listed_served_and_deleted(serving, tmp_path: Path) 
     rows = service_rows(bus.dependencies["live_topology"].catch_up(), "cloud-cluster")
     assert [(r["name"], r["state"], r["spec"]["max_replicas"]) for r in rows] == [("iris", "ready", 3)]
     assert rows[0]["placement"] == [{"node": "cloud-cluster-gpu-worker-01", "gpus": ["0000:01:00.0"]}]
+    from ai_how.app.readside.topology import topology_tree
+
+    tree = topology_tree(bus.dependencies["live_topology"].catch_up())
+    assert [(s["name"], s["state"], s["gpus"]) for s in tree["clusters"][0]["services"]] == [("iris", "ready", 1)]
     deleted = bus.handle(DeleteModel("serving", "iris"))
     assert deleted.state == "deleted" and adapter.list(kubeconfig, "serving") == []
     types = [e.event_type for e in bus.store.read_log() if e.aggregate_id == service_id("serving", "iris")]
