@@ -32,20 +32,6 @@ def _state_dir(ctx: typer.Context) -> Path:
     return resolve_state_dir(state(ctx).state_dir, os.environ)
 
 
-def deploy_command_for(bus: Any, planned: Any, parsed: Any, kubespray: Any, state_dir: Path,
-                       addons: bool) -> Any:
-    """The ``DeployKubernetes`` of this config."""
-    from ai_how.app.deploy.addons import addon_settings
-    from ai_how.app.deploy.kubernetes import kubernetes_settings
-    from ai_how.domain.commands import DeployKubernetes
-
-    settings = kubernetes_settings(planned.section, planned.vms)
-    settings["binary"] = str(kubespray.venv(state_dir) / "bin" / "ansible-playbook")
-    has_gpus = any(vm.plan.spec.gpus for vm in planned.vms if vm.plan.role == "gpu-worker")
-    found = addon_settings(planned.section, has_gpus) if addons else {"vars": {}, "enabled": [], "secrets": {}}
-    return DeployKubernetes(planned.name, str(kubespray.path), settings, found)
-
-
 def run_cloud_deploy(ctx: typer.Context, bus: Any, planned: Any, parsed: Any, flag: Optional[Path],
                      addons: bool = True) -> dict[str, Any]:
     from ai_how.app.deploy.hpc import deploy_outcome
@@ -53,7 +39,9 @@ def run_cloud_deploy(ctx: typer.Context, bus: Any, planned: Any, parsed: Any, fl
     from .playbook_progress import PlaybookProgress
 
     checkout = _checkout(flag, parsed)
-    command = deploy_command_for(bus, planned, parsed, checkout, _state_dir(ctx), addons)
+    from ai_how.app.deploy.cloud import deploy_command
+
+    command = deploy_command(planned, checkout, _state_dir(ctx), addons)
     progress = bus.dependencies["progress"]
     before = progress.sink
     with PlaybookProgress() as shown:

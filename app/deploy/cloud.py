@@ -38,9 +38,9 @@ from ai_how.domain.specs import VmSpec
 from ai_how.domain.vm import Vm, VmState
 
 from .addons import PLAYBOOKS as ADDON_PLAYBOOKS
-from .addons import ROLES
+from .addons import ROLES, addon_settings
 from .hpc import INTERRUPTED, DeployFailed, DeployStarted, _hosts, _run_id, failure_of
-from .kubernetes import WORKER_ROLES, kubespray_inventory, ssh_access
+from .kubernetes import WORKER_ROLES, kubernetes_settings, kubespray_inventory, ssh_access
 from .kubespray import read_checkout
 
 PLAYBOOK = "playbooks/deploy-cloud-cluster.yml"
@@ -80,6 +80,16 @@ def _running_rows(live_topology: Any, cluster: Cluster) -> list[dict[str, Any]]:
 
 def _hosts_of(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"name": r["name"], "role": r["role"], "ip": VmSpec.from_dict(r["spec"]).ip} for r in rows]
+
+
+def deploy_command(planned: Any, kubespray: Any, state_dir: Path, addons: bool) -> DeployKubernetes:
+    """The ``DeployKubernetes`` of a planned Cloud cluster, with the checkout's venv and, unless
+    ``addons`` is off, every enabled add-on's variables."""
+    settings = kubernetes_settings(planned.section, planned.vms)
+    settings["binary"] = str(kubespray.venv(state_dir) / "bin" / "ansible-playbook")
+    has_gpus = any(vm.plan.spec.gpus for vm in planned.vms if vm.plan.role == "gpu-worker")
+    found = addon_settings(planned.section, has_gpus) if addons else {"vars": {}, "enabled": [], "secrets": {}}
+    return DeployKubernetes(planned.name, str(kubespray.path), settings, found)
 
 
 def deploy_kubernetes(command: DeployKubernetes, store: EventStore, provisioner: Provisioner,

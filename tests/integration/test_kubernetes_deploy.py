@@ -26,9 +26,9 @@ import yaml
 
 from ai_how.adapters.kubernetes.client import KubernetesClientApi
 from ai_how.app.bootstrap import bootstrap
-from ai_how.app.cli.cloud import deploy_command_for
 from ai_how.app.config.loader import load_config
 from ai_how.app.config.validation import validate_config
+from ai_how.app.deploy.cloud import deploy_command
 from ai_how.app.deploy.kubespray import read_checkout
 from ai_how.domain.commands import StartVms, StopVms
 from ai_how.domain.ids import cluster_id
@@ -93,7 +93,7 @@ def test_kubespray_deploys_joins_and_drains_on_real_guests(cloud_cluster: dict, 
             register_node(api, node)
         bus = bootstrap(state, libvirt_uri=URI, env=_env(tmp_path), kubernetes=KubernetesClientApi(server=api.url))
         try:
-            command = deploy_command_for(bus, planned, parsed, checkout, state, addons=False)
+            command = deploy_command(planned, checkout, state, addons=False)
             started_run = bus.handle(command)
             cluster = bus.store.read(cluster_id(name))
             assert cluster.deployment["status"] == "deployed", cluster.deployment
