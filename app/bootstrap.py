@@ -25,7 +25,9 @@ from .ports import (
     ImageBuilder,
     KeyStore,
     KubernetesApi,
+    ModelRegistry,
     ModelServing,
+    ObjectStore,
     PciHost,
     Provisioner,
     Views,
@@ -162,6 +164,18 @@ def model_serving() -> ModelServing:
     return KserveServing()
 
 
+def model_registry() -> ModelRegistry:
+    from ai_how.adapters.mlflow.registry import MlflowRegistry
+
+    return MlflowRegistry()
+
+
+def object_store() -> ObjectStore:
+    from ai_how.adapters.s3.store import S3ObjectStore
+
+    return S3ObjectStore()
+
+
 def kubernetes_api() -> KubernetesApi:
     from ai_how.adapters.kubernetes.client import KubernetesClientApi
 
@@ -205,6 +219,7 @@ def bootstrap(
                     "kubernetes": kubernetes, "before_stop": cloud_deploy.DrainBeforeStop(store, kubernetes, progress),
                     "state_dir": state, "kubespray_installer": kubespray_installer(),
                     "serving": serving if serving is not None else model_serving(),
+                    "registry": model_registry(), "objects": object_store(),
                     "provisioner": provisioner if provisioner is not None else ansible_provisioner(state, env),
                     "image_places": ImagePlaces(resolve_ansible_dir(env), resolve_image_dir(uri, state, env))}
     bus.command_handlers = {cmd: inject(fn, dependencies) for cmd, fn in COMMAND_HANDLERS.items()}

@@ -15,3 +15,7 @@ class StoreContention(InfrastructureError):
 
 class UsageError(Exception):
     """Bad usage or bad input that no domain rule covers (exit code 2)."""
+
+
+class ChecksumMismatch(InfrastructureError):
+    """What a store holds after an upload is not what was sent."""

@@ -47,10 +47,7 @@ def store_backend(request, monkeypatch) -> str:
         monkeypatch.delenv("AI_HOW_EVENT_STORE", raising=False)
         yield "sqlite"
         return
-    if not _postgres_reachable():
-        if os.environ.get("AI_HOW_REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}; run scripts/postgres-up.sh")
-        pytest.skip("no PostgreSQL (scripts/postgres-up.sh starts one)")
+    _require_postgres()
     import psycopg
 
     schema = f"t_{secrets.token_hex(6)}"
@@ -58,6 +55,32 @@ def store_backend(request, monkeypatch) -> str:
     yield "postgres"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _require_postgres() -> None:
+    if not _postgres_reachable():
+        if os.environ.get("AI_HOW_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}; run scripts/postgres-up.sh")
+        pytest.skip("no PostgreSQL (scripts/postgres-up.sh starts one)")
+
+
+@pytest.fixture(scope="session")
+def mlflow_uri(tmp_path_factory) -> str:
+    """A real MLflow tracking server on loopback, its registry in the test PostgreSQL."""
+    from tests.servers import mlflow_server
+
+    _require_postgres()
+    with mlflow_server(POSTGRES_URL, tmp_path_factory.mktemp("mlflow")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def s3_uri(tmp_path_factory) -> str:
+    """An S3-compatible server (moto's) on loopback."""
+    from tests.servers import s3_server
+
+    with s3_server(tmp_path_factory.mktemp("s3")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -233,6 +233,7 @@ def cluster_app(kind: str) -> typer.Typer:
         app.command("deploy")(deploy_command)
         app.command("ssh", context_settings={"allow_interspersed_args": False})(ssh_command)
         app.command("inventory")(inventory_command)
+        app.command("oumi")(oumi_command)
     else:
         from .cloud import cloud_deploy_command, cloud_inventory_command
 
@@ -322,6 +323,50 @@ def ssh_command(
 
     name, _ = cluster_name(ctx, config, "hpc")
     open_ssh(ctx, f"{name}-controller", list(command or []))
+
+
+@handles_errors
+def oumi_command(
+        ctx: typer.Context,
+        config: Annotated[Optional[Path], typer.Argument(help="The cluster.yaml (optional if only one hpc cluster "
+                                                              "is recorded).")] = None,
+        write: Annotated[bool, typer.Option("--write", help="Put the SSH stanza in the SSH config.")] = False,
+        ssh_config: Annotated[Path, typer.Option("--ssh-config", help="The SSH config --write edits.")]
+        = Path("~/.ssh/config"),
+        json_output: JsonFlag = False) -> None:
+    """What Oumi's launcher needs to run jobs here through its SLURM cloud: OUMI_SLURM_CONNECTIONS
+    and an SSH stanza for the controller with the platform key and the pinned host key."""
+    from ai_how.app.deploy.oumi import connection, stanza, write_stanza
+    from ai_how.domain.specs import VmSpec
+
+    name, uri = cluster_name(ctx, config, "hpc")
+    cli = state(ctx)
+    cli.reconciled(uri, strict=False)
+    controller = f"{name}-controller"
+    row = cli.topology().vms.get(controller)
+    if row is None:
+        raise UsageError(f"{name} has no controller VM recorded here; start it with 'ai-how hpc start CONFIG'")
+    spec = VmSpec.from_dict(row["spec"])
+    if not spec.has_os or not spec.ip:
+        raise UsageError(f"{controller} boots no image with a static IP: Oumi has no host to reach; give it "
+                         "base_image and an ip in the config")
+    keys = cli.bus().dependencies["keys"]
+    private_key, _ = keys.platform_key()
+    value, text = connection(spec.login, controller), stanza(controller, spec.ip, spec.login, private_key,
+                                                             keys.known_hosts())
+    changed = write_stanza(ssh_config.expanduser(), name, text) if write else None
+    if json_output:
+        print_json({"OUMI_SLURM_CONNECTIONS": value, "ssh_config": text, "written": changed,
+                    "controller_state": row["state"]})
+        return
+    typer.echo(f"export OUMI_SLURM_CONNECTIONS={value}")
+    typer.echo(f"# for {ssh_config}:" if not write else f"# in {ssh_config}:")
+    typer.echo(text, nl=False)
+    if write:
+        typer.echo(f"# {'written' if changed else 'already there, unchanged'}", err=True)
+    if row["state"] != "running":
+        typer.echo(f"warning: {controller} is {row['state']}: start it before 'oumi launch up --cluster {value}'",
+                   err=True)
 
 
 @handles_errors

@@ -17,6 +17,9 @@ model_app = typer.Typer(help="Models served on the Cloud cluster (KServe): deplo
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Namespace = Annotated[str, typer.Option("--namespace", "-n", help="The Kubernetes namespace.")]
+MlflowUri = Annotated[Optional[str], typer.Option(
+    "--mlflow-uri", help="MLflow's tracking URI (default: MLFLOW_TRACKING_URI, or the config's MLflow ingress).",
+    show_default=False)]
 ConfigOption = Annotated[Optional[Path], typer.Option(
     "--config", help="The cluster.yaml (default: the one Cloud cluster recorded here).")]
 
@@ -52,8 +55,12 @@ def _show(result: Any, json_output: bool) -> None:
 def deploy(ctx: typer.Context,
            name: Annotated[str, typer.Argument(help="The InferenceService's name (a DNS-1035 label).",
                                                show_default=False)],
-           uri: Annotated[str, typer.Option("--uri", help="Where the model is: s3://, gs://, pvc://, hf://, "
-                                                          "https://...", show_default=False)],
+           uri: Annotated[Optional[str], typer.Option("--uri", help="Where the model is: s3://, gs://, pvc://, "
+                                                                    "hf://, https://...", show_default=False)] = None,
+           mlflow: Annotated[Optional[str], typer.Option(
+               "--mlflow", help="A version in MLflow's registry: MODEL@ALIAS or MODEL/VERSION (instead of --uri).",
+               show_default=False)] = None,
+           mlflow_uri: MlflowUri = None,
            model_format: Annotated[str, typer.Option("--format", help="The model's format (sklearn, xgboost, "
                                                                       "huggingface, mlflow, ...).")] = "mlflow",
            gpu: Annotated[int, typer.Option("--gpu", min=0, help="GPUs per replica.")] = 0,
@@ -63,6 +70,9 @@ def deploy(ctx: typer.Context,
            min_replicas: Annotated[Optional[int], typer.Option("--min-replicas", min=0)] = None,
            max_replicas: Annotated[Optional[int], typer.Option("--max-replicas", min=1)] = None,
            target_concurrency: Annotated[Optional[int], typer.Option("--target-concurrency", min=1)] = None,
+           service_account: Annotated[Optional[str], typer.Option(
+               "--service-account", help="The ServiceAccount whose Secret gives KServe the S3 credentials.",
+               show_default=False)] = None,
            namespace: Namespace = "default",
            wait: Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait until it is Ready.")] = 0,
            dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the manifest; change nothing.")] = False,
@@ -73,10 +83,21 @@ def deploy(ctx: typer.Context,
     from ai_how.app.serving.models import model_defaults
     from ai_how.domain.commands import DeployModel
 
+    if (uri is None) == (mlflow is None):
+        raise UsageError("give the model as --uri URI or as --mlflow MODEL@ALIAS (or MODEL/VERSION), one of them")
     cluster, section = _cloud(ctx, config)
     defaults = model_defaults(section) if section is not None else {}
+    registered = None
+    if mlflow is not None:
+        from ai_how.app.serving.manifests import check_format
+        from ai_how.app.serving.registry import parse_ref, resolve, tracking_uri
+
+        check_format(model_format)
+        parse_ref(mlflow)
+        uri, registered = resolve(state(ctx).bus().dependencies["registry"], tracking_uri(mlflow_uri, section=section),
+                                  mlflow, section)
     spec = model_spec(uri, model_format, defaults, gpu, cpu, memory, min_replicas, max_replicas,
-                      target_concurrency)
+                      target_concurrency, registered, service_account)
     bus = state(ctx).reconciled(strict=not dry_run)
     result = bus.handle(DeployModel(cluster, namespace, name, spec, wait, dry_run))
     if dry_run and not json_output:
@@ -161,3 +182,45 @@ def predict(ctx: typer.Context,
     if result.state != "ready" or not result.url:
         raise UsageError(f"{namespace}/{name} is {result.state}, not Ready: see 'ai-how model status {name}'")
     typer.echo(send(result.url, name, body, protocol, ingress, timeout))
+
+
+@model_app.command("push")
+@handles_errors
+def push(ctx: typer.Context,
+         path: Annotated[Path, typer.Argument(help="The model's directory (or one file), e.g. on the HPC cluster's "
+                                                   "shared storage.", show_default=False)],
+         name: Annotated[str, typer.Option("--name", help="The model's name in MLflow's registry.",
+                                           show_default=False)],
+         alias: Annotated[Optional[str], typer.Option("--alias", help="Point this alias (e.g. staging) at the "
+                                                                     "version.", show_default=False)] = None,
+         bucket: Annotated[str, typer.Option("--bucket", help="The S3 bucket for model files.")] = "models",
+         s3_endpoint: Annotated[Optional[str], typer.Option(
+             "--s3-endpoint", help="The S3 store's URL, e.g. http://127.0.0.1:9000 (default: AWS_ENDPOINT_URL).",
+             show_default=False)] = None,
+         mlflow_uri: MlflowUri = None, config: ConfigOption = None, json_output: JsonFlag = False) -> None:
+    """Upload a model to the S3 store, check every object, and register it as a version in MLflow."""
+    import os
+
+    from ai_how.app.serving.push import push_model, s3_access
+    from ai_how.app.serving.registry import parse_ref, tracking_uri
+
+    if alias is not None:
+        parse_ref(f"{name}@{alias}")
+    cluster, section = _cloud(ctx, config) if config is not None else (None, None)
+    deps = state(ctx).bus().dependencies
+    access = s3_access(s3_endpoint, os.environ, deps["keys"], cluster, section)
+    result = push_model(path, name, alias, bucket, access, tracking_uri(mlflow_uri, section=section),
+                        deps["objects"], deps["registry"])
+    if json_output:
+        print_json(result.as_dict())
+        return
+    out = console()
+    out.print(f"{result.files} file(s), {result.size} bytes, at {result.source}: "
+              + (f"{result.uploaded} uploaded, " if result.uploaded else "none uploaded (all there already), ")
+              + "every object's checksum verified")
+    out.print(f"registered {result.model.name} version {result.model.version}"
+              + (f" (alias {result.model.alias})" if result.model.alias else "")
+              + f"; serve it with 'ai-how model deploy NAME --mlflow {result.model.name}"
+              + (f"@{result.model.alias}'" if result.model.alias else f"/{result.model.version}'"))
+    for note in result.notes:
+        out.print(note)

@@ -15,7 +15,8 @@ from pytest_bdd import given, parsers, then, when
 from ai_how.adapters.libvirt import LibvirtHypervisor
 from ai_how.adapters.libvirt.connection import HypervisorError, connect
 from ai_how.app.ports import DomainState
-from tests.conftest import REPO, split_path
+from ai_how.domain.ids import cluster_id
+from tests.conftest import REPO, opened, split_path
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +82,9 @@ def exit_code_is(result, code: int) -> None:
 
 
 @then(parsers.parse('the output says "{text}"'))
-def output_says(result, text: str) -> None:
+def output_says(result, noted, text: str) -> None:
+    for name, value in noted.items():
+        text = text.replace("{" + name + "}", value)
     assert text in result.stdout, result.stdout
 
 
@@ -337,3 +340,23 @@ def at_terminal(monkeypatch, terminal_input: list[str], answer: str) -> None:
 
     monkeypatch.setattr(common, "interactive", lambda: True)
     terminal_input.append(answer + "\n")
+
+
+@given(parsers.parse("Kubernetes is recorded as deployed on {cluster}"))
+def kubernetes_recorded(state_dir: Path, cluster: str) -> None:
+    kubeconfig = state_dir / "kube" / f"{cluster}.conf"
+    kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n")
+    with opened(state_dir) as bus:
+        found = bus.store.get(cluster_id(cluster))
+        running = [vm for vm in found.vms if not vm.endswith("gpu-worker-01")]
+        found.start_kubernetes_deploy("r1", "playbooks/deploy-cloud-cluster.yml", "d", "c", "2.29.0", "1.33.5",
+                                      running, [], {"settings": {}})
+        found.mark_kubernetes_deployed("r1", "1.33.5", running, str(kubeconfig), 1.0, {})
+        bus.store.save(found)
+
+
+@then(parsers.parse('"ai-how model list --json" lists no inference service'))
+def no_service(run_cli) -> None:
+    result = run_cli("model", "list", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == []

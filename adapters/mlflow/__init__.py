@@ -1,0 +1,1 @@
+"""The MLflow model registry, through MLflow's client (imported lazily)."""

@@ -1,0 +1,1 @@
+"""An S3 store (MinIO) for model files, through boto3 (imported lazily)."""
