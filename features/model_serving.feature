@@ -39,3 +39,13 @@ Feature: Serving a model on the GPU the lease allows
       | My_LLM | s3://m/llm    | sklearn | the inference service's name 'My_LLM' must be a DNS-1035 label |
       | llm    | s3://m/llm    | caffe   | --format caffe: not a format KServe serves                 |
       | llm    | ftp://m/llm   | sklearn | --uri ftp://m/llm: give a storage URI KServe can read       |
+
+  Scenario: An API server that does not answer is one line, and nothing is recorded
+    Given I ran "ai-how cloud start examples/multi-gpu-clusters.yaml"
+    And Kubernetes is recorded as deployed on cloud-cluster
+    And the API server of cloud-cluster, at https://127.0.0.1:9, does not answer
+    When I run "ai-how model deploy iris --uri s3://models/iris --format sklearn --config examples/multi-gpu-clusters.yaml"
+    Then the exit code is 3
+    And the errors say "cannot reach the API server at https://127.0.0.1:9 (the InferenceService default/iris)"
+    And the output has no traceback
+    And "ai-how model list --json" lists no inference service

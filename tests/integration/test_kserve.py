@@ -190,3 +190,37 @@ def test_the_api_s_refusal_is_one_line(serving) -> None:
     with pytest.raises(InfrastructureError, match="answered 403 to the InferenceService default/denied: the "
                                                   "kubeconfig's user may not do this"):
         bus.handle(DeployModel("cloud-cluster", "default", "denied", model_spec("s3://m/x", "sklearn", defaults)))
+
+
+@pytest.mark.mlflow
+def test_a_pushed_version_is_served_and_recorded_with_what_mlflow_says_of_it(serving, mlflow_uri: str, s3_uri: str,
+                                                                             tmp_path: Path) -> None:
+    """A real MLflow server and S3 store on loopback: push, resolve by alias, apply, record."""
+    import boto3
+
+    from ai_how.app.ports import S3Access
+    from ai_how.app.serving.push import push_model
+    from ai_how.app.serving.registry import resolve
+
+    bus, _, defaults, bodies = serving
+    boto3.client("s3", endpoint_url=s3_uri, aws_access_key_id="k", aws_secret_access_key="s",
+                 region_name="us-east-1").create_bucket(Bucket="served-models")
+    model = tmp_path / "llm"
+    model.mkdir()
+    (model / "config.json").write_text('{"architectures": ["LlamaForCausalLM"]}')
+    (model / "model.safetensors").write_bytes(bytes(range(256)) * 4096)
+    deps = bus.dependencies
+    pushed = push_model(model, "llm-kserve", "staging", "served-models", S3Access(s3_uri, "k", "s"), mlflow_uri,
+                        deps["objects"], deps["registry"])
+    uri, facts = resolve(deps["registry"], mlflow_uri, "llm-kserve@staging")
+    assert uri == pushed.source and facts["version"] == pushed.model.version
+    spec = model_spec(uri, "huggingface", defaults, gpus=1, mlflow=facts)
+    bus.handle(DeployModel("cloud-cluster", "default", "llm", spec))
+    [body] = bodies()
+    print(f"the InferenceService applied:\n{json.dumps(body, indent=2)}")
+    jsonschema.validators.validator_for(SCHEMA)(SCHEMA).validate(body)
+    assert body["metadata"]["annotations"]["ai-how/mlflow-model"] == "llm-kserve"
+    assert body["spec"]["predictor"]["model"]["storageUri"] == uri
+    [deployed] = [e for e in bus.store.read_log() if e.event_type == "InferenceServiceDeployed"]
+    assert deployed.payload["spec"]["mlflow"] == {"tracking_uri": mlflow_uri, "name": "llm-kserve", "version": pushed.model.version,
+                        "run_id": None, "alias": "staging", "source": pushed.source}

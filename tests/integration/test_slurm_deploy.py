@@ -1,6 +1,7 @@
 """A real SLURM cluster: the minimal example's three Debian guests (TCG, isolated network)
 started and deployed by `ai-how hpc start --deploy`, then used as an ML engineer would:
-sinfo, srun across both computes, an sbatch job. A second deploy changes nothing and takes
+sinfo, srun across both computes, an sbatch job, and one through the SSH stanza `hpc oumi`
+writes for Oumi's launcher. A second deploy changes nothing and takes
 the quick path; a pinned host key that does not match, and a partition that names an unknown
 node, fail with the host and the task; a GPU node's slurm.conf and gres.conf, as the roles
 render them, are accepted by the guests' real slurmctld and slurmd; a stopped compute shows
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -82,6 +84,16 @@ def test_a_deployed_cluster_runs_jobs_and_keeps_its_secrets(slurm_cluster: dict,
     output = _wait_for(lambda: ai_how("vm", "ssh", first, "--", "cat", f"/tmp/job-{job}.out", expect=None).stdout,
                        120, f"the output of job {job}")
     assert output == f"trained on {first}\n"
+
+    # Oumi's launcher runs a plain 'ssh user@host' with the value it is given: the stanza
+    # ai-how writes gives it the platform key and the pinned host key.
+    ssh_config = tmp_path / "ssh" / "config"
+    oumi = json.loads(ai_how("hpc", "oumi", config, "--write", "--ssh-config", str(ssh_config), "--json").stdout)
+    assert oumi["written"] is True and oumi["OUMI_SLURM_CONNECTIONS"].endswith(f"@{controller}")
+    through = subprocess.run(["ssh", "-F", str(ssh_config), "-o", "BatchMode=yes", oumi["OUMI_SLURM_CONNECTIONS"],
+                              "sbatch", "--parsable", "--wrap", "true"], capture_output=True, text=True, timeout=90,
+                             stdin=subprocess.DEVNULL)
+    assert through.returncode == 0 and through.stdout.strip().isdigit(), through.stderr
 
     again = ai_how("hpc", "deploy", config, "--json")
     outputs.append(again)
