@@ -4,6 +4,9 @@
 CLUSTER_CONFIG ?= examples/multi-gpu-clusters.yaml
 AI_HOW ?= .venv/bin/ai-how
 GPU_WORKER ?= cloud-cluster-gpu-worker-01
+HPC_GPU_NODE ?= hpc-cluster-compute-01
+SHARED_GPU ?= 0000:01:00.0
+DRAIN_TIMEOUT ?= 600
 TIMEOUT ?= 60
 
 .DEFAULT_GOAL := help
@@ -76,13 +79,14 @@ cluster-destroy: system-destroy ## Alias of system-destroy
 reconcile: ## Record what happened behind the tool's back
 	$(AI_HOW) reconcile
 
-validate-shared-gpu: ## The shared-GPU switch of CLOUD-0.3, step by step (needs the GPUs)
+validate-shared-gpu: ## The shared-GPU switch of CLOUD-0.3: one gpu move each way (needs the GPUs)
 	$(AI_HOW) validate $(CLUSTER_CONFIG)
 	$(AI_HOW) hpc start $(CLUSTER_CONFIG)
 	$(AI_HOW) cloud start $(CLUSTER_CONFIG)
 	$(AI_HOW) system status $(CLUSTER_CONFIG)
 	@echo "Starting $(GPU_WORKER) while HPC holds the GPU must be refused (exit 1):"
 	-$(AI_HOW) vm start $(GPU_WORKER)
-	$(AI_HOW) hpc stop $(CLUSTER_CONFIG) --timeout $(TIMEOUT)
-	$(AI_HOW) vm start $(GPU_WORKER)
+	$(AI_HOW) gpu move $(SHARED_GPU) --to $(GPU_WORKER) --drain-timeout $(DRAIN_TIMEOUT) --timeout $(TIMEOUT)
+	$(AI_HOW) gpu list
+	$(AI_HOW) gpu move $(SHARED_GPU) --to $(HPC_GPU_NODE) --drain-timeout $(DRAIN_TIMEOUT) --timeout $(TIMEOUT)
 	$(AI_HOW) gpu list

@@ -12,6 +12,7 @@ from typing import Any
 
 from .bus import EventHandler, MessageBus
 from .deploy import cloud as cloud_deploy
+from .deploy import handover
 from .deploy import hpc as hpc_deploy
 from .errors import StoreUnavailable
 from .images import build as image_build
@@ -39,7 +40,7 @@ from .settings import resolve_ansible_dir, resolve_image_dir, resolve_libvirt_ur
 from .store import AiHowApplication, EventSourcedStore
 
 COMMAND_HANDLERS = {**lifecycle_handlers.COMMAND_HANDLERS, **image_build.COMMAND_HANDLERS,
-                    **hpc_deploy.COMMAND_HANDLERS, **cloud_deploy.COMMAND_HANDLERS,
+                    **hpc_deploy.COMMAND_HANDLERS, **cloud_deploy.COMMAND_HANDLERS, **handover.COMMAND_HANDLERS,
                     **serving_models.COMMAND_HANDLERS}
 EVENT_HANDLERS: dict[type, list[Any]] = {}
 for _handlers in (lifecycle_handlers.EVENT_HANDLERS, hpc_deploy.EVENT_HANDLERS, cloud_deploy.EVENT_HANDLERS):

@@ -18,13 +18,15 @@ from eventsourcing.utils import get_topic
 
 from ai_how.domain.cluster import Cluster
 from ai_how.domain.gpu import Gpu
+from ai_how.domain.gpu_move import GpuMove
 from ai_how.domain.image import Image
+from ai_how.domain.inference import InferenceService
 from ai_how.domain.vm import Vm
 
 from .errors import StoreUnavailable
 from .ports import LoggedEvent
 
-AGGREGATES = (Gpu, Vm, Cluster, Image)
+AGGREGATES = (Gpu, Vm, Cluster, Image, InferenceService, GpuMove)
 SNAPSHOT_INTERVAL = 100
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 

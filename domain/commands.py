@@ -73,6 +73,18 @@ class MarkVmStopped(Command):
 
 
 @dataclass(frozen=True)
+class MoveGpu(Command):
+    """Hand ``pci_address`` to ``target``: drain and stop its holder, start the target."""
+
+    pci_address: str
+    target: str
+    source: str | None = None  # --from: refused unless this VM holds it
+    drain_timeout_s: float = 600.0
+    force: bool = False  # requeue the holder's SLURM jobs; stop a Kubernetes node undrained
+    stop_timeout_s: float = 60.0
+
+
+@dataclass(frozen=True)
 class RestartVm(Command):
     vm: str
     timeout: float = 60.0
@@ -102,6 +114,7 @@ class Reconcile(Command):
     """Bring the log back to what libvirt shows: record what happened behind the tool's back."""
 
     vms: tuple[str, ...] = ()  # empty: every VM in the store
+    moves: bool = False  # also settle GPU moves whose process is gone (``ai-how reconcile``)
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,8 @@ class DrainTimedOut(DomainError):
 
 class GpusNotAvailable(DomainError):
     """A GPU inference service asks for more GPUs than the Cloud cluster's running workers hold."""
+
+
+class MoveRefused(DomainError):
+    """A GPU move that cannot be made: the target does not configure the card, it is the holder,
+    or the holder's jobs did not end within the drain's wait."""

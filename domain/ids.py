@@ -40,3 +40,9 @@ def mac_address(vm: str) -> str:
 @lru_cache(maxsize=1024)
 def service_id(namespace: str, name: str) -> UUID:
     return uuid5(AI_HOW_NAMESPACE, f"isvc:{namespace}/{name}")
+
+
+@lru_cache(maxsize=1024)
+def move_id(pci_address: str) -> UUID:
+    """The card's move: one at a time per card, started again for each new move."""
+    return uuid5(AI_HOW_NAMESPACE, f"gpu-move:{pci_address}")

@@ -37,7 +37,7 @@ def reconcile(
                     yes, "remove orphan domains")
         report = cli.bus().handle(RemoveOrphans())
     else:
-        report = cli.bus().handle(Reconcile())
+        report = cli.bus().handle(Reconcile(moves=True))
     if json_output:
         print_json({"changes": report.changes, "conflicts": report.conflicts, "adopted": report.adopted,
                     "removed": report.removed, "orphans": [o.__dict__ for o in report.orphans]})

@@ -17,6 +17,7 @@ from ai_how.domain.ids import cluster_id
 from ai_how.domain.vm import StopReason, Vm, VmState
 
 from .leases import load_gpu, load_vm, release_held
+from .moves import settle_moves
 
 LIVE = (DomainState.RUNNING, DomainState.PAUSED, DomainState.OTHER)  # a QEMU process holds the devices
 
@@ -130,6 +131,8 @@ def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor, pci
             current.mark_started(observed=True)
             store.save(current)
             report.changes.append(f"{vm.name}: its stop never finished and it still runs; recorded as running")
+    if command.moves:
+        report.changes += settle_moves(store)
     if not command.vms:
         known = {vm.name for vm in vms}
         report.orphans = [d for d in domains.values() if d.name not in known]

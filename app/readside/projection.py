@@ -191,6 +191,33 @@ def _gpu_released(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     _gpu(t, e)["holder"] = None
 
 
+def _move_started(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    if "pci_address" in p:
+        _register(t, e, "move", p["pci_address"])
+    address = t.subject(e)[1]
+    if address not in t.gpus:
+        return
+    row = t._touch("gpus", address)
+    row["move"] = {"from": p["holder"], "to": p["target"], "state": "in_progress", "steps": [], "reason": None,
+                   "owner": p["owner"], "since": e.timestamp.isoformat()}
+
+
+def _move_changed(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    address = t.subject(e)[1]
+    move = t.gpus.get(address, {}).get("move")
+    if move is None:
+        return
+    t._touch("gpus", address)
+    if e.event_type == "GpuMoveStepDone":
+        move["steps"] = [*move["steps"], p["step"]]
+    elif e.event_type == "GpuMoveResumed":
+        move["owner"] = p["owner"]
+    elif e.event_type == "GpuMoved":
+        move["state"] = "moved"
+    elif e.event_type == "GpuMoveFailed":
+        move.update(state="failed", reason=p["reason"])
+
+
 def _image_built(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     key = f"{p['name']}@{p['recipe_digest']}"
     _register(t, e, "image", key)
@@ -265,4 +292,10 @@ _HANDLERS = {
     "InferenceServiceFailed": _service_state("failed"),
     "InferenceServiceDeleted": _service_state("deleted"),
     "ImageRebuilt": _image_rebuilt,
+    "GpuMoveStarted": _move_started,
+    "GpuMoveRestarted": _move_started,
+    "GpuMoveStepDone": _move_changed,
+    "GpuMoveResumed": _move_changed,
+    "GpuMoved": _move_changed,
+    "GpuMoveFailed": _move_changed,
 }

@@ -31,17 +31,23 @@ class GpuRow:
     functions: list[str]
     holder: str | None
     holder_state: str | None
+    move: dict[str, Any] | None = None  # the last move of the card, while it is not done
 
     def as_dict(self) -> dict[str, Any]:
-        return self.__dict__.copy()
+        row = self.__dict__.copy()
+        if row["move"] is None:  # rows read as they did before moves existed
+            del row["move"]
+        return row
 
 
 def gpu_rows(topology: Topology) -> list[GpuRow]:
     rows = []
     for address, gpu in sorted(topology.gpus.items()):
         holder = gpu["holder"]
+        move = gpu.get("move")
         rows.append(GpuRow(address, gpu_model(gpu["functions"], address), [f["pci_address"] for f in gpu["functions"]],
-                           holder, topology.vms[holder]["state"] if holder in topology.vms else None))
+                           holder, topology.vms[holder]["state"] if holder in topology.vms else None,
+                           move if move is not None and move["state"] != "moved" else None))
     return rows
 
 

@@ -40,7 +40,10 @@ def test_each_target_is_one_cli_call(target: str, command: str) -> None:
 def test_the_shared_gpu_walkthrough_only_calls_the_cli() -> None:
     lines = [line for line in dry_run("validate-shared-gpu") if not line.startswith("echo ")]
     assert all(line.startswith("ai-how ") for line in lines), lines
-    assert lines.count("ai-how vm start cloud-cluster-gpu-worker-01") == 2
+    assert lines.count("ai-how vm start cloud-cluster-gpu-worker-01") == 1
+    assert [line for line in lines if line.startswith("ai-how gpu move")] == [
+        "ai-how gpu move 0000:01:00.0 --to cloud-cluster-gpu-worker-01 --drain-timeout 600 --timeout 60",
+        "ai-how gpu move 0000:01:00.0 --to hpc-cluster-compute-01 --drain-timeout 600 --timeout 60"]
     # the first start must be refused while HPC holds the GPU, so make goes on past it
     assert re.search(r"^\t-\$\(AI_HOW\) vm start \$\(GPU_WORKER\)$", (REPO / "Makefile").read_text(), re.M)
 

@@ -1,0 +1,295 @@
+"""``gpu move``: one card handed from the VM that holds it to another VM that configures it,
+as the recorded steps of a ``GpuMove`` (see domain/gpu_move.py).
+
+1. drain: the holder's SLURM node is drained and its jobs may end (``--force``: they are
+   requeued once the wait is over); a Kubernetes node is cordoned and drained by the stop.
+2. stop_holder: the holder stops, which gives its leases back.
+3. start_target: the target starts, which takes the lease and waits for its guest.
+4. ready: the target's SLURM node is resumed and idle, or its Kubernetes node Ready with
+   ``nvidia.com/gpu`` allocatable, when its cluster is deployed.
+
+Each step looks at how things are before it acts, so a move that stopped half way (a crash,
+a failed start) is finished by running it again; ``reconcile`` settles one nobody finishes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ai_how.app import processes
+from ai_how.app.errors import InfrastructureError
+from ai_how.app.faults import crash_point
+from ai_how.app.ports import EventStore, GuestAccess, KubernetesApi
+from ai_how.app.progress import Progress
+from ai_how.domain.cluster import Cluster, ClusterKind, DeploymentStatus
+from ai_how.domain.commands import MoveGpu, StartVms, StopVms
+from ai_how.domain.errors import DomainError, MoveRefused, UnknownObject
+from ai_how.domain.gpu import Gpu
+from ai_how.domain.gpu_move import STEPS, GpuMove
+from ai_how.domain.ids import cluster_id, gpu_id, move_id, vm_id
+from ai_how.domain.specs import VmSpec
+from ai_how.domain.vm import Vm, VmState
+
+from .slurm import node_states
+
+POLL_S = 5.0
+READY_WAIT_S = 300.0  # a resumed SLURM node, or a Kubernetes node with its GPU, after the guest is up
+
+
+@dataclass
+class MoveResult:
+    pci_address: str
+    holder: str | None
+    target: str
+    steps: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    resumed: bool = False  # an interrupted move was finished
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pci_address": self.pci_address, "from": self.holder, "to": self.target, "steps": self.steps,
+                "seconds": round(self.seconds, 1), "resumed": self.resumed}
+
+
+class Slurm:
+    """scontrol and squeue on the cluster's controller, over the platform's SSH."""
+
+    def __init__(self, guests: GuestAccess, login: str, controller_ip: str) -> None:
+        self.guests, self.login, self.address = guests, login, controller_ip
+
+    def _run(self, command: list[str], what: str) -> str:
+        code, out, err = self.guests.run(self.login, self.address, command, timeout_s=30)
+        if code != 0:
+            said = (err.strip().splitlines() or [f"exit {code}"])[-1]
+            raise InfrastructureError(f"{what} on the SLURM controller failed: {said}")
+        return out
+
+    def drain(self, node: str, reason: str) -> None:
+        self._run(["sudo", "scontrol", "update", f"nodename={node}", "state=drain", f"reason={reason}"],
+                  f"draining {node}")
+
+    def resume(self, node: str) -> None:
+        state = node_states(self.guests, self.login, self.address).get(node, "")
+        if state.startswith(("drain", "drng", "down")):
+            self._run(["sudo", "scontrol", "update", f"nodename={node}", "state=resume"], f"resuming {node}")
+
+    def jobs_on(self, node: str) -> list[str]:
+        out = self._run(["squeue", "--noheader", "--nodelist", node, "--format", "%i"], f"the jobs on {node}")
+        return [line.strip() for line in out.splitlines() if line.strip()]
+
+    def requeue(self, jobs: list[str]) -> None:
+        self._run(["sudo", "scontrol", "requeue", ",".join(jobs)], f"requeueing jobs {', '.join(jobs)}")
+
+    def state(self, node: str) -> str:
+        return node_states(self.guests, self.login, self.address).get(node, "unknown")
+
+
+def _deployed(cluster: Cluster | None) -> bool:
+    return cluster is not None and cluster.deploying is None and \
+        (cluster.deployment or {}).get("status") == DeploymentStatus.DEPLOYED
+
+
+def _slurm_of(store: EventStore, vm: Vm, guests: GuestAccess) -> Slurm | None:
+    """The SLURM controller of ``vm``'s cluster, when that cluster is deployed and it runs."""
+    cluster = store.get(cluster_id(vm.cluster))
+    if cluster is None or cluster.kind != ClusterKind.HPC or vm.role != "compute" or not _deployed(cluster):
+        return None
+    controller = store.get(vm_id(f"{cluster.name}-controller"))
+    if controller is None or controller.state != VmState.RUNNING:
+        return None
+    spec: VmSpec = controller.spec
+    if not spec.has_os or not spec.ip:
+        return None
+    return Slurm(guests, spec.login, spec.ip)
+
+
+def _kubernetes_of(store: EventStore, vm: Vm) -> Path | None:
+    """The admin kubeconfig of ``vm``'s cluster, when Kubernetes is deployed there and the VM is a node."""
+    cluster = store.get(cluster_id(vm.cluster))
+    if cluster is None or cluster.kind != ClusterKind.CLOUD or cluster.kubernetes is None or not _deployed(cluster):
+        return None
+    return Path(cluster.kubernetes["kubeconfig"])
+
+
+def _wait(check: Callable[[], bool], timeout_s: float, sleep: Callable[[float], None]) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if check():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        sleep(min(POLL_S, max(0.1, deadline - time.monotonic())))
+
+
+def drain_slurm(slurm: Slurm, node: str, reason: str, timeout_s: float, force: bool, progress: Progress,
+                sleep: Callable[[float], None] = time.sleep) -> str:
+    """Drain ``node`` and wait for its jobs; when the wait is over, requeue them (``force``) or
+    resume the node and refuse."""
+    slurm.drain(node, reason)
+    progress(node, f"SLURM node drained; waiting up to {timeout_s:.0f} s for its jobs")
+    jobs: list[str] = []
+
+    def empty() -> bool:
+        jobs[:] = slurm.jobs_on(node)
+        return not jobs
+
+    if _wait(empty, timeout_s, sleep):
+        return f"SLURM node {node} drained, no job left on it"
+    if not force:
+        slurm.resume(node)
+        raise MoveRefused(f"{node} still runs SLURM job(s) {', '.join(jobs)} after {timeout_s:.0f} s: its node is "
+                          "resumed and nothing was moved; wait for them, give a longer --drain-timeout, or --force to "
+                          "requeue them")
+    requeued = list(jobs)
+    slurm.requeue(requeued)
+    progress(node, f"requeued job(s) {', '.join(requeued)} (--force)")
+    if not _wait(lambda: not slurm.jobs_on(node), 120, sleep):
+        raise InfrastructureError(f"{node} still runs jobs after requeueing {', '.join(requeued)}")
+    return f"SLURM node {node} drained; job(s) {', '.join(requeued)} requeued (--force)"
+
+
+@dataclass
+class Handover:
+    store: EventStore
+    bus: Any
+    guests: GuestAccess
+    kubernetes: KubernetesApi
+    progress: Progress
+    move: GpuMove
+    stop_timeout_s: float
+    sleep: Callable[[float], None] = time.sleep
+
+    def _vm(self, name: str | None) -> Vm | None:
+        return self.store.get(vm_id(name)) if name else None
+
+    def drain(self) -> str:
+        holder = self._vm(self.move.holder)
+        if holder is None or holder.state != VmState.RUNNING:
+            return "nothing to drain: the holder is not running"
+        slurm = _slurm_of(self.store, holder, self.guests)
+        if slurm is not None:
+            return self._drain_slurm(slurm, holder.name)
+        if _kubernetes_of(self.store, holder) is not None:
+            return "its Kubernetes node is cordoned and drained as its VM stops"
+        return "no workload to drain: its cluster is not deployed"
+
+    def _drain_slurm(self, slurm: Slurm, node: str) -> str:
+        return drain_slurm(slurm, node, f"ai-how gpu move {self.move.pci_address} to {self.move.target}",
+                           self.move.drain_timeout_s, self.move.force, self.progress, self.sleep)
+
+    def stop_holder(self) -> str:
+        holder = self._vm(self.move.holder)
+        if holder is None or holder.state in (VmState.STOPPED, VmState.DEFINED, VmState.DESTROYED):
+            return "the holder is not running"
+        self.bus.handle(StopVms((holder.name,), self.stop_timeout_s, drain=not self.move.force))
+        gpu: Gpu = self.store.get(gpu_id(self.move.pci_address))
+        if gpu.holder == holder.name:
+            raise InfrastructureError(f"{holder.name} stopped but still holds GPU {gpu.pci_address}")
+        return f"{holder.name} stopped; its lease released"
+
+    def start_target(self) -> str:
+        target = self._vm(self.move.target)
+        if target.state == VmState.RUNNING:
+            return f"{target.name} runs already"
+        self.bus.handle(StartVms((target.name,)))
+        return f"{target.name} started with the lease"
+
+    def ready(self) -> str:
+        target = self._vm(self.move.target)
+        if target.state != VmState.RUNNING:
+            raise InfrastructureError(f"{target.name} is {target.state}, not running")
+        slurm = _slurm_of(self.store, target, self.guests)
+        if slurm is not None:
+            slurm.resume(target.name)
+            if not _wait(lambda: slurm.state(target.name) in ("idle", "mix", "alloc"), READY_WAIT_S, self.sleep):
+                raise InfrastructureError(f"SLURM node {target.name} is {slurm.state(target.name)}, not idle, "
+                                          f"{READY_WAIT_S:.0f} s after its guest came up")
+            return f"SLURM node {target.name} resumed and idle"
+        kubeconfig = _kubernetes_of(self.store, target)
+        if kubeconfig is not None:
+            def has_gpu() -> bool:
+                try:
+                    node = next((n for n in self.kubernetes.nodes(kubeconfig) if n.name == target.name), None)
+                except InfrastructureError:
+                    return False
+                return node is not None and node.ready and not node.unschedulable and node.gpus >= 1
+            if not _wait(has_gpu, READY_WAIT_S, self.sleep):
+                raise InfrastructureError(f"Kubernetes node {target.name} is not Ready with nvidia.com/gpu "
+                                          f"allocatable {READY_WAIT_S:.0f} s after its guest came up")
+            return f"Kubernetes node {target.name} Ready with nvidia.com/gpu allocatable"
+        return f"{target.name} runs; its cluster is not deployed, so no node to wait for"
+
+
+def _check(store: EventStore, command: MoveGpu) -> tuple[Gpu, Vm, str | None]:
+    gpu = store.get(gpu_id(command.pci_address))
+    if gpu is None:
+        raise UnknownObject(f"GPU {command.pci_address} is not known; it is registered when a cluster using it is "
+                            "started (see 'ai-how gpu list')")
+    target = store.get(vm_id(command.target))
+    if target is None or target.state == VmState.DESTROYED:
+        raise UnknownObject(f"VM {command.target} is not known; start its cluster first ('ai-how hpc|cloud start "
+                            "CONFIG')")
+    if command.pci_address not in target.gpus:
+        raise MoveRefused(f"{target.name} does not configure GPU {command.pci_address}; "
+                          + (f"it configures {', '.join(target.gpus)}" if target.gpus else "it configures no GPU"))
+    holder = gpu.holder
+    if command.source is not None and holder != command.source:
+        raise MoveRefused(f"GPU {command.pci_address} is held by {holder or 'no VM'}, not {command.source}")
+    if holder == target.name:
+        raise MoveRefused(f"GPU {command.pci_address} is held by {target.name} already: the target and the holder "
+                          "are one VM")
+    return gpu, target, holder
+
+
+def move_gpu(command: MoveGpu, store: EventStore, bus: Any, guests: GuestAccess, kubernetes: KubernetesApi,
+             progress: Progress) -> MoveResult:
+    found: GpuMove | None = store.get(move_id(command.pci_address))
+    me = processes.this_process()
+    if found is not None and found.in_progress and processes.alive(found.owner) and found.owner != me:
+        raise MoveRefused(f"GPU {command.pci_address} is being moved to {found.target} by process "
+                          f"{processes.pid_of(found.owner)} now; wait for it (see 'ai-how gpu list')")
+    resumed = found is not None and found.in_progress
+    if resumed and found.target != command.target:
+        raise MoveRefused(f"GPU {command.pci_address} was being moved to {found.target} when that move stopped: "
+                          f"finish it ('ai-how gpu move {command.pci_address} --to {found.target}'), or run "
+                          "'ai-how reconcile' to record it as failed")
+    if resumed:
+        move = found
+        move.resume(me)
+    else:
+        _, _, holder = _check(store, command)
+        if found is None:
+            move = GpuMove(pci_address=command.pci_address, holder=holder, target=command.target,
+                           drain_timeout_s=command.drain_timeout_s, force=command.force, owner=me)
+        else:
+            found.restart(holder, command.target, command.drain_timeout_s, command.force, me)
+            move = found
+    store.save(move)
+    subject = f"GPU {command.pci_address}"
+    progress(subject, (f"finishing its move to {move.target}" if resumed else
+                       f"moving from {move.holder or 'no VM'} to {move.target}"))
+    handover = Handover(store, bus, guests, kubernetes, progress, move, command.stop_timeout_s)
+    began = time.monotonic()
+    for step in STEPS:
+        if step in move.done:
+            continue
+        try:
+            detail = getattr(handover, step)()
+        except (DomainError, InfrastructureError) as exc:
+            move.fail(step, str(exc))
+            store.save(move)
+            raise
+        move.step_done(step, detail)
+        store.save(move)
+        progress(subject, f"{step.replace('_', ' ')}: {detail}")
+        crash_point(f"gpu-move-after-{step}")
+    seconds = time.monotonic() - began
+    move.finish(seconds)
+    store.save(move)
+    return MoveResult(command.pci_address, move.holder, move.target, dict(move.done), seconds, resumed)
+
+
+COMMAND_HANDLERS = {MoveGpu: move_gpu}

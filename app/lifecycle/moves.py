@@ -1,0 +1,44 @@
+"""GPU moves nobody finishes: ``ai-how reconcile`` settles those whose process is gone.
+Done where the target runs and holds the card after its start, failed otherwise (with the
+step it stopped before and who holds the card now). One still being made is left alone."""
+
+from __future__ import annotations
+
+from ai_how.app import processes
+from ai_how.app.ports import EventStore
+from ai_how.domain.gpu import Gpu
+from ai_how.domain.gpu_move import STEPS, GpuMove
+from ai_how.domain.ids import gpu_id, move_id, vm_id
+from ai_how.domain.vm import Vm, VmState
+
+
+def interrupted_moves(store: EventStore) -> list[GpuMove]:
+    found = []
+    for registered in store.iter_log(event_types=["GpuRegistered"]):
+        move = store.get(move_id(store.read(registered.aggregate_id).pci_address))
+        if move is not None and move.in_progress and not processes.alive(move.owner):
+            found.append(move)
+    return found
+
+
+def settle_moves(store: EventStore) -> list[str]:
+    notes = []
+    for move in interrupted_moves(store):
+        gpu: Gpu | None = store.get(gpu_id(move.pci_address))
+        target: Vm | None = store.get(vm_id(move.target))
+        holder = gpu.holder if gpu is not None else None
+        if holder == move.target and target is not None and target.state == VmState.RUNNING:
+            for step in STEPS:
+                move.step_done(step, "recorded by reconcile: the target runs with the card")
+            move.finish(0.0)
+            notes.append(f"GPU {move.pci_address}: its interrupted move to {move.target} had got there (the target "
+                         "runs with the card); recorded as moved")
+        else:
+            step = move.next_step
+            where = f"held by {holder}" if holder else "free"
+            move.fail(step, f"interrupted before {step}; the card is {where}")
+            notes.append(f"GPU {move.pci_address}: its move to {move.target} was interrupted before {step} and is "
+                         f"recorded as failed; the card is {where}: 'ai-how gpu move {move.pci_address} --to "
+                         f"{move.target}' moves it")
+        store.save(move)
+    return notes
