@@ -1,7 +1,7 @@
 @libvirt @gpu
 Feature: Serving a model on the GPU the lease allows
   ai-how knows which VM holds each GPU. A GPU inference service is refused while its card is
-  leased to a training VM, with the card, its holder and the commands that hand it over. A
+  leased to a training VM, with the card, its holder and the command that hands it over. A
   dry run prints the InferenceService it would apply and changes nothing.
 
   Background:
@@ -14,9 +14,14 @@ Feature: Serving a model on the GPU the lease allows
     When I run "ai-how model deploy llm --uri s3://models/llm --format huggingface --gpu 1 --config examples/multi-gpu-clusters.yaml"
     Then the exit code is 1
     And the errors say "--gpu 1: the running GPU workers of cloud-cluster hold no GPU"
-    And the errors say "0000:01:00.0 (NVIDIA GeForce RTX 4090) is held by hpc-cluster-compute-01 (running): free it with 'ai-how vm stop hpc-cluster-compute-01', then 'ai-how vm start cloud-cluster-gpu-worker-01'"
+    And the errors say "0000:01:00.0 (NVIDIA GeForce RTX 4090) is held by hpc-cluster-compute-01 (running): hand it over with 'ai-how gpu move 0000:01:00.0 --to cloud-cluster-gpu-worker-01' (its jobs may end first)"
     And the output has no traceback
     And "ai-how model list --json" lists no inference service
+    When I run "ai-how gpu move 0000:01:00.0 --to cloud-cluster-gpu-worker-01"
+    Then the exit code is 0
+    When I run "ai-how model deploy llm --uri s3://models/llm --format huggingface --gpu 1 --dry-run --config examples/multi-gpu-clusters.yaml"
+    Then the exit code is 0
+    And the output says "nvidia.com/gpu: '1'"
 
   Scenario: A dry run prints the InferenceService and records nothing
     Given I ran "ai-how cloud start examples/multi-gpu-clusters.yaml"

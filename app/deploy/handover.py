@@ -209,6 +209,10 @@ class Handover:
                                           f"{READY_WAIT_S:.0f} s after its guest came up")
             return f"SLURM node {target.name} resumed and idle"
         kubeconfig = _kubernetes_of(self.store, target)
+        cluster = self.store.get(cluster_id(target.cluster))
+        if kubeconfig is not None and target.name not in cluster.nodes:
+            return (f"{target.name} runs, but is no Kubernetes node of {cluster.name} yet: join it with 'ai-how cloud "
+                    f"deploy CONFIG --limit {target.name}'")
         if kubeconfig is not None:
             def has_gpu() -> bool:
                 try:

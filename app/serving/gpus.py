@@ -1,6 +1,6 @@
 """Which GPUs a Cloud cluster can serve on now: those held by its running GPU workers. A card
 that is configured for one of its workers but held elsewhere (HPC training on it) is named
-with its holder, the holder's state and the commands that free it."""
+with its holder, the holder's state and the command that hands it over."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ class MissingCard:
 
     def line(self) -> str:
         if self.holder is not None:
-            return (f"{self.pci_address} ({self.model}) is held by {self.holder} ({self.holder_state}): free it with "
-                    f"'ai-how vm stop {self.holder}', then 'ai-how vm start {self.worker}'")
+            return (f"{self.pci_address} ({self.model}) is held by {self.holder} ({self.holder_state}): hand it over "
+                    f"with 'ai-how gpu move {self.pci_address} --to {self.worker}' (its jobs may end first)")
         return f"{self.pci_address} ({self.model}) is free, but {self.worker} is not running: 'ai-how vm start {self.worker}'"
 
 
