@@ -67,8 +67,6 @@ def transcript() -> list:
 def run_command(run_cli, config_path, noted, transcript: list, args: str):
     result = run_cli(*_args(args, config_path, noted))
     transcript.append(result)
-    if __import__("os").environ.get("SHOWCLI"):
-        print(f"$ ai-how {args}\n{result.stdout}{result.stderr}exit {result.exit_code}")
     return result
 
 
