@@ -347,13 +347,12 @@ def oumi_command(
     if row is None:
         raise UsageError(f"{name} has no controller VM recorded here; start it with 'ai-how hpc start CONFIG'")
     spec = VmSpec.from_dict(row["spec"])
-    if not spec.has_os or not spec.ip:
-        raise UsageError(f"{controller} boots no image with a static IP: Oumi has no host to reach; give it "
-                         "base_image and an ip in the config")
+    if not spec.ip:
+        raise UsageError(f"{controller} has no static IP: Oumi has no host to reach; give it an ip in the config")
     keys = cli.bus().dependencies["keys"]
     private_key, _ = keys.platform_key()
     value, text = connection(spec.login, controller), stanza(controller, spec.ip, spec.login, private_key,
-                                                             keys.known_hosts())
+                                                             keys.known_hosts)
     changed = write_stanza(ssh_config.expanduser(), name, text) if write else None
     if json_output:
         print_json({"OUMI_SLURM_CONNECTIONS": value, "ssh_config": text, "written": changed,
@@ -364,6 +363,9 @@ def oumi_command(
     typer.echo(text, nl=False)
     if write:
         typer.echo(f"# {'written' if changed else 'already there, unchanged'}", err=True)
+    if not spec.has_os:
+        typer.echo(f"warning: {controller} boots no image, so no sshd answers there: give it base_image "
+                   "(ai-how image build hpc-base) for Oumi to reach it", err=True)
     if row["state"] != "running":
         typer.echo(f"warning: {controller} is {row['state']}: start it before 'oumi launch up --cluster {value}'",
                    err=True)
