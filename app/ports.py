@@ -125,6 +125,9 @@ class Hypervisor(Protocol):
     def list_domains(self) -> list[DomainInfo]:
         """Every domain made by ai-how (recognised by its metadata)."""
 
+    def host_capacity(self) -> tuple[int, int]:
+        """(CPUs, memory in MiB) of the host, as libvirt's node info reports them."""
+
     def remove_domain(self, name: str, cluster: str) -> None:
         """Force the domain off, undefine it and delete its disk from the cluster's pool."""
 

@@ -15,6 +15,18 @@ Feature: Is this host ready to pass its GPUs through?
     And the output says "pass  IOMMU: enabled: the kernel has IOMMU groups"
     And the output says "pass  vfio-pci: the vfio-pci driver is loaded"
     And the output says "ready: 0 failed"
+    And the output says "pass  capacity: memory: 52 GiB for the VMs, of 254 GiB they may use (256 GiB less global.host_reserve_gb 2): 0 GiB running, 52 GiB to start"
+    And the output says "pass  capacity: vCPUs: 26 vCPUs for the VMs, of 128 they may use (32 CPUs × global.max_vcpu_ratio 4): 0 running, 26 to start"
+
+  Scenario: What runs and what a start would add do not fit the host
+    Given a host with the example's cards on their usual drivers
+    And I ran "ai-how cloud start examples/multi-gpu-clusters.yaml"
+    And the config "examples/multi-gpu-clusters.yaml" with global "host_reserve_gb: 220, max_vcpu_ratio: 0.5"
+    When I run "ai-how host check {config}"
+    Then the exit code is 1
+    And the output says "FAIL  capacity: memory: 52 GiB for the VMs, of 36 GiB they may use (256 GiB less global.host_reserve_gb 220): 16 GiB running, 36 GiB to start"
+    And the output says "fix: run fewer VMs at once (the largest: hpc-cluster-compute-01 (16 GiB), hpc-cluster-compute-02 (16 GiB), cloud-cluster-control-plane (8 GiB)), lower their memory_gb, or set global.host_reserve_gb lower"
+    And the output says "FAIL  capacity: vCPUs: 26 vCPUs for the VMs, of 16 they may use (32 CPUs × global.max_vcpu_ratio 0.5): 8 running, 18 to start"
 
   Scenario: The IOMMU is off
     Given a host with the example's cards and the IOMMU off

@@ -304,6 +304,11 @@ class LibvirtHypervisor:
     def list_domains(self) -> list[DomainInfo]:
         return domains.ours(self.conn)
 
+    def host_capacity(self) -> tuple[int, int]:
+        with libvirt_errors("cannot read the host's node info"):
+            info = self.conn.getInfo()  # [model, memory MiB, CPUs, MHz, NUMA nodes, sockets, cores, threads]
+        return int(info[2]), int(info[1])
+
     def _remove_seed(self, cluster: str, name: str) -> None:
         try:
             os.remove(self.pool_root / cluster / seed_name(name))

@@ -11,6 +11,22 @@ from .common import EXIT_REFUSED, console, handles_errors, print_json, state
 
 host_app = typer.Typer(help="This machine: is it ready for GPU passthrough?", no_args_is_help=True)
 
+def _capacity(cli, clusters, settings) -> list:
+    """The capacity sums, or why libvirt could not give the host's size."""
+    from ai_how.app.errors import InfrastructureError
+    from ai_how.app.host.capacity import capacity, capacity_checks
+    from ai_how.app.host.checks import Check
+
+    try:
+        bus = cli.reconciled(settings.libvirt_uri, strict=False)
+        cpus, memory_mib = bus.dependencies["hypervisor"].host_capacity()
+    except InfrastructureError as exc:
+        return [Check("warn", "capacity", f"libvirt gives no node info, so the VMs' sums are not checked: {exc}",
+                      "start libvirtd (scripts/libvirt-up.sh) or give --libvirt-uri")]
+    return capacity_checks(capacity(cli.topology(), clusters, cpus, memory_mib, settings.host_reserve_gb,
+                                    settings.max_vcpu_ratio))
+
+
 MARKS = {"pass": "[green]pass[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
 
 
@@ -25,12 +41,16 @@ def check(ctx: typer.Context,
 
     clusters = None
     if config is not None:
-        from .cluster import planned_clusters
+        from .cluster import valid_config
 
-        clusters, _ = planned_clusters(config)
+        report, parsed = valid_config(config)
+        clusters = report.clusters
     from ai_how.app.bootstrap import find_virtiofsd
 
-    checks = host_checks(state(ctx).pci_host(), clusters, find_virtiofsd())
+    cli = state(ctx)
+    checks = host_checks(cli.pci_host(), clusters, find_virtiofsd())
+    if clusters is not None:
+        checks += _capacity(cli, clusters, parsed.global_)
     failed = [c for c in checks if c.status == "fail"]
     if json_output:
         print_json({"ready": not failed, "checks": [c.as_dict() for c in checks]})
