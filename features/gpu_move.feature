@@ -44,7 +44,7 @@ Feature: One command hands a GPU between training and serving
 
   Scenario Outline: A move killed at a step is finished by running it again
     Given "ai-how gpu move 0000:01:00.0 --to cloud-cluster-gpu-worker-01" was killed after its step <step>
-    Then "ai-how gpu list --json" shows the move of GPU 0000:01:00.0 to cloud-cluster-gpu-worker-01 interrupted after <step>
+    Then "ai-how gpu list --json" shows the move of GPU 0000:01:00.0 to cloud-cluster-gpu-worker-01 interrupted after <step>, and so does the topology
     And no GPU has two holders
     When I run "ai-how gpu move 0000:01:00.0 --to cloud-cluster-gpu-worker-01"
     Then the exit code is 0

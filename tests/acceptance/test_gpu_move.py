@@ -43,7 +43,8 @@ def _gpus(run_cli) -> list[dict]:
     return json.loads(result.stdout)
 
 
-@then(parsers.parse('"ai-how gpu list --json" shows the move of GPU {gpu} to {target} interrupted after {step}'))
+@then(parsers.parse('"ai-how gpu list --json" shows the move of GPU {gpu} to {target} interrupted after {step}, '
+                    'and so does the topology'))
 def move_shown(run_cli, gpu: str, target: str, step: str) -> None:
     row = next(r for r in _gpus(run_cli) if r["pci_address"] == gpu)
     move = row["move"]
@@ -51,6 +52,10 @@ def move_shown(run_cli, gpu: str, target: str, step: str) -> None:
     assert not processes.alive(move["owner"])
     listed = run_cli("gpu", "list")
     assert "interrupted" in listed.stdout and target in listed.stdout, listed.stdout
+    tree = json.loads(run_cli("topology", "--json").stdout)
+    shown = [card["move"] for c in tree["clusters"] for vm in c["vms"] for card in vm["gpus"]
+             if card["pci_address"] == gpu and "move" in card]
+    assert shown and all(m["to"] == target and m["steps"][-1] == step for m in shown), shown
 
 
 @then("no GPU has two holders")
