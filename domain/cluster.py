@@ -126,6 +126,11 @@ class Cluster(Aggregate):
                 return record
         return None
 
+    @property
+    def is_deployed(self) -> bool:
+        """Its last deployment succeeded and none runs now."""
+        return self.deploying is None and (self.deployment or {}).get("status") == DeploymentStatus.DEPLOYED
+
     @event("ClusterDeployStarted")
     def _deploy_started(self, run_id: str, playbook: str, playbook_digest: str, config_digest: str,
                         layout: dict[str, Any], limit: str | None, check: bool, full: bool = False) -> None:

@@ -11,6 +11,7 @@ from .common import EXIT_REFUSED, console, handles_errors, print_json, state
 
 host_app = typer.Typer(help="This machine: is it ready for GPU passthrough?", no_args_is_help=True)
 
+
 def _capacity(cli, clusters, settings) -> list:
     """The capacity sums, or why libvirt could not give the host's size."""
     from ai_how.app.errors import InfrastructureError

@@ -202,10 +202,8 @@ def push(ctx: typer.Context,
     import os
 
     from ai_how.app.serving.push import push_model, s3_access
-    from ai_how.app.serving.registry import parse_ref, tracking_uri
+    from ai_how.app.serving.registry import tracking_uri
 
-    if alias is not None:
-        parse_ref(f"{name}@{alias}")
     cluster, section = _cloud(ctx, config) if config is not None else (None, None)
     deps = state(ctx).bus().dependencies
     access = s3_access(s3_endpoint, os.environ, deps["keys"], cluster, section)

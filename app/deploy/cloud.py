@@ -24,7 +24,7 @@ from typing import Any
 from ai_how.app.errors import InfrastructureError, UsageError
 from ai_how.app.ports import EventStore, KeyStore, KubernetesApi, PlaybookOutcome, PlaybookRun, Provisioner
 from ai_how.app.progress import Progress
-from ai_how.domain.cluster import Cluster, ClusterKind, ClusterStatus, DeploymentStatus
+from ai_how.domain.cluster import Cluster, ClusterKind, ClusterStatus
 from ai_how.domain.commands import (
     Command,
     DeployKubernetes,
@@ -253,8 +253,7 @@ def mark_kubernetes_deploy_failed(command: MarkKubernetesDeployFailed, store: Ev
 
 
 def _deployed(cluster: Cluster) -> bool:
-    return cluster.kubernetes is not None and cluster.deploying is None and \
-        (cluster.deployment or {}).get("status") == DeploymentStatus.DEPLOYED
+    return cluster.kubernetes is not None and cluster.is_deployed
 
 
 def join_node(command: JoinNode, store: EventStore, provisioner: Provisioner, live_topology: Any, keys: KeyStore,

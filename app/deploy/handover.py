@@ -25,7 +25,7 @@ from ai_how.app.errors import InfrastructureError
 from ai_how.app.faults import crash_point
 from ai_how.app.ports import EventStore, GuestAccess, KubernetesApi
 from ai_how.app.progress import Progress
-from ai_how.domain.cluster import Cluster, ClusterKind, DeploymentStatus
+from ai_how.domain.cluster import ClusterKind
 from ai_how.domain.commands import MoveGpu, StartVms, StopVms
 from ai_how.domain.errors import DomainError, MoveRefused, UnknownObject
 from ai_how.domain.gpu import Gpu
@@ -87,15 +87,10 @@ class Slurm:
         return node_states(self.guests, self.login, self.address).get(node, "unknown")
 
 
-def _deployed(cluster: Cluster | None) -> bool:
-    return cluster is not None and cluster.deploying is None and \
-        (cluster.deployment or {}).get("status") == DeploymentStatus.DEPLOYED
-
-
 def _slurm_of(store: EventStore, vm: Vm, guests: GuestAccess) -> Slurm | None:
     """The SLURM controller of ``vm``'s cluster, when that cluster is deployed and it runs."""
     cluster = store.get(cluster_id(vm.cluster))
-    if cluster is None or cluster.kind != ClusterKind.HPC or vm.role != "compute" or not _deployed(cluster):
+    if cluster is None or cluster.kind != ClusterKind.HPC or vm.role != "compute" or not cluster.is_deployed:
         return None
     controller = store.get(vm_id(f"{cluster.name}-controller"))
     if controller is None or controller.state != VmState.RUNNING:
@@ -109,7 +104,7 @@ def _slurm_of(store: EventStore, vm: Vm, guests: GuestAccess) -> Slurm | None:
 def _kubernetes_of(store: EventStore, vm: Vm) -> Path | None:
     """The admin kubeconfig of ``vm``'s cluster, when Kubernetes is deployed there and the VM is a node."""
     cluster = store.get(cluster_id(vm.cluster))
-    if cluster is None or cluster.kind != ClusterKind.CLOUD or cluster.kubernetes is None or not _deployed(cluster):
+    if cluster is None or cluster.kind != ClusterKind.CLOUD or cluster.kubernetes is None or not cluster.is_deployed:
         return None
     return Path(cluster.kubernetes["kubeconfig"])
 
@@ -171,14 +166,11 @@ class Handover:
             return "nothing to drain: the holder is not running"
         slurm = _slurm_of(self.store, holder, self.guests)
         if slurm is not None:
-            return self._drain_slurm(slurm, holder.name)
+            return drain_slurm(slurm, holder.name, f"ai-how gpu move {self.move.pci_address} to {self.move.target}",
+                               self.move.drain_timeout_s, self.move.force, self.progress, self.sleep)
         if _kubernetes_of(self.store, holder) is not None:
             return "its Kubernetes node is cordoned and drained as its VM stops"
         return "no workload to drain: its cluster is not deployed"
-
-    def _drain_slurm(self, slurm: Slurm, node: str) -> str:
-        return drain_slurm(slurm, node, f"ai-how gpu move {self.move.pci_address} to {self.move.target}",
-                           self.move.drain_timeout_s, self.move.force, self.progress, self.sleep)
 
     def stop_holder(self) -> str:
         holder = self._vm(self.move.holder)
@@ -227,7 +219,8 @@ class Handover:
         return f"{target.name} runs; its cluster is not deployed, so no node to wait for"
 
 
-def _check(store: EventStore, command: MoveGpu) -> tuple[Gpu, Vm, str | None]:
+def _holder(store: EventStore, command: MoveGpu) -> str | None:
+    """The card's holder, once the move is found possible."""
     gpu = store.get(gpu_id(command.pci_address))
     if gpu is None:
         raise UnknownObject(f"GPU {command.pci_address} is not known; it is registered when a cluster using it is "
@@ -245,7 +238,7 @@ def _check(store: EventStore, command: MoveGpu) -> tuple[Gpu, Vm, str | None]:
     if holder == target.name:
         raise MoveRefused(f"GPU {command.pci_address} is held by {target.name} already: the target and the holder "
                           "are one VM")
-    return gpu, target, holder
+    return holder
 
 
 def move_gpu(command: MoveGpu, store: EventStore, bus: Any, guests: GuestAccess, kubernetes: KubernetesApi,
@@ -264,7 +257,7 @@ def move_gpu(command: MoveGpu, store: EventStore, bus: Any, guests: GuestAccess,
         move = found
         move.resume(me)
     else:
-        _, _, holder = _check(store, command)
+        holder = _holder(store, command)
         if found is None:
             move = GpuMove(pci_address=command.pci_address, holder=holder, target=command.target,
                            drain_timeout_s=command.drain_timeout_s, force=command.force, owner=me)

@@ -38,14 +38,6 @@ class Capacity:
     def memory_limit_gb(self) -> float:
         return max(0.0, self.host_memory_gb - self.reserve_gb)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"host_cpus": self.host_cpus, "host_memory_gb": round(self.host_memory_gb, 1),
-                "reserve_gb": self.reserve_gb, "max_vcpu_ratio": self.ratio, "vcpus": self.vcpus,
-                "vcpu_limit": self.vcpu_limit, "memory_gb": round(self.memory_gb, 1),
-                "memory_limit_gb": round(self.memory_limit_gb, 1),
-                "running": [{"vm": n, "vcpus": v, "memory_gb": m} for n, v, m in self.running],
-                "to_start": [{"vm": n, "vcpus": v, "memory_gb": m} for n, v, m in self.to_start]}
-
 
 def capacity(topology: Any, clusters: list[Any], host_cpus: int, host_memory_mib: int, reserve_gb: float,
              ratio: float) -> Capacity:
@@ -67,6 +59,10 @@ def _biggest(entries: list[tuple[str, int, float]], index: int) -> str:
     return ", ".join(f"{e[0]} ({e[index]:g}{unit})" for e in ranked)
 
 
+def _check(subject: str, used: float, limit: float, message: str, fix: str) -> Check:
+    return Check("pass", subject, message) if used <= limit else Check("fail", subject, message, fix)
+
+
 def capacity_checks(found: Capacity) -> list[Check]:
     parts = (f"{_gb(sum(m for _, _, m in found.running))} running, "
              f"{_gb(sum(m for _, _, m in found.to_start))} to start")
@@ -76,17 +72,9 @@ def capacity_checks(found: Capacity) -> list[Check]:
     vcpus = (f"{found.vcpus} vCPUs for the VMs, of {found.vcpu_limit:g} they may use ({found.host_cpus} CPUs × "
              f"global.max_vcpu_ratio {found.ratio:g}): {vcpu_parts}")
     every = found.running + found.to_start
-    checks = []
-    if found.memory_gb <= found.memory_limit_gb:
-        checks.append(Check("pass", "capacity: memory", memory))
-    else:
-        checks.append(Check("fail", "capacity: memory", memory,
-                            f"run fewer VMs at once (the largest: {_biggest(every, 2)}), lower their memory_gb, "
-                            "or set global.host_reserve_gb lower"))
-    if found.vcpus <= found.vcpu_limit:
-        checks.append(Check("pass", "capacity: vCPUs", vcpus))
-    else:
-        checks.append(Check("fail", "capacity: vCPUs", vcpus,
-                            f"run fewer VMs at once (the largest: {_biggest(every, 1)}), lower their cpu_cores, "
-                            "or raise global.max_vcpu_ratio"))
-    return checks
+    return [_check("capacity: memory", found.memory_gb, found.memory_limit_gb, memory,
+                   f"run fewer VMs at once (the largest: {_biggest(every, 2)}), lower their memory_gb, "
+                   "or set global.host_reserve_gb lower"),
+            _check("capacity: vCPUs", found.vcpus, found.vcpu_limit, vcpus,
+                   f"run fewer VMs at once (the largest: {_biggest(every, 1)}), lower their cpu_cores, "
+                   "or raise global.max_vcpu_ratio")]

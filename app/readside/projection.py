@@ -212,8 +212,8 @@ def _move_changed(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
         move["steps"] = [*move["steps"], p["step"]]
     elif e.event_type == "GpuMoveResumed":
         move["owner"] = p["owner"]
-    elif e.event_type == "GpuMoved":
-        move["state"] = "moved"
+    elif e.event_type == "GpuMoved":  # done: the row shows moves that are not
+        del t.gpus[address]["move"]
     elif e.event_type == "GpuMoveFailed":
         move.update(state="failed", reason=p["reason"])
 

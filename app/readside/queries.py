@@ -31,7 +31,7 @@ class GpuRow:
     functions: list[str]
     holder: str | None
     holder_state: str | None
-    move: dict[str, Any] | None = None  # the last move of the card, while it is not done
+    move: dict[str, Any] | None = None  # the card's last move, unless it is done
 
     def as_dict(self) -> dict[str, Any]:
         row = self.__dict__.copy()
@@ -44,10 +44,8 @@ def gpu_rows(topology: Topology) -> list[GpuRow]:
     rows = []
     for address, gpu in sorted(topology.gpus.items()):
         holder = gpu["holder"]
-        move = gpu.get("move")
         rows.append(GpuRow(address, gpu_model(gpu["functions"], address), [f["pci_address"] for f in gpu["functions"]],
-                           holder, topology.vms[holder]["state"] if holder in topology.vms else None,
-                           move if move is not None and move["state"] != "moved" else None))
+                           holder, topology.vms[holder]["state"] if holder in topology.vms else None, gpu.get("move")))
     return rows
 
 

@@ -39,7 +39,7 @@ def _vm_entry(vm: dict[str, Any], topology: Topology, users: dict[str, list[tupl
                      "functions": [f["pci_address"] for f in functions], "holder": holder,
                      "allocation": allocation, "conflicts": others})
         move = recorded.get("move") if recorded else None
-        if move is not None and move["state"] != "moved":  # only then: trees read as they did before moves
+        if move is not None:  # only then: trees read as they did before moves
             gpus[-1]["move"] = {k: move[k] for k in ("from", "to", "state", "steps", "reason")}
     row = {"name": vm["name"], "role": vm["role"], "ip": spec.get("ip"), "state": vm["state"],
            "cpu_cores": spec["cpu_cores"], "memory_gb": spec["memory_gb"], "auto_start": spec.get("auto_start", True),

@@ -15,6 +15,8 @@ from typing import Any
 from ai_how.app.errors import ChecksumMismatch, UsageError
 from ai_how.app.ports import KeyStore, LocalFile, ModelRegistry, ObjectStore, RegisteredModel, S3Access
 
+from .registry import mlops_of, parse_ref
+
 DIGEST_TAG = "ai_how_sha256"  # the tag that names a version's files by their tree digest
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -74,7 +76,7 @@ def s3_access(endpoint: str | None, env: Mapping[str, str], keys: KeyStore | Non
                          "mlops port-forward svc/minio 9000'), or set AWS_ENDPOINT_URL")
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
         return S3Access(endpoint, env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
-    minio = section.mlops.minio if section is not None and section.mlops is not None else None
+    minio = mlops.minio if (mlops := mlops_of(section)) is not None else None
     if minio is None or not minio.enabled or keys is None or cluster is None:
         raise UsageError("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give --config with "
                          "the Cloud cluster whose mlops.minio ai-how deployed")
@@ -86,6 +88,8 @@ def push_model(path: Path, name: str, alias: str | None, bucket: str, access: S3
                objects: ObjectStore, registry: ModelRegistry) -> PushResult:
     if not MODEL_NAME.match(name):
         raise UsageError(f"--name {name!r}: a model name is letters, digits, '.', '_' and '-' (at most 128)")
+    if alias is not None:
+        parse_ref(f"{name}@{alias}")  # an alias as --mlflow NAME@ALIAS will read it
     files = local_files(path)
     tree = tree_digest(files)
     registry.check(tracking_uri)  # before any upload: an unreachable registry stops the push here
@@ -97,7 +101,7 @@ def push_model(path: Path, name: str, alias: str | None, bucket: str, access: S3
     source = f"s3://{bucket}/{prefix}"
     found = registry.find(tracking_uri, name, DIGEST_TAG, tree)
     reused = found is not None and found.source == source
-    if found is None or not reused:
+    if not reused:
         found = registry.register(tracking_uri, name, source, {DIGEST_TAG: tree, "ai_how_files": str(len(files))},
                                   description=f"pushed by ai-how from {path}")
     if alias:

@@ -28,13 +28,18 @@ def parse_ref(ref: str) -> tuple[str, str | None, str | None]:
     return found["name"], found["alias"], found["version"]
 
 
+def mlops_of(section: Any) -> Any:
+    """The Cloud cluster's ``mlops`` section, or None (no config, or none in it)."""
+    return section.mlops if section is not None else None
+
+
 def tracking_uri(given: str | None, env: Mapping[str, str] = os.environ, section: Any = None) -> str:
     """``--mlflow-uri``, else ``MLFLOW_TRACKING_URI``, else the config's MLflow ingress."""
     if given:
         return given
     if env.get("MLFLOW_TRACKING_URI"):
         return env["MLFLOW_TRACKING_URI"]
-    mlflow = section.mlops.mlflow if section is not None and section.mlops is not None else None
+    mlflow = mlops.mlflow if (mlops := mlops_of(section)) is not None else None
     if mlflow is not None and mlflow.enabled and mlflow.ingress.enabled and mlflow.ingress.host:
         return f"http://{mlflow.ingress.host}{mlflow.ingress.path.rstrip('/')}"
     raise UsageError("no MLflow tracking URI: give --mlflow-uri http://HOST:5000, set MLFLOW_TRACKING_URI, or "
@@ -43,7 +48,7 @@ def tracking_uri(given: str | None, env: Mapping[str, str] = os.environ, section
 
 def artifacts_bucket(section: Any) -> str | None:
     """The S3 bucket behind ``mlflow-artifacts:`` URIs, when the config's MLflow keeps them in S3."""
-    mlflow = section.mlops.mlflow if section is not None and section.mlops is not None else None
+    mlflow = mlops.mlflow if (mlops := mlops_of(section)) is not None else None
     return mlflow.artifact_store.bucket if mlflow is not None and mlflow.enabled else None
 
 
