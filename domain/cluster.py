@@ -35,6 +35,7 @@ class Cluster(Aggregate):
     # The last deployment (a check run is not one); class defaults for logs from before deploys.
     deployment: dict[str, Any] | None = None
     last_check: dict[str, Any] | None = None
+    host_limits: dict[str, float] | None = None  # from the config it was last started with
 
     @staticmethod
     def create_id(name: str, **_: Any) -> UUID:
@@ -98,6 +99,24 @@ class Cluster(Aggregate):
     @event("ClusterStopped")
     def _stopped(self) -> None:
         self.status = ClusterStatus.STOPPED
+
+    def record_host_limits(self, reserve_gb: float, max_vcpu_ratio: float) -> None:
+        """The capacity limits of the config it is started from, for starts that name no config."""
+        limits = {"reserve_gb": reserve_gb, "max_vcpu_ratio": max_vcpu_ratio}
+        if self.host_limits != limits:
+            self._host_limits_recorded(**limits)
+
+    @event("HostLimitsRecorded")
+    def _host_limits_recorded(self, reserve_gb: float, max_vcpu_ratio: float) -> None:
+        self.host_limits = {"reserve_gb": reserve_gb, "max_vcpu_ratio": max_vcpu_ratio}
+
+    def record_capacity_override(self, vms: list[str], snapshot: dict[str, Any]) -> None:
+        """A start over the host's limits, forced: who, and what the host held then."""
+        self._capacity_overridden(vms=list(vms), snapshot=snapshot)
+
+    @event("CapacityOverridden")
+    def _capacity_overridden(self, vms: list[str], snapshot: dict[str, Any]) -> None:
+        pass
 
     def destroy(self) -> None:
         if self.status != ClusterStatus.DESTROYED:

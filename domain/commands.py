@@ -12,6 +12,16 @@ class Command:
 
 
 @dataclass(frozen=True)
+class CapacityPolicy:
+    """How a start is held to the host's capacity. A limit left None is the one the VM's
+    cluster was last started with from its config, else the default."""
+
+    reserve_gb: float | None = None
+    max_vcpu_ratio: float | None = None
+    force: bool = False  # start over the limits; the decision and its snapshot are recorded
+
+
+@dataclass(frozen=True)
 class ProvisionCluster(Command):
     """Record a configured cluster, its VMs and its GPUs in the store (idempotent)."""
 
@@ -39,6 +49,7 @@ class StartVms(Command):
     """Lease each VM's GPUs and record its start intent, all in one save; then start them."""
 
     vms: tuple[str, ...]
+    capacity: CapacityPolicy = CapacityPolicy()
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,7 @@ class RestartVm(Command):
 class StartCluster(Command):
     plan: ClusterPlan
     rollback_timeout: float = 10.0
+    capacity: CapacityPolicy = CapacityPolicy()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,18 @@ if TYPE_CHECKING:
 
 from ai_how.app.errors import UsageError
 
-from .common import EXIT_USAGE, confirm, console, fail, handles_errors, print_json, state
+from .common import (
+    EXIT_USAGE,
+    ForceCapacity,
+    Yes,
+    confirm,
+    console,
+    fail,
+    handles_errors,
+    over_capacity,
+    print_json,
+    state,
+)
 from .render import cluster_table, deployment_line
 
 KIND_WORDS = {"hpc": "HPC (SLURM) cluster", "cloud": "Cloud (Kubernetes) cluster"}
@@ -89,10 +100,14 @@ def cluster_app(kind: str) -> typer.Typer:
                   "--kubespray", hidden=kind != "cloud",
                   help="With --deploy: the Kubespray checkout (default: AI_HOW_KUBESPRAY_DIR, then "
                   "global.kubespray.path).")] = None,
+              force: ForceCapacity = False, yes: Yes = False,
               json_output: JsonFlag = False) -> None:
-        """Create network, disks and VMs (adopting what exists), lease GPUs, start the auto_start VMs."""
+        """Create network, disks and VMs (adopting what exists), lease GPUs, start the auto_start VMs.
+
+        Refused (exit 1) when what would run exceeds the host: memory beyond its own less
+        global.host_reserve_gb, or vCPUs beyond global.max_vcpu_ratio per CPU."""
         from ai_how.app.readside.queries import cluster_view
-        from ai_how.domain.commands import StartCluster
+        from ai_how.domain.commands import CapacityPolicy, StartCluster
 
         planned, parsed = planned_cluster(config, kind)
         cli = state(ctx)
@@ -111,7 +126,9 @@ def cluster_app(kind: str) -> typer.Typer:
 
         out = console()
         with out.status(f"Starting {planned.name}…") if out.is_terminal else _nothing():
-            result = bus.handle(StartCluster(planned.plan))
+            limits = parsed.global_
+            result = over_capacity(lambda forced: bus.handle(StartCluster(planned.plan, capacity=CapacityPolicy(
+                limits.host_reserve_gb, limits.max_vcpu_ratio, forced))), force, yes)
         deployed = deploy_it() if deploy and json_output else None
         view = cluster_view(cli.topology(), cli.hypervisor(), planned.name)
         if json_output:

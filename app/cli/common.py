@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -20,6 +20,10 @@ from ai_how.domain.errors import DomainError, UnknownObject
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+ForceCapacity = Annotated[bool, typer.Option(
+    "--force", help="Start even beyond the host's capacity: warns, asks, and records the decision.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="With --force: do not ask (needed without a terminal).")]
 
 
 @dataclass
@@ -168,3 +172,21 @@ def console() -> Any:
 
     # Piped output (logs, CI, tests) gets wide tables instead of columns cut at 80.
     return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def over_capacity(run: Callable[[bool], Any], force: bool, yes: bool) -> Any:
+    """``run(forced)`` a start; one beyond the host's capacity is refused unless ``--force``,
+    which warns and asks first (``--yes`` without a terminal)."""
+    from ai_how.app.host.capacity import CapacityExceeded
+
+    try:
+        return run(False)
+    except CapacityExceeded as exc:
+        if not force:
+            raise
+        typer.echo(f"warning: {exc}", err=True)
+        confirm("Start over the host's capacity? Its VMs may swap or stall.", yes, "start over the host's capacity")
+        result = run(True)
+        typer.echo("warning: started over the host's capacity; the decision is recorded (CapacityOverridden)",
+                   err=True)
+        return result

@@ -15,7 +15,7 @@ host_app = typer.Typer(help="This machine: is it ready for GPU passthrough?", no
 def _capacity(cli, clusters, settings) -> list:
     """The capacity sums, or why libvirt could not give the host's size."""
     from ai_how.app.errors import InfrastructureError
-    from ai_how.app.host.capacity import capacity, capacity_checks
+    from ai_how.app.host.capacity import capacity, capacity_checks, to_start_of
     from ai_how.app.host.checks import Check
 
     try:
@@ -24,7 +24,7 @@ def _capacity(cli, clusters, settings) -> list:
     except InfrastructureError as exc:
         return [Check("warn", "capacity", f"libvirt gives no node info, so the VMs' sums are not checked: {exc}",
                       "start libvirtd (scripts/libvirt-up.sh) or give --libvirt-uri")]
-    return capacity_checks(capacity(cli.topology(), clusters, cpus, memory_mib, settings.host_reserve_gb,
+    return capacity_checks(capacity(cli.topology(), to_start_of(clusters), cpus, memory_mib, settings.host_reserve_gb,
                                     settings.max_vcpu_ratio))
 
 

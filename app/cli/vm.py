@@ -10,7 +10,18 @@ import typer
 from ai_how.app.errors import UsageError
 from ai_how.domain.errors import InvalidTransition, UnknownObject
 
-from .common import EXIT_INFRA, console, fail, handles_errors, interactive, print_json, state
+from .common import (
+    EXIT_INFRA,
+    ForceCapacity,
+    Yes,
+    console,
+    fail,
+    handles_errors,
+    interactive,
+    over_capacity,
+    print_json,
+    state,
+)
 from .render import vm_lines
 
 vm_app = typer.Typer(help="A single VM: start, stop, restart, status, ssh, console.", no_args_is_help=True)
@@ -24,11 +35,14 @@ StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
 @handles_errors
 def start(ctx: typer.Context, name: Name,
           wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds the VM may take to run and, when it "
-                                                                    "boots an image, its guest to answer SSH.")] = 600) -> None:
-    """Lease the VM's GPUs and start it; refused, naming the holder, if a GPU is taken."""
-    from ai_how.domain.commands import StartVms
+                                                                    "boots an image, its guest to answer SSH.")] = 600,
+          force: ForceCapacity = False, yes: Yes = False) -> None:
+    """Lease the VM's GPUs and start it; refused, naming the holder, if a GPU is taken, and
+    when it would exceed the host's capacity (the limits its cluster was started with)."""
+    from ai_how.domain.commands import CapacityPolicy, StartVms
 
-    result = state(ctx).reconciled(start_wait_s=wait).handle(StartVms((name,)))
+    bus = state(ctx).reconciled(start_wait_s=wait)
+    result = over_capacity(lambda forced: bus.handle(StartVms((name,), CapacityPolicy(force=forced))), force, yes)
     console().print(f"{name} is already running" if result.skipped else f"started {name}")
 
 

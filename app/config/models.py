@@ -266,12 +266,16 @@ class KubesprayRef(Strict):
     path: str | None = None  # a Kubespray checkout (also --kubespray, AI_HOW_KUBESPRAY_DIR)
 
 
+DEFAULT_RESERVE_GB = 2.0
+DEFAULT_VCPU_RATIO = 4.0
+
+
 class GlobalSettings(Strict):
     libvirt_uri: str | None = None
     # What the VMs may take of the host: its memory less this much for the host itself, and
     # this many vCPUs per host CPU (host check reports both sums).
-    host_reserve_gb: Annotated[float, Field(ge=0, le=1024)] = 2.0
-    max_vcpu_ratio: Annotated[float, Field(gt=0, le=64)] = 4.0
+    host_reserve_gb: Annotated[float, Field(ge=0, le=1024)] = DEFAULT_RESERVE_GB
+    max_vcpu_ratio: Annotated[float, Field(gt=0, le=64)] = DEFAULT_VCPU_RATIO
     kubespray: KubesprayRef = KubesprayRef()
     admin_user: Annotated[str, Field(pattern=USER_PATTERN)] = "aihow"  # the guests' login, with the platform's key
 

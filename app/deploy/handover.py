@@ -23,15 +23,16 @@ from typing import Any
 from ai_how.app import processes
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.faults import crash_point
-from ai_how.app.ports import EventStore, GuestAccess, KubernetesApi
+from ai_how.app.lifecycle.capacity_guard import guard
+from ai_how.app.ports import EventStore, GuestAccess, Hypervisor, KubernetesApi
 from ai_how.app.progress import Progress
 from ai_how.domain.cluster import ClusterKind
-from ai_how.domain.commands import MoveGpu, StartVms, StopVms
+from ai_how.domain.commands import CapacityPolicy, MoveGpu, StartVms, StopVms
 from ai_how.domain.errors import DomainError, MoveRefused, UnknownObject
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.gpu_move import STEPS, GpuMove
 from ai_how.domain.ids import cluster_id, gpu_id, move_id, vm_id
-from ai_how.domain.specs import VmSpec
+from ai_how.domain.specs import VmPlan, VmSpec
 from ai_how.domain.vm import Vm, VmState
 
 from .slurm import node_states
@@ -241,8 +242,17 @@ def _holder(store: EventStore, command: MoveGpu) -> str | None:
     return holder
 
 
+def _fits(store: EventStore, hypervisor: Hypervisor, topology: Any, holder: str | None, target_name: str) -> None:
+    """Refused before the drain, not half way: the target must fit once the holder is off."""
+    target = store.get(vm_id(target_name))
+    if target.state == VmState.RUNNING:
+        return
+    guard(hypervisor, topology, [VmPlan(target.name, target.cluster, target.role, target.spec)], CapacityPolicy(),
+          store.get(cluster_id(target.cluster)), leaving=(holder,) if holder else ())
+
+
 def move_gpu(command: MoveGpu, store: EventStore, bus: Any, guests: GuestAccess, kubernetes: KubernetesApi,
-             progress: Progress) -> MoveResult:
+             progress: Progress, hypervisor: Hypervisor, live_topology: Any) -> MoveResult:
     found: GpuMove | None = store.get(move_id(command.pci_address))
     me = processes.this_process()
     if found is not None and found.in_progress and processes.alive(found.owner) and found.owner != me:
@@ -258,6 +268,7 @@ def move_gpu(command: MoveGpu, store: EventStore, bus: Any, guests: GuestAccess,
         move.resume(me)
     else:
         holder = _holder(store, command)
+        _fits(store, hypervisor, live_topology.catch_up(), holder, command.target)
         if found is None:
             move = GpuMove(pci_address=command.pci_address, holder=holder, target=command.target,
                            drain_timeout_s=command.drain_timeout_s, force=command.force, owner=me)

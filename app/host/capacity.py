@@ -8,9 +8,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ai_how.domain.errors import DomainError
+
 from .checks import Check
 
 LIVE = ("running", "starting")
+
+
+class CapacityExceeded(DomainError):
+    """A start that would take more of the host than the limits allow (exit 1; --force overrides)."""
+
+    def __init__(self, message: str, hint: str, snapshot: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.snapshot = snapshot
 
 
 @dataclass(frozen=True)
@@ -39,14 +50,28 @@ class Capacity:
         return max(0.0, self.host_memory_gb - self.reserve_gb)
 
 
-def capacity(topology: Any, clusters: list[Any], host_cpus: int, host_memory_mib: int, reserve_gb: float,
-             ratio: float) -> Capacity:
+    def as_snapshot(self) -> dict[str, Any]:
+        """What a decision over the limits is recorded with."""
+        return {"host_cpus": self.host_cpus, "host_memory_gb": round(self.host_memory_gb, 2),
+                "reserve_gb": self.reserve_gb, "max_vcpu_ratio": self.ratio,
+                "vcpus": self.vcpus, "vcpu_limit": self.vcpu_limit,
+                "memory_gb": round(self.memory_gb, 2), "memory_limit_gb": round(self.memory_limit_gb, 2),
+                "running": [list(e) for e in self.running], "to_start": [list(e) for e in self.to_start]}
+
+
+def capacity(topology: Any, to_start: list[Any], host_cpus: int, host_memory_mib: int, reserve_gb: float,
+             ratio: float, leaving: tuple[str, ...] = ()) -> Capacity:
+    """``to_start``: VM plans (those already running count once); ``leaving``: VMs that stop first."""
     running = [(name, int(vm["spec"]["cpu_cores"]), float(vm["spec"]["memory_gb"]))
-               for name, vm in sorted(topology.vms.items()) if vm["state"] in LIVE]
+               for name, vm in sorted(topology.vms.items()) if vm["state"] in LIVE and name not in leaving]
     live = {name for name, _, _ in running}
-    to_start = [(vm.name, vm.spec.cpu_cores, float(vm.spec.memory_gb)) for cluster in clusters
-                for vm in cluster.plan.vms if vm.spec.auto_start and vm.name not in live]
-    return Capacity(host_cpus, host_memory_mib / 1024, reserve_gb, ratio, running, to_start)
+    starting = [(vm.name, vm.spec.cpu_cores, float(vm.spec.memory_gb)) for vm in to_start if vm.name not in live]
+    return Capacity(host_cpus, host_memory_mib / 1024, reserve_gb, ratio, running, starting)
+
+
+def to_start_of(clusters: list[Any]) -> list[Any]:
+    """What starting these planned clusters would start: their auto_start VMs."""
+    return [vm for cluster in clusters for vm in cluster.plan.vms if vm.spec.auto_start]
 
 
 def _gb(value: float) -> str:
@@ -78,3 +103,19 @@ def capacity_checks(found: Capacity) -> list[Check]:
             _check("capacity: vCPUs", found.vcpus, found.vcpu_limit, vcpus,
                    f"run fewer VMs at once (the largest: {_biggest(every, 1)}), lower their cpu_cores, "
                    "or raise global.max_vcpu_ratio")]
+
+
+def enforce(found: Capacity, force: bool) -> dict[str, Any] | None:
+    """Refuse a start beyond the limits; with ``force``, the snapshot to record (None: within them)."""
+    failed = [c for c in capacity_checks(found) if c.status == "fail"]
+    if not failed:
+        return None
+    snapshot = found.as_snapshot() | {"exceeded": [c.subject.removeprefix("capacity: ") for c in failed]}
+    if force:
+        return snapshot
+    names = ", ".join(name for name, _, _ in found.to_start)
+    raise CapacityExceeded(
+        f"starting {names} would take more of this host than it may give: "
+        + "; ".join(f"{c.subject.removeprefix('capacity: ')}: {c.message}" for c in failed),
+        "fix: " + "; or ".join(c.fix for c in failed if c.fix) + ". --force starts it anyway (recorded)",
+        snapshot)

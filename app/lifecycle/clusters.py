@@ -31,8 +31,10 @@ from ai_how.domain.commands import (
 )
 from ai_how.domain.errors import GpuLeasedElsewhere, InvalidTransition, UnknownObject
 from ai_how.domain.ids import cluster_id
+from ai_how.domain.specs import VmPlan
 from ai_how.domain.vm import StopReason, VmState
 
+from .capacity_guard import guard
 from .leases import load_gpu, load_vm, load_with_cards, release_from
 
 
@@ -43,10 +45,20 @@ class VmBatchResult:
     notes: list[str] = field(default_factory=list)  # what happened before (a node drained)
 
 
-def start_vms(command: StartVms, store: EventStore) -> VmBatchResult:
-    """Lease every GPU and record every start intent in one save: all of them or none."""
+def start_vms(command: StartVms, store: EventStore, hypervisor: Hypervisor, live_topology) -> VmBatchResult:
+    """Lease every GPU and record every start intent in one save: all of them or none; none
+    beyond the host's capacity unless forced, and then the decision is recorded with them."""
     result = VmBatchResult()
     loaded = load_with_cards(store, command.vms, holders=True, changing_vms=True)
+    starting = [VmPlan(vm.name, vm.cluster, vm.role, vm.spec) for vm in loaded.vms if vm.state != VmState.RUNNING]
+    clusters = {vm.cluster: store.get(cluster_id(vm.cluster)) for vm in loaded.vms}
+    forced = guard(hypervisor, live_topology.catch_up(), starting, command.capacity,
+                   next(iter(clusters.values()), None))
+    overridden = []
+    if forced is not None:
+        for name, cluster in clusters.items():
+            cluster.record_capacity_override([vm.name for vm in starting if vm.cluster == name], forced)
+            overridden.append(cluster)
     for vm in loaded.vms:
         if vm.state == VmState.RUNNING:
             result.skipped.append(vm.name)
@@ -61,7 +73,7 @@ def start_vms(command: StartVms, store: EventStore) -> VmBatchResult:
                               f"cluster), then start {vm.name} again")
                 raise error from None
         result.acted_on.append(vm.name)
-    store.save(*loaded.gpus.values(), *loaded.vms)  # leases first: their GPUs are bound to vfio-pci before any start
+    store.save(*loaded.gpus.values(), *loaded.vms, *overridden)  # leases first: their GPUs are bound to vfio-pci before any start
     crash_point("after-lease-saved")
     return result
 
@@ -128,15 +140,22 @@ class ClusterStartResult:
 
 def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervisor, bus, live_topology,
                   keys: KeyStore) -> ClusterStartResult:
-    plan = resolve_images(command.plan, live_topology.catch_up())
+    topology = live_topology.catch_up()
+    plan = resolve_images(command.plan, topology)
+    recorded = store.get(cluster_id(plan.name))
+    guard(hypervisor, topology, [vm for vm in plan.vms if vm.spec.auto_start], command.capacity, recorded)  # before anything is made
     bus.handle(ProvisionCluster(plan))
+    if command.capacity.reserve_gb is not None and command.capacity.max_vcpu_ratio is not None:
+        cluster = store.get(cluster_id(plan.name))
+        cluster.record_host_limits(command.capacity.reserve_gb, command.capacity.max_vcpu_ratio)
+        store.save(cluster)
     prepared = hypervisor.prepare_cluster(plan, seeds_for(plan.vms, plan.network, keys))
     crash_point("after-define")
     wanted = tuple(vm.name for vm in plan.vms if vm.spec.auto_start)
     left_off = [vm.name for vm in plan.vms if not vm.spec.auto_start]
     running_before = {name for name in wanted if load_vm(store, name).state == VmState.RUNNING}
     try:
-        batch: VmBatchResult = bus.handle(StartVms(wanted)) if wanted else VmBatchResult()
+        batch: VmBatchResult = bus.handle(StartVms(wanted, command.capacity)) if wanted else VmBatchResult()
     except InfrastructureError as failure:
         ours = [n for n in wanted if n not in running_before and load_vm(store, n).state == VmState.RUNNING]
         if ours:

@@ -226,6 +226,29 @@ def remove_item(config_doc: dict, path: str) -> None:
     del node[key]
 
 
+def _write_config(tmp_path: Path, config_path: list[str], doc: dict) -> None:
+    """A scenario's own config; ``{config}`` in later commands is the last one written."""
+    target = tmp_path / f"cluster-{len(config_path)}.yaml"
+    target.write_text(yaml.safe_dump(doc))
+    config_path.append(str(target))
+
+
+@given(parsers.parse('the config "{path}" with global "{settings}"'))
+def with_global(tmp_path: Path, config_path: list[str], path: str, settings: str) -> None:
+    doc = yaml.safe_load((REPO / path).read_text())
+    doc["global"] = {**(doc.get("global") or {}), **yaml.safe_load("{" + settings + "}")}
+    _write_config(tmp_path, config_path, doc)
+
+
+@given(parsers.parse('the config "{path}" with these fields:'))
+def with_fields(tmp_path: Path, config_path: list[str], path: str, datatable) -> None:
+    doc = yaml.safe_load((REPO / path).read_text())
+    for field, value in datatable[1:]:
+        node, key = _parent(doc, field)
+        node[key] = yaml.safe_load(value)
+    _write_config(tmp_path, config_path, doc)
+
+
 @given("a config file containing:", target_fixture="config_file")
 def config_file_containing(tmp_path: Path, docstring: str) -> Path:
     target = tmp_path / "cluster.yaml"

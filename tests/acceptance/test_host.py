@@ -56,15 +56,6 @@ def without_audio(tmp_path: Path, config_path: list[str], path: str, vm: str) ->
     config_path.append(str(target))
 
 
-@given(parsers.parse('the config "{path}" with global "{settings}"'))
-def with_global(tmp_path: Path, config_path: list[str], path: str, settings: str) -> None:
-    doc = yaml.safe_load((REPO / path).read_text())
-    doc["global"] = {**(doc.get("global") or {}), **yaml.safe_load("{" + settings + "}")}
-    target = tmp_path / "cluster.yaml"
-    target.write_text(yaml.safe_dump(doc))
-    config_path.append(str(target))
-
-
 @given(parsers.parse("the kernel will refuse to bind {address} to vfio-pci"))
 def refuse_bind(host_faults: Faults, address: str) -> None:
     host_faults.bind_fails.add(address)

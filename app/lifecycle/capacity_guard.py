@@ -1,0 +1,30 @@
+"""Every start is held to the host's capacity: what runs plus what it starts, against the
+limits of the VM's cluster (see ``app.host.capacity``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ai_how.app.config.models import DEFAULT_RESERVE_GB, DEFAULT_VCPU_RATIO
+from ai_how.app.host.capacity import capacity, enforce
+from ai_how.app.ports import Hypervisor
+from ai_how.domain.commands import CapacityPolicy
+from ai_how.domain.specs import VmPlan
+
+
+def limits(policy: CapacityPolicy, cluster: Any) -> tuple[float, float]:
+    recorded = (cluster.host_limits if cluster is not None else None) or {}
+    reserve = policy.reserve_gb if policy.reserve_gb is not None else recorded.get("reserve_gb", DEFAULT_RESERVE_GB)
+    ratio = (policy.max_vcpu_ratio if policy.max_vcpu_ratio is not None
+             else recorded.get("max_vcpu_ratio", DEFAULT_VCPU_RATIO))
+    return float(reserve), float(ratio)
+
+
+def guard(hypervisor: Hypervisor, topology: Any, to_start: list[VmPlan], policy: CapacityPolicy, cluster: Any,
+          leaving: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """Refuse (``CapacityExceeded``) a start beyond the limits; forced, the snapshot to record."""
+    if not to_start:
+        return None
+    cpus, memory_mib = hypervisor.host_capacity()
+    reserve, ratio = limits(policy, cluster)
+    return enforce(capacity(topology, to_start, cpus, memory_mib, reserve, ratio, leaving), policy.force)
