@@ -10,7 +10,7 @@ import typer
 from ai_how.app.errors import UsageError
 
 from .cluster import valid_config
-from .common import confirm, console, handles_errors, print_json, state
+from .common import ForceCapacity, Yes, confirm, console, handles_errors, over_capacity, print_json, state
 from .render import cluster_table
 
 system_app = typer.Typer(help="The whole platform: HPC and Cloud together.", no_args_is_help=True)
@@ -44,13 +44,17 @@ def _names(ctx: typer.Context, config: Path | None) -> tuple[list[str], str | No
 @system_app.command("start")
 @handles_errors
 def start(ctx: typer.Context, config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
-          wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run and, when it boots an image, its guest to answer SSH.")] = 600) -> None:
-    """Start the HPC cluster, then the Cloud cluster; if Cloud fails, undo what this started on HPC."""
-    from ai_how.domain.commands import StartSystem
+          wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run and, when it boots an image, its guest to answer SSH.")] = 600,
+          force: ForceCapacity = False, yes: Yes = False) -> None:
+    """Start the HPC cluster, then the Cloud cluster; if Cloud fails, undo what this started on HPC.
+    Both together are held to the host's capacity before either starts."""
+    from ai_how.domain.commands import CapacityPolicy, StartSystem
 
     clusters, parsed = _plans(config)
     bus = state(ctx).reconciled(parsed.global_.libvirt_uri, start_wait_s=wait)
-    result = bus.handle(StartSystem(tuple(c.plan for c in clusters)))
+    limits = parsed.global_
+    result = over_capacity(lambda forced: bus.handle(StartSystem(tuple(c.plan for c in clusters), CapacityPolicy(
+        limits.host_reserve_gb, limits.max_vcpu_ratio, forced))), force, yes)
     out = console()
     for name, started in result.clusters.items():
         out.print(f"{name}: started {', '.join(started.started) or 'nothing new'}"

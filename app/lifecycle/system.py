@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ai_how.app.errors import InfrastructureError
-from ai_how.app.ports import EventStore
+from ai_how.app.ports import EventStore, Hypervisor
 from ai_how.domain.commands import (
     DestroyCluster,
     DestroySystem,
@@ -18,6 +18,7 @@ from ai_how.domain.commands import (
 from ai_how.domain.errors import DomainError
 from ai_how.domain.ids import cluster_id
 
+from .capacity_guard import guard
 from .clusters import ClusterDestroyResult, ClusterStartResult, VmBatchResult
 
 START_ORDER = {"hpc": 0, "cloud": 1}
@@ -28,11 +29,14 @@ class SystemStartResult:
     clusters: dict[str, ClusterStartResult]
 
 
-def start_system(command: StartSystem, store: EventStore, bus) -> SystemStartResult:
+def start_system(command: StartSystem, store: EventStore, bus, hypervisor: Hypervisor,
+                 live_topology) -> SystemStartResult:
     done: dict[str, ClusterStartResult] = {}
+    wanted = [vm for plan in command.plans for vm in plan.vms if vm.spec.auto_start]
+    guard(hypervisor, live_topology.catch_up(), wanted, command.capacity, None)  # the platform fits, or nothing starts
     for plan in sorted(command.plans, key=lambda p: START_ORDER[p.kind]):
         try:
-            done[plan.name] = bus.handle(StartCluster(plan))
+            done[plan.name] = bus.handle(StartCluster(plan, capacity=command.capacity))
         except (DomainError, InfrastructureError) as failure:
             ours = [vm for result in done.values() for vm in result.started]
             if ours:
