@@ -101,6 +101,17 @@ class TeardownReport:
         return bool(self.domains or self.volumes or self.pool or self.network)
 
 
+@dataclass
+class ClusterOnHost:
+    """What libvirt holds of a cluster, read without changing anything (for ``plan``)."""
+
+    network: bool
+    network_differs: list[str]
+    pool: bool
+    disks: dict[str, int]  # VM name -> its disk's capacity in bytes
+    domains: dict[str, DomainInfo]
+
+
 class Hypervisor(Protocol):
     """Where VMs run. Implemented by the libvirt adapter."""
 
@@ -127,6 +138,16 @@ class Hypervisor(Protocol):
 
     def host_capacity(self) -> tuple[int, int]:
         """(CPUs, memory in MiB) of the host, as libvirt's node info reports them."""
+
+    def inspect_cluster(self, plan: ClusterPlan) -> ClusterOnHost:
+        """The cluster's network, pool, disks and domains as they are; changes nothing."""
+
+    def domain_xml(self, vm: VmPlan) -> str:
+        """The domain XML ``vm`` would be defined with (its domain's start profile, when defined)."""
+
+    def redefine_vm(self, vm: VmPlan) -> list[str]:
+        """Define the shut-off domain again from ``vm`` and grow its disk to ``disk_gb`` (never
+        shrink it); what changed."""
 
     def remove_domain(self, name: str, cluster: str) -> None:
         """Force the domain off, undefine it and delete its disk from the cluster's pool."""

@@ -78,6 +78,16 @@ class Cluster(Aggregate):
         self.last_check = None
         self.kubernetes = None
 
+    def reconfigure(self, config_digest: str) -> None:
+        """Every VM of it now has the spec its changed config gives (``start --redefine``)."""
+        self._check_alive("redefine")
+        if config_digest != self.config_digest:
+            self._reconfigured(config_digest=config_digest)
+
+    @event("ClusterReconfigured")
+    def _reconfigured(self, config_digest: str) -> None:
+        self.config_digest = config_digest
+
     def _check_alive(self, action: str) -> None:
         if self.status == ClusterStatus.DESTROYED:
             raise InvalidTransition(f"cannot {action} cluster {self.name}: it was destroyed")

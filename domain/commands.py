@@ -26,6 +26,7 @@ class ProvisionCluster(Command):
     """Record a configured cluster, its VMs and its GPUs in the store (idempotent)."""
 
     plan: ClusterPlan
+    changed_ok: bool = False  # a changed config was redefined (what runs keeps its spec until stopped)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,14 @@ class StartCluster(Command):
     plan: ClusterPlan
     rollback_timeout: float = 10.0
     capacity: CapacityPolicy = CapacityPolicy()
+    redefine: bool = False  # apply a changed config to its shut-off VMs first
+
+
+@dataclass(frozen=True)
+class RedefineCluster(Command):
+    """Apply a changed config to a provisioned cluster's shut-off VMs (``start --redefine``)."""
+
+    plan: ClusterPlan
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,7 @@ class StartSystem(Command):
     """HPC first, then Cloud; if Cloud fails, what this command started on HPC is stopped again."""
 
     plans: tuple[ClusterPlan, ...]
+    capacity: CapacityPolicy = CapacityPolicy()  # both clusters' starts together, checked before either
 
 
 @dataclass(frozen=True)

@@ -64,3 +64,8 @@ class GpusNotAvailable(DomainError):
 class MoveRefused(DomainError):
     """A GPU move that cannot be made: the target does not configure the card, it is the holder,
     or the holder's jobs did not end within the drain's wait."""
+
+
+class RedefineRefused(DomainError):
+    """A changed config that ``start --redefine`` cannot apply in place: a network, a VM added
+    or removed, an address, an image, a disk to shrink."""

@@ -126,6 +126,12 @@ class Vm(Aggregate):
             raise self._refuse("redefine", "only a destroyed VM can be defined again")
         self._redefined(cluster=cluster, role=role, spec=spec.to_dict())
 
+    def respecify(self, spec: VmSpec) -> None:
+        """A shut-off VM takes a changed spec from its config (``start --redefine``)."""
+        if self.state not in (VmState.DEFINED, VmState.STOPPED):
+            raise self._refuse("redefine", "stop it first; a running VM keeps its spec")
+        self._redefined(cluster=self.cluster, role=self.role, spec=spec.to_dict())
+
     @event("VmRedefined")
     def _redefined(self, cluster: str, role: str, spec: dict[str, Any]) -> None:
         self.cluster = cluster

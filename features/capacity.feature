@@ -30,6 +30,14 @@ Feature: No start takes more of the host than it can give
     And the errors say "lower their cpu_cores, or raise global.max_vcpu_ratio"
     And libvirt has no network, pool or domain of hpc-cluster
 
+  Scenario: The whole platform is held to the host before either cluster starts
+    Given the config "examples/multi-gpu-clusters.yaml" with global "host_reserve_gb: 216"
+    When I run "ai-how system start {config}"
+    Then the exit code is 1
+    And the errors say "memory: 52 GiB for the VMs, of 40 GiB they may use (256 GiB less global.host_reserve_gb 216): 0 GiB running, 52 GiB to start"
+    And libvirt has no network, pool or domain of hpc-cluster
+    And libvirt has no network, pool or domain of cloud-cluster
+
   Scenario: --force without a terminal needs --yes
     Given the config "examples/multi-gpu-clusters.yaml" with global "host_reserve_gb: 230"
     When I run "ai-how hpc start {config} --force"

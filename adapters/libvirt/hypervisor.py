@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from ai_how.app.errors import UsageError
-from ai_how.app.ports import DomainInfo, DomainState, PrepareReport, TeardownReport
+from ai_how.app.ports import ClusterOnHost, DomainInfo, DomainState, PrepareReport, TeardownReport
 from ai_how.domain.specs import ClusterPlan, VmPlan
 
 from . import domains, networks, storage
 from .connection import HypervisorError, connect, libvirt_errors
 from .domains import Profile
-from .xml import network_name, render_domain, seed_name, spec_digest
+from .xml import network_name, render_domain, seed_name, spec_digest, volume_name
 
 
 class MissingBaseImage(UsageError):
@@ -176,8 +176,9 @@ class LibvirtHypervisor:
                 raise HypervisorError(f"a domain named {vm.name} exists but was not made by ai-how; "
                                       "rename or remove it, or rename the cluster")
             if found.spec_digest != spec_digest(vm):
-                report.differs.append(f"domain {vm.name} was defined from another configuration; "
-                                      f"destroy the cluster and start it again to apply this one")
+                report.differs.append(f"domain {vm.name} was defined from another configuration; 'ai-how plan "
+                                      "CONFIG' shows the change, and 'start CONFIG --redefine' applies it once the "
+                                      "VM is stopped")
             else:
                 report.adopted.append(vm.name)
         return report
@@ -308,6 +309,56 @@ class LibvirtHypervisor:
         with libvirt_errors("cannot read the host's node info"):
             info = self.conn.getInfo()  # [model, memory MiB, CPUs, MHz, NUMA nodes, sockets, cores, threads]
         return int(info[2]), int(info[1])
+
+    def inspect_cluster(self, plan: ClusterPlan) -> ClusterOnHost:
+        with libvirt_errors(f"cannot look at cluster {plan.name} in libvirt"):
+            net = networks.lookup(self.conn, plan.name)
+            pool = storage.lookup_pool(self.conn, plan.name)
+            disks = {}
+            if pool is not None and pool.isActive():
+                for vm in plan.vms:
+                    volume = storage.lookup_volume(pool, vm.name)
+                    if volume is not None:
+                        disks[vm.name] = int(volume.info()[1])
+            found = {d.name: d for d in self.list_domains() if d.name in {vm.name for vm in plan.vms}}
+        return ClusterOnHost(net is not None, networks.differences(net, plan.network) if net is not None else [],
+                             pool is not None, disks, found)
+
+    def _defined_as(self, vm: VmPlan) -> tuple[Any, str, Profile]:
+        """(the domain or None, its disk's path, the profile it is or would be defined with)."""
+        with libvirt_errors(f"cannot look up domain {vm.name}"):
+            dom = domains.lookup(self.conn, vm.name)
+            pool = storage.lookup_pool(self.conn, vm.cluster)
+            volume = storage.lookup_volume(pool, vm.name) if pool is not None and pool.isActive() else None
+        disk = volume.path() if volume is not None else str(self.pool_root / vm.cluster / volume_name(vm.name))
+        profiles = self._candidates(vm, dom) if dom is not None else self.profiles_for(vm)
+        return dom, disk, profiles[0]
+
+    def domain_xml(self, vm: VmPlan) -> str:
+        dom, disk, profile = self._defined_as(vm)
+        return render_domain(vm, disk, profile.domain_type, cpu_mode=profile.cpu_mode,
+                             uuid=dom.UUIDString() if dom is not None else None, seed_path=self._seed_path(vm))
+
+    def redefine_vm(self, vm: VmPlan) -> list[str]:
+        dom, disk, profile = self._defined_as(vm)
+        if dom is not None and domains.state_of(dom) not in (DomainState.SHUTOFF,):
+            raise HypervisorError(f"{vm.name} is not shut off; stop it before it is redefined")
+        changed = []
+        with libvirt_errors(f"cannot grow the disk of {vm.name}"):
+            pool = storage.lookup_pool(self.conn, vm.cluster)
+            volume = storage.lookup_volume(pool, vm.name) if pool is not None and pool.isActive() else None
+            wanted = vm.spec.disk_gb * 2**30
+            if volume is not None:
+                size = int(volume.info()[1])
+                if size > wanted:
+                    raise HypervisorError(f"the disk of {vm.name} is {size / 2**30:g} GiB, larger than disk_gb "
+                                          f"{vm.spec.disk_gb}: a disk is never shrunk")
+                if size < wanted:
+                    volume.resize(wanted, 0)
+                    changed.append(f"disk grown from {size / 2**30:g} to {vm.spec.disk_gb} GiB")
+        self._define(vm, disk, profile, uuid=dom.UUIDString() if dom is not None else None)
+        changed.append("domain defined again")
+        return changed
 
     def _remove_seed(self, cluster: str, name: str) -> None:
         try:

@@ -15,7 +15,7 @@ def lookup(conn: Any, cluster: str) -> Any | None:
     return find(conn.networkLookupByName, network_name(cluster), "VIR_ERR_NO_NETWORK")
 
 
-def _differences(net: Any, network: dict[str, str]) -> list[str]:
+def differences(net: Any, network: dict[str, str]) -> list[str]:
     root = ET.fromstring(net.XMLDesc(0))
     bridge = root.find("bridge")
     ip = root.find("ip")
@@ -46,16 +46,16 @@ def ensure(conn: Any, cluster: str, network: dict[str, str], vms: list[VmPlan]) 
     with libvirt_errors(f"cannot set up network {name} (bridge {network['bridge']}, {network['subnet']})"):
         net = lookup(conn, cluster)
         created = net is None
-        differences: list[str] = []
+        found: list[str] = []
         if net is None:
             net = conn.networkDefineXML(render_network(cluster, network, vms))
             net.setAutostart(True)
         else:
-            differences = [f"network {name}: {d}" for d in _differences(net, network)]
+            found = [f"network {name}: {d}" for d in differences(net, network)]
             _add_missing_hosts(net, vms)
         if not net.isActive():
             net.create()
-    return created, differences
+    return created, found
 
 
 def ensure_active(conn: Any, cluster: str) -> None:

@@ -20,6 +20,7 @@ from .gpu import gpu_app
 from .host import host_app
 from .image import image_app
 from .model import model_app
+from .plan import plan
 from .reconcile import reconcile
 from .system import system_app
 from .topology import topology
@@ -72,6 +73,7 @@ app.add_typer(cluster_app("cloud"), name="cloud")
 app.add_typer(vm_app, name="vm")
 app.add_typer(system_app, name="system")
 app.add_typer(host_app, name="host")
+app.command("plan")(plan)
 app.command("reconcile")(reconcile)
 app.command("topology")(topology)
 app.add_typer(gpu_app, name="gpu")

@@ -100,6 +100,10 @@ def cluster_app(kind: str) -> typer.Typer:
                   "--kubespray", hidden=kind != "cloud",
                   help="With --deploy: the Kubespray checkout (default: AI_HOW_KUBESPRAY_DIR, then "
                   "global.kubespray.path).")] = None,
+              redefine: Annotated[bool, typer.Option(
+                  "--redefine", help="Apply a changed config to the cluster's shut-off VMs first: domains "
+                  "defined again, disks grown (never shrunk); running VMs keep their spec until stopped. "
+                  "'ai-how plan CONFIG' shows the change.")] = False,
               force: ForceCapacity = False, yes: Yes = False,
               json_output: JsonFlag = False) -> None:
         """Create network, disks and VMs (adopting what exists), lease GPUs, start the auto_start VMs.
@@ -128,15 +132,21 @@ def cluster_app(kind: str) -> typer.Typer:
         with out.status(f"Starting {planned.name}…") if out.is_terminal else _nothing():
             limits = parsed.global_
             result = over_capacity(lambda forced: bus.handle(StartCluster(planned.plan, capacity=CapacityPolicy(
-                limits.host_reserve_gb, limits.max_vcpu_ratio, forced))), force, yes)
+                limits.host_reserve_gb, limits.max_vcpu_ratio, forced), redefine=redefine)), force, yes)
         deployed = deploy_it() if deploy and json_output else None
         view = cluster_view(cli.topology(), cli.hypervisor(), planned.name)
         if json_output:
             print_json({**({"deployed": deployed} if deploy else {}), "started": result.started, "already_running": result.already_running,
                         "left_off": result.left_off, "created": result.prepared.created,
                         "adopted": result.prepared.adopted, "differs": result.prepared.differs,
-                        "warnings": result.prepared.warnings, "cluster": view.as_dict()})
+                        "warnings": result.prepared.warnings, "redefined": result.redefined.redefined,
+                        "kept_running": result.redefined.untouched, "cluster": view.as_dict()})
             return
+        for vm_name, changes in result.redefined.redefined.items():
+            out.print(f"redefined {vm_name}: {'; '.join(changes)}")
+        for vm_name in result.redefined.untouched:
+            typer.echo(f"note: {vm_name} runs, so it keeps its spec: stop it ('ai-how vm stop {vm_name}') and run "
+                       f"'ai-how {kind} start CONFIG --redefine' again to apply the change", err=True)
         for warning in result.prepared.warnings:
             typer.echo(f"warning: {warning}", err=True)
         for difference in result.prepared.differs:

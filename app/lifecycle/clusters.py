@@ -23,6 +23,7 @@ from ai_how.domain.commands import (
     ProvisionCluster,
     RecordBackOnHost,
     RecordVfioBinding,
+    RedefineCluster,
     RestartVm,
     StartCluster,
     StartVms,
@@ -36,6 +37,7 @@ from ai_how.domain.vm import StopReason, VmState
 
 from .capacity_guard import guard
 from .leases import load_gpu, load_vm, load_with_cards, release_from
+from .redefine import RedefineResult
 
 
 @dataclass
@@ -136,6 +138,7 @@ class ClusterStartResult:
     started: list[str]
     already_running: list[str]
     left_off: list[str]  # auto_start: false
+    redefined: RedefineResult = field(default_factory=RedefineResult)
 
 
 def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervisor, bus, live_topology,
@@ -143,8 +146,10 @@ def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervis
     topology = live_topology.catch_up()
     plan = resolve_images(command.plan, topology)
     recorded = store.get(cluster_id(plan.name))
-    guard(hypervisor, topology, [vm for vm in plan.vms if vm.spec.auto_start], command.capacity, recorded)  # before anything is made
-    bus.handle(ProvisionCluster(plan))
+    wanted_plans = [vm for vm in plan.vms if vm.spec.auto_start]
+    guard(hypervisor, topology, wanted_plans, command.capacity, recorded)  # before anything is made
+    redefined = bus.handle(RedefineCluster(command.plan)) if command.redefine else RedefineResult()
+    bus.handle(ProvisionCluster(plan, changed_ok=command.redefine))
     if command.capacity.reserve_gb is not None and command.capacity.max_vcpu_ratio is not None:
         cluster = store.get(cluster_id(plan.name))
         cluster.record_host_limits(command.capacity.reserve_gb, command.capacity.max_vcpu_ratio)
@@ -166,7 +171,7 @@ def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervis
     cluster = store.get(cluster_id(plan.name))
     cluster.mark_started()
     store.save(cluster)
-    return ClusterStartResult(prepared, batch.acted_on, batch.skipped, left_off)
+    return ClusterStartResult(prepared, batch.acted_on, batch.skipped, left_off, redefined)
 
 
 def stop_cluster(command: StopCluster, store: EventStore, bus) -> VmBatchResult:

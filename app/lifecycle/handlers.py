@@ -9,10 +9,10 @@ from typing import Any
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.vm import Vm
 
-from . import clusters, leases, reconcile, sagas, system
+from . import clusters, leases, reconcile, redefine, sagas, system
 
 COMMAND_HANDLERS = {**leases.COMMAND_HANDLERS, **clusters.COMMAND_HANDLERS, **reconcile.COMMAND_HANDLERS,
-                    **system.COMMAND_HANDLERS}
+                    **redefine.COMMAND_HANDLERS, **system.COMMAND_HANDLERS}
 # event type -> (handler, failure recorder, runs concurrently with its like events)
 EVENT_HANDLERS: dict[type, list[tuple[Callable[..., Any], Callable[..., Any] | None, bool]]] = {
     Gpu.GpuLeased: [(sagas.bind_gpu, sagas.record_bind_failure, False)],

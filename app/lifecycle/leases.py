@@ -111,13 +111,14 @@ def provision_cluster(command: ProvisionCluster, store: EventStore) -> None:
     plan = command.plan
     cluster = store.get(cluster_id(plan.name))
     if cluster is not None and cluster.status != ClusterStatus.DESTROYED:
-        if cluster.config_digest == plan.config_digest:
+        if cluster.config_digest == plan.config_digest or command.changed_ok:
             return
-        raise DomainError(
+        error = DomainError(
             f"cluster {plan.name} is already recorded with another configuration "
-            f"(digest {cluster.config_digest}, the config now gives {plan.config_digest}); "
-            f"destroy it first ('ai-how {plan.kind} destroy CONFIG') to apply the new one"
-        )
+            f"(digest {cluster.config_digest}, the config now gives {plan.config_digest})")
+        error.hint = (f"'ai-how plan CONFIG' shows the change; 'ai-how {plan.kind} start CONFIG --redefine' applies "
+                      "it to the VMs that are shut off")
+        raise error
     if cluster is None:
         cluster = Cluster.provision(plan)
     else:

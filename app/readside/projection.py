@@ -76,6 +76,13 @@ def _touch_cluster(t: Topology, name: str) -> dict[str, Any]:
     return t._touch("clusters", name)
 
 
+def _cluster_reconfigured(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+    name = t.subject(e)[1]
+    if name in t.clusters:
+        _touch_cluster(t, name)["config_digest"] = p["config_digest"]
+        _stamp(_touch_cluster(t, name), e)
+
+
 def _cluster_status(status: str):
     def apply(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
         row = _touch_cluster(t, t.subject(e)[1])
@@ -261,6 +268,7 @@ def _service_state(state: str):
 _HANDLERS = {
     "ClusterProvisioned": _cluster_provisioned,
     "ClusterReprovisioned": _cluster_provisioned,
+    "ClusterReconfigured": _cluster_reconfigured,
     "ClusterStarted": _cluster_status("running"),
     "ClusterStopped": _cluster_status("stopped"),
     "ClusterDestroyed": _cluster_status("destroyed"),

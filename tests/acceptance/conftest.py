@@ -81,18 +81,21 @@ def exit_code_is(result, code: int) -> None:
     assert result.exit_code == code, f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
 
 
-@then(parsers.parse('the output says "{text}"'))
-def output_says(result, noted, text: str) -> None:
+def _expected(text: str, noted: dict[str, str], config_path: list[str]) -> str:
+    """A step's text with the noted values, and ``{config}`` the scenario's last config."""
     for name, value in noted.items():
         text = text.replace("{" + name + "}", value)
-    assert text in result.stdout, result.stdout
+    return text.replace("{config}", config_path[-1]) if config_path else text
+
+
+@then(parsers.parse('the output says "{text}"'))
+def output_says(result, noted, config_path, text: str) -> None:
+    assert _expected(text, noted, config_path) in result.stdout, result.stdout
 
 
 @then(parsers.parse('the errors say "{text}"'))
-def errors_say(result, noted, text: str) -> None:
-    for name, value in noted.items():
-        text = text.replace("{" + name + "}", value)
-    assert text in result.stderr, result.stderr
+def errors_say(result, noted, config_path, text: str) -> None:
+    assert _expected(text, noted, config_path) in result.stderr, result.stderr
 
 
 @then("the output has no traceback")
@@ -292,6 +295,12 @@ def _domain(libvirt_uri: str, name: str):
 def _ours(libvirt_uri: str, cluster: str):
     hypervisor = LibvirtHypervisor(libvirt_uri, Path("/unused"))
     return [d for d in hypervisor.list_domains() if d.cluster == cluster]
+
+
+@when(parsers.parse('someone runs "virsh {action} {name}"'))
+def behind_the_back(libvirt_uri: str, action: str, name: str) -> None:
+    dom = connect(libvirt_uri).lookupByName(name)
+    {"destroy": dom.destroy, "start": dom.create}[action]()
 
 
 @then(parsers.parse("libvirt shows {name} defined and shut off"))

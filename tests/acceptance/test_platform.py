@@ -7,12 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
-from pytest_bdd import given, parsers, scenarios, then, when
+from pytest_bdd import given, parsers, scenarios, then
 from typer.testing import CliRunner
 
 import ai_how.app.faults as faults
 from ai_how.adapters.libvirt import LibvirtHypervisor
-from ai_how.adapters.libvirt.connection import connect
 from ai_how.app.cli import app
 from ai_how.app.ports import DomainState
 from tests.conftest import REPO
@@ -26,12 +25,6 @@ class SimulatedCrash(BaseException):
 
 def _hypervisor(libvirt_uri: str) -> LibvirtHypervisor:
     return LibvirtHypervisor(libvirt_uri, Path("/unused"))
-
-
-@when(parsers.parse('someone runs "virsh {action} {name}"'))
-def behind_the_back(libvirt_uri: str, action: str, name: str) -> None:
-    dom = connect(libvirt_uri).lookupByName(name)
-    {"destroy": dom.destroy, "start": dom.create}[action]()
 
 
 @given(parsers.parse('"ai-how {args}" was killed at {point}'))
