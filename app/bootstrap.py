@@ -211,13 +211,15 @@ def bootstrap(
     bus = MessageBus(store, {}, {})
     live = LiveTopology(store, views)
     keys = ssh_keys(state)
+    guests = guests if guests is not None else guest_access(keys)
     uri = getattr(hypervisor, "uri", None) or resolve_libvirt_uri(libvirt_uri, env)
     kubernetes = kubernetes if kubernetes is not None else kubernetes_api()
     progress = Progress()
     dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "live_topology": live,
-                    "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guests if guests is not None else guest_access(keys),
+                    "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guests,
                     "image_builders": image_builders(env), "progress": progress,
                     "kubernetes": kubernetes, "before_stop": cloud_deploy.DrainBeforeStop(store, kubernetes, progress),
+                    "resume_holder": handover.ResumeHolder(store, guests),
                     "state_dir": state, "kubespray_installer": kubespray_installer(),
                     "serving": serving if serving is not None else model_serving(),
                     "registry": model_registry(), "objects": object_store(),

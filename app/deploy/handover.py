@@ -220,6 +220,30 @@ class Handover:
         return f"{target.name} runs; its cluster is not deployed, so no node to wait for"
 
 
+class ResumeHolder:
+    """A move that ends short of stopping its holder gives the holder's SLURM node back to the
+    scheduler: the holder still runs and holds the card, so its drain would only idle it."""
+
+    def __init__(self, store: EventStore, guests: GuestAccess) -> None:
+        self.store = store
+        self.guests = guests
+
+    def __call__(self, move: GpuMove) -> str | None:
+        holder: Vm | None = self.store.get(vm_id(move.holder)) if move.holder else None
+        gpu: Gpu | None = self.store.get(gpu_id(move.pci_address))
+        if holder is None or holder.state != VmState.RUNNING or gpu is None or gpu.holder != holder.name:
+            return None
+        try:
+            slurm = _slurm_of(self.store, holder, self.guests)
+            if slurm is None:
+                return None
+            slurm.resume(holder.name)
+        except InfrastructureError as exc:
+            return (f"SLURM node {holder.name} may still be drained ({exc}); resume it with 'ai-how hpc ssh -- sudo "
+                    f"scontrol update nodename={holder.name} state=resume'")
+        return f"SLURM node {holder.name} resumed: it still runs and holds the card"
+
+
 def _holder(store: EventStore, command: MoveGpu) -> str | None:
     """The card's holder, once the move is found possible."""
     gpu = store.get(gpu_id(command.pci_address))
@@ -252,7 +276,8 @@ def _fits(store: EventStore, hypervisor: Hypervisor, topology: Any, holder: str 
 
 
 def move_gpu(command: MoveGpu, store: EventStore, bus: Any, guests: GuestAccess, kubernetes: KubernetesApi,
-             progress: Progress, hypervisor: Hypervisor, live_topology: Any) -> MoveResult:
+             progress: Progress, hypervisor: Hypervisor, live_topology: Any,
+             resume_holder: Callable[[GpuMove], str | None]) -> MoveResult:
     found: GpuMove | None = store.get(move_id(command.pci_address))
     me = processes.this_process()
     if found is not None and found.in_progress and processes.alive(found.owner) and found.owner != me:
@@ -289,6 +314,9 @@ def move_gpu(command: MoveGpu, store: EventStore, bus: Any, guests: GuestAccess,
         except (DomainError, InfrastructureError) as exc:
             move.fail(step, str(exc))
             store.save(move)
+            undone = resume_holder(move)
+            if undone:
+                progress(subject, undone)
             raise
         move.step_done(step, detail)
         store.save(move)

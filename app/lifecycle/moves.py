@@ -1,8 +1,11 @@
 """GPU moves nobody finishes: ``ai-how reconcile`` settles those whose process is gone.
 Done where the target runs and holds the card after its start, failed otherwise (with the
-step it stopped before and who holds the card now). One still being made is left alone."""
+step it stopped before and who holds the card now; a holder that still runs with it gets its
+SLURM node resumed). One still being made is left alone."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from ai_how.app import processes
 from ai_how.app.ports import EventStore
@@ -21,7 +24,8 @@ def interrupted_moves(store: EventStore) -> list[GpuMove]:
     return found
 
 
-def settle_moves(store: EventStore) -> list[str]:
+def settle_moves(store: EventStore, resume_holder: Callable[[GpuMove], str | None]) -> list[str]:
+    """``resume_holder``: gives a failed move's holder, still running with the card, back to its scheduler."""
     notes = []
     for move in interrupted_moves(store):
         gpu: Gpu | None = store.get(gpu_id(move.pci_address))
@@ -40,5 +44,10 @@ def settle_moves(store: EventStore) -> list[str]:
             notes.append(f"GPU {move.pci_address}: its move to {move.target} was interrupted before {step} and is "
                          f"recorded as failed; the card is {where}: 'ai-how gpu move {move.pci_address} --to "
                          f"{move.target}' moves it")
+            store.save(move)
+            undone = resume_holder(move)
+            if undone:
+                notes.append(f"GPU {move.pci_address}: {undone}")
+            continue
         store.save(move)
     return notes

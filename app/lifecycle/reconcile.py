@@ -6,7 +6,9 @@ corrected before starts, so a GPU freed by a dead VM can go to one found running
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.ports import DomainInfo, DomainState, EventStore, Hypervisor, PciHost
@@ -108,7 +110,8 @@ def _return_free_gpus(store: EventStore, pci_host: PciHost, report: ReconcileRep
         report.changes.append(f"GPU {gpu.pci_address} was free but still on vfio-pci; given back to its host drivers")
 
 
-def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor, pci_host: PciHost) -> ReconcileReport:
+def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor, pci_host: PciHost,
+              resume_holder: Callable[[Any], str | None]) -> ReconcileReport:
     report = ReconcileReport()
     domains = {d.name: d for d in hypervisor.list_domains()}
     vms = [vm for vm in known_vms(store) if not command.vms or vm.name in command.vms]
@@ -132,7 +135,7 @@ def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor, pci
             store.save(current)
             report.changes.append(f"{vm.name}: its stop never finished and it still runs; recorded as running")
     if command.moves:
-        report.changes += settle_moves(store)
+        report.changes += settle_moves(store, resume_holder)
     if not command.vms:
         known = {vm.name for vm in vms}
         report.orphans = [d for d in domains.values() if d.name not in known]

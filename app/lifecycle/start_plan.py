@@ -64,6 +64,10 @@ def _gb(value: float) -> str:
     return f"{value:g} GiB"
 
 
+def _vcpus(count: int) -> str:
+    return f"{count} vCPU" if count == 1 else f"{count} vCPUs"
+
+
 def _xml_diff(hypervisor: Hypervisor, recorded: VmPlan, configured: VmPlan) -> str:
     before = hypervisor.domain_xml(recorded).splitlines()
     after = hypervisor.domain_xml(configured).splitlines()
@@ -127,7 +131,7 @@ def _vm_actions(view: ClusterPlanView, store: EventStore, hypervisor: Hypervisor
             else:
                 view.add("redefine", vm_plan.name, change.summary, _xml_diff(hypervisor, recorded, configured))
         elif state == "absent":
-            view.add("define", vm_plan.name, f"{spec.cpu_cores} vCPUs, {_gb(spec.memory_gb)}, {spec.disk_gb} GiB disk")
+            view.add("define", vm_plan.name, f"{_vcpus(spec.cpu_cores)}, {_gb(spec.memory_gb)}, {spec.disk_gb} GiB disk")
         if state == "running":
             if change is None:
                 view.add("skip", vm_plan.name, "runs as configured")
@@ -137,7 +141,7 @@ def _vm_actions(view: ClusterPlanView, store: EventStore, hypervisor: Hypervisor
             continue
         effective = vm.spec if (change is not None and change.blocked) else spec
         starting.append(VmPlan(vm_plan.name, vm_plan.cluster, vm_plan.role, effective))
-        view.add("start", vm_plan.name, f"{effective.cpu_cores} vCPUs, {_gb(effective.memory_gb)}")
+        view.add("start", vm_plan.name, f"{_vcpus(effective.cpu_cores)}, {_gb(effective.memory_gb)}")
         for card in effective.gpus:
             holder = topology.gpus.get(card, {}).get("holder")
             if holder is None or holder == vm_plan.name:

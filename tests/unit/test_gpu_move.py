@@ -51,3 +51,60 @@ def test_a_move_s_process_is_alive_while_it_runs_and_not_once_it_is_gone() -> No
     mine = processes.this_process()
     assert not processes.alive(mine.rsplit(":", 1)[0] + ":0")  # the PID reused by another process
     assert processes.alive("elsewhere:1:1")  # another host cannot be asked
+
+
+class _Guests:
+    """A SLURM controller's shell: sinfo answers with the node states; commands are kept."""
+
+    def __init__(self, states: dict[str, str]) -> None:
+        self.states, self.ran = states, []
+
+    def run(self, login: str, address: str, command: list[str], timeout_s: float) -> tuple[int, str, str]:
+        self.ran.append(" ".join(command))
+        if command[0] == "sinfo":
+            return 0, "".join(f"{node} {state}\n" for node, state in self.states.items()), ""
+        return 0, "", ""
+
+
+def _store(holder_state: str, card_holder: str | None):
+    from types import SimpleNamespace
+
+    from ai_how.domain.cluster import ClusterKind
+    from ai_how.domain.ids import cluster_id, gpu_id, vm_id
+    from ai_how.domain.specs import VmSpec
+    from ai_how.domain.vm import VmState
+
+    controller = SimpleNamespace(name="hpc-controller", state=VmState.RUNNING,
+                                 spec=VmSpec(cpu_cores=1, memory_gb=1, disk_gb=4, ip="10.0.0.10",
+                                             base_image_path="/images/hpc.qcow2"))
+    records = {
+        vm_id("hpc-compute-01"): SimpleNamespace(name="hpc-compute-01", cluster="hpc", role="compute",
+                                                 state=VmState(holder_state)),
+        vm_id("hpc-controller"): controller,
+        cluster_id("hpc"): SimpleNamespace(name="hpc", kind=ClusterKind.HPC, is_deployed=True),
+        gpu_id("0000:01:00.0"): SimpleNamespace(holder=card_holder),
+    }
+    return SimpleNamespace(get=records.get)
+
+
+def test_a_failed_move_resumes_its_holder_s_node_while_the_holder_runs_with_the_card() -> None:
+    from ai_how.app.deploy.handover import ResumeHolder
+
+    guests = _Guests({"hpc-compute-01": "drain"})
+    said = ResumeHolder(_store("running", "hpc-compute-01"), guests)(_move_of("hpc-compute-01"))
+    assert said == "SLURM node hpc-compute-01 resumed: it still runs and holds the card"
+    assert "sudo scontrol update nodename=hpc-compute-01 state=resume" in guests.ran
+
+
+def test_a_holder_that_stopped_or_gave_the_card_up_is_left_as_it_is() -> None:
+    from ai_how.app.deploy.handover import ResumeHolder
+
+    for state, holder in (("stopped", None), ("running", "cloud-gpu-01")):
+        guests = _Guests({"hpc-compute-01": "drain"})
+        assert ResumeHolder(_store(state, holder), guests)(_move_of("hpc-compute-01")) is None
+        assert guests.ran == []
+
+
+def _move_of(holder: str) -> GpuMove:
+    return GpuMove(pci_address="0000:01:00.0", holder=holder, target="cloud-gpu-01", drain_timeout_s=600,
+                   force=False, owner="host:1:1")
