@@ -33,6 +33,7 @@ Feature: From MLflow's registry to an inference service on the Cloud cluster
     And the output says "ai-how/mlflow-model: {model}"
     And the output says "ai-how/mlflow-version: '1'"
     And the output says "nvidia.com/gpu: '1'"
+    And the output says "serviceAccountName: kserve-s3"
     And no output, event or file of the state directory holds the S3 secret key
 
   Scenario: An upload changed on its way is caught, and nothing is registered

@@ -71,7 +71,9 @@ def deploy(ctx: typer.Context,
            max_replicas: Annotated[Optional[int], typer.Option("--max-replicas", min=1)] = None,
            target_concurrency: Annotated[Optional[int], typer.Option("--target-concurrency", min=1)] = None,
            service_account: Annotated[Optional[str], typer.Option(
-               "--service-account", help="The ServiceAccount whose Secret gives KServe the S3 credentials.",
+               "--service-account", help="The ServiceAccount whose Secret gives KServe the S3 credentials "
+               "(default, with --config and MinIO enabled, for an s3:// model in 'default': kserve-s3, which "
+               "the kserve role makes).",
                show_default=False)] = None,
            namespace: Namespace = "default",
            wait: Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait until it is Ready.")] = 0,
@@ -80,7 +82,7 @@ def deploy(ctx: typer.Context,
            json_output: JsonFlag = False) -> None:
     """Serve a model: a KServe InferenceService, refused when the GPUs it asks for are held elsewhere."""
     from ai_how.app.serving.manifests import model_spec
-    from ai_how.app.serving.models import model_defaults
+    from ai_how.app.serving.models import model_defaults, service_account_for
     from ai_how.domain.commands import DeployModel
 
     if (uri is None) == (mlflow is None):
@@ -97,7 +99,7 @@ def deploy(ctx: typer.Context,
         uri, registered = resolve(state(ctx).bus().dependencies["registry"], tracking_uri(mlflow_uri, section=section),
                                   mlflow, section)
     spec = model_spec(uri, model_format, defaults, gpu, cpu, memory, min_replicas, max_replicas,
-                      target_concurrency, registered, service_account)
+                      target_concurrency, registered, service_account_for(uri, namespace, service_account, defaults))
     bus = state(ctx).reconciled(strict=not dry_run)
     result = bus.handle(DeployModel(cluster, namespace, name, spec, wait, dry_run))
     if dry_run and not json_output:

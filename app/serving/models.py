@@ -145,14 +145,30 @@ def delete_model(command: DeleteModel, store: EventStore, serving: ModelServing)
     return result
 
 
+# The ServiceAccount the kserve role makes, with MinIO's credentials, when MinIO is enabled
+# (ansible/roles/kserve/defaults/main.yml: kserve_s3_service_account, kserve_s3_namespaces).
+S3_SERVICE_ACCOUNT = "kserve-s3"
+S3_NAMESPACES = ("default",)
+
+
 def model_defaults(section: Any) -> dict[str, Any]:
     """``model deploy``'s defaults from the Cloud cluster's serving section."""
     kserve = section.serving_config.kserve
     scaling = kserve.autoscaling
-    return {"resources": kserve.inference_services.default_resources.model_dump(),
-            "min_replicas": scaling.min_replicas if scaling.enabled else 1,
-            "max_replicas": scaling.max_replicas if scaling.enabled else 1,
-            "target_concurrency": scaling.target_concurrency}
+    found = {"resources": kserve.inference_services.default_resources.model_dump(),
+             "min_replicas": scaling.min_replicas if scaling.enabled else 1,
+             "max_replicas": scaling.max_replicas if scaling.enabled else 1,
+             "target_concurrency": scaling.target_concurrency}
+    if kserve.enabled and section.mlops.minio.enabled:
+        found["s3_service_account"] = S3_SERVICE_ACCOUNT
+    return found
+
+
+def service_account_for(uri: str, namespace: str, given: str | None, defaults: dict[str, Any]) -> str | None:
+    """The one given, else the kserve role's S3 account for a model in the S3 store."""
+    if given is not None or not uri.startswith("s3://") or namespace not in S3_NAMESPACES:
+        return given
+    return defaults.get("s3_service_account")
 
 
 COMMAND_HANDLERS = {DeployModel: deploy_model, ObserveModel: observe_model, DeleteModel: delete_model}

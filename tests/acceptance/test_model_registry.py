@@ -68,6 +68,7 @@ def config_with_mlops(tmp_path: Path, config_path: list[str], path: str) -> None
     doc = yaml.safe_load((REPO / path).read_text())
     doc["clusters"]["cloud"]["mlops"] = {"mlflow": {"enabled": True}, "minio": {"enabled": True},
                                          "postgresql": {"enabled": True}}
+    doc["clusters"]["cloud"]["serving"] = {"kserve": {"enabled": True}}
     target = tmp_path / "cluster.yaml"
     target.write_text(yaml.safe_dump(doc))
     config_path.append(str(target))

@@ -193,3 +193,14 @@ def test_every_role_runs_only_when_its_section_enables_it() -> None:
             assert defaults[flag] is False, entry["role"]
     assert {r for r, _ in ROLES} == {e["role"] for p in ("playbook-cloud.yml", "playbook-mlops.yml")
                                      for e in yaml.safe_load((ANSIBLE / "playbooks" / p).read_text())[0]["roles"]}
+
+
+def test_inference_services_get_an_account_whose_secret_reads_minio(rendered: dict[str, str]) -> None:
+    objects = {(doc["kind"], doc["metadata"].get("namespace"), doc["metadata"]["name"]): doc
+               for _, doc in _objects(rendered)}
+    secret = objects[("Secret", "default", "kserve-s3-credentials")]
+    assert secret["metadata"]["annotations"]["serving.kserve.io/s3-endpoint"] == "minio-service.mlops.svc:9000"
+    assert secret["metadata"]["annotations"]["serving.kserve.io/s3-usehttps"] == "0"
+    assert secret["stringData"] == {"AWS_ACCESS_KEY_ID": "admin", "AWS_SECRET_ACCESS_KEY": "generated-minio-root-password"}
+    account = objects[("ServiceAccount", "default", "kserve-s3")]
+    assert account["secrets"] == [{"name": "kserve-s3-credentials"}]
