@@ -78,15 +78,17 @@ class Cluster(Aggregate):
         self.last_check = None
         self.kubernetes = None
 
-    def reconfigure(self, config_digest: str) -> None:
-        """Every VM of it now has the spec its changed config gives (``start --redefine``)."""
+    def reconfigure(self, config_digest: str, vms: list[str]) -> None:
+        """A changed config applied (``start --redefine``): its VMs (some added), and the config's
+        digest once every VM has the spec it gives (until then, the digest it had)."""
         self._check_alive("redefine")
-        if config_digest != self.config_digest:
-            self._reconfigured(config_digest=config_digest)
+        if config_digest != self.config_digest or list(vms) != list(self.vms):
+            self._reconfigured(config_digest=config_digest, vms=list(vms))
 
     @event("ClusterReconfigured")
-    def _reconfigured(self, config_digest: str) -> None:
+    def _reconfigured(self, config_digest: str, vms: list[str]) -> None:
         self.config_digest = config_digest
+        self.vms = vms
 
     def _check_alive(self, action: str) -> None:
         if self.status == ClusterStatus.DESTROYED:

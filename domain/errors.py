@@ -67,5 +67,5 @@ class MoveRefused(DomainError):
 
 
 class RedefineRefused(DomainError):
-    """A changed config that ``start --redefine`` cannot apply in place: a network, a VM added
-    or removed, an address, an image, a disk to shrink."""
+    """A changed config that ``start --redefine`` cannot apply in place: a network, a VM
+    removed, an address, an image, a disk to shrink."""

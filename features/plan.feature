@@ -120,3 +120,34 @@ Feature: A plan before acting, and a changed config applied in place
     And the plan's JSON has for hpc-cluster the drift "libvirt: hpc-cluster-compute-02 is recorded running, but libvirt has it shut off ('ai-how reconcile' records that)"
     And the plan's JSON has for hpc-cluster the action "start hpc-cluster-compute-02"
     And the audit log has exactly 0 "VmStopped" events
+
+  Scenario: With --deploy the plan says which cluster a deploy would configure
+    Given I ran "ai-how hpc start examples/multi-gpu-clusters.yaml"
+    And I ran "ai-how cloud start examples/multi-gpu-clusters.yaml"
+    And Kubernetes is recorded as deployed on cloud-cluster
+    When I run "ai-how plan examples/multi-gpu-clusters.yaml --deploy --detailed-exitcode"
+    Then the exit code is 2
+    And the output says "+ deploy hpc-cluster: SLURM, by Ansible ('ai-how hpc deploy')"
+    And the output says "= skip deploy: deployed (run "
+    And the output says "apply: ai-how hpc deploy examples/multi-gpu-clusters.yaml"
+    And the output says "Plan: 1 to deploy."
+
+  Scenario: A compute node added to the config is defined and started by start --redefine
+    Given I ran "ai-how hpc start examples/multi-gpu-clusters.yaml"
+    And I ran "ai-how cloud start examples/multi-gpu-clusters.yaml"
+    And the config "examples/multi-gpu-clusters.yaml" with these fields:
+      | field                       | value                                                             |
+      | clusters.hpc.compute_nodes[2] | {cpu_cores: 2, memory_gb: 4, disk_gb: 20, ip: 192.168.100.13} |
+    When I run "ai-how plan {config} --detailed-exitcode"
+    Then the exit code is 2
+    And the output says "+ define hpc-cluster-compute-03: 2 vCPUs, 4 GiB, 20 GiB disk"
+    And the output says "+ start hpc-cluster-compute-03: 2 vCPUs, 4 GiB"
+    And the output says "apply: ai-how hpc start {config} --redefine"
+    When I run "ai-how hpc start {config} --redefine"
+    Then the exit code is 0
+    And the output says "added to hpc-cluster: hpc-cluster-compute-03"
+    And the output says "started: hpc-cluster-compute-03"
+    And libvirt shows hpc-cluster-compute-03 running with 4 GiB and 2 vCPUs
+    And libvirt has network aihow-hpc-cluster on bridge virbr100 with a DHCP entry for each VM
+    When I run "ai-how plan {config} --detailed-exitcode"
+    Then the exit code is 0

@@ -139,9 +139,11 @@ def cluster_app(kind: str) -> typer.Typer:
             print_json({**({"deployed": deployed} if deploy else {}), "started": result.started, "already_running": result.already_running,
                         "left_off": result.left_off, "created": result.prepared.created,
                         "adopted": result.prepared.adopted, "differs": result.prepared.differs,
-                        "warnings": result.prepared.warnings, "redefined": result.redefined.redefined,
+                        "warnings": result.prepared.warnings, "redefined": result.redefined.redefined, "added": result.redefined.added,
                         "kept_running": result.redefined.untouched, "cluster": view.as_dict()})
             return
+        if result.redefined.added:
+            out.print(f"added to {planned.name}: {', '.join(result.redefined.added)}")
         for vm_name, changes in result.redefined.redefined.items():
             out.print(f"redefined {vm_name}: {'; '.join(changes)}")
         for vm_name in result.redefined.untouched:

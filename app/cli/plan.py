@@ -29,7 +29,7 @@ def _summary(views: list) -> str:
 def _apply_hint(view, config: Path) -> str | None:
     if view.refused:
         return f"{view.cluster}: a start would be refused; fix what is marked '!' first"
-    if view.count("redefine"):
+    if view.needs_redefine:
         return f"apply: ai-how {view.kind} start {config} --redefine"
     if any(a.kind in ("create", "define", "start", "lease") for a in view.actions):
         return f"apply: ai-how {view.kind} start {config}"

@@ -1,6 +1,7 @@
 """A changed config on a provisioned cluster: what differs between the VMs as the log records
 them and as the config gives them, and ``start --redefine``, which applies it to the VMs that
-are shut off (their domains defined again, a disk grown in place) and leaves running ones be.
+are shut off (their domains defined again, a disk grown in place), defines the VMs it adds,
+and leaves running ones be.
 
 The image a VM's disk was made from stays its own: a rebuilt image of the same name is no
 change, and a VM's recorded image file and digest are kept when it is redefined.
@@ -16,10 +17,11 @@ from typing import Any
 from ai_how.app.ports import EventStore, Hypervisor
 from ai_how.domain.cluster import ClusterStatus
 from ai_how.domain.commands import RedefineCluster
-from ai_how.domain.errors import RedefineRefused
+from ai_how.domain.errors import IdentityMismatch, RedefineRefused
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.ids import cluster_id, gpu_id, vm_id
 from ai_how.domain.specs import ClusterPlan, VmPlan, VmSpec
+from ai_how.domain.vm import Vm, VmState
 
 # What a shut-off VM's domain can take without a new disk, address or seed.
 REDEFINABLE = ("cpu_cores", "memory_gb", "disk_gb", "auto_start", "gpus", "devices", "shared_directories",
@@ -71,7 +73,12 @@ class ClusterChanges:
     recorded_digest: str
     config_digest: str
     vms: list[VmChange] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)  # VMs the config adds: defined by the redefinition
     refused: list[str] = field(default_factory=list)  # what no redefinition applies
+
+    @property
+    def changed(self) -> bool:
+        return self.recorded_digest != self.config_digest
 
     @property
     def problems(self) -> list[str]:
@@ -105,8 +112,7 @@ def cluster_changes(plan: ClusterPlan, store: EventStore) -> ClusterChanges | No
             found.refused.append(f"network {key} {cluster.network.get(key)} → {plan.network.get(key)}: a network "
                                  "changes only with the cluster (destroy it and start it again)")
     configured = {vm.name for vm in plan.vms}
-    for name in sorted(configured - set(cluster.vms)):
-        found.refused.append(f"{name} is new: VMs are added with the cluster (destroy it and start it again)")
+    found.added = [vm.name for vm in plan.vms if vm.name not in cluster.vms]
     for name in sorted(set(cluster.vms) - configured):
         found.refused.append(f"{name} is no longer in the config: VMs are removed with the cluster")
     for vm_plan in plan.vms:
@@ -123,6 +129,7 @@ def cluster_changes(plan: ClusterPlan, store: EventStore) -> ClusterChanges | No
 class RedefineResult:
     redefined: dict[str, list[str]] = field(default_factory=dict)  # VM -> what changed
     untouched: list[str] = field(default_factory=list)  # running: they keep their spec for now
+    added: list[str] = field(default_factory=list)
 
 
 def redefine_cluster(command: RedefineCluster, store: EventStore, hypervisor: Hypervisor) -> RedefineResult:
@@ -131,15 +138,17 @@ def redefine_cluster(command: RedefineCluster, store: EventStore, hypervisor: Hy
     plan = command.plan
     result = RedefineResult()
     found = cluster_changes(plan, store)
-    if found is None or found.recorded_digest == found.config_digest:
+    if found is None or not found.changed:
         return result
     if found.problems:
         error = RedefineRefused(f"cluster {plan.name} cannot take this config in place: " + "; ".join(found.problems))
         error.hint = f"see it all with 'ai-how plan CONFIG'; 'ai-how {plan.kind} destroy CONFIG' then start applies it"
         raise error
     new_cards = [Gpu.register(spec) for spec in plan.gpus if store.get(gpu_id(spec.pci_address)) is None]
-    if new_cards:
-        store.save(*new_cards)
+    added = [_define(store, plan, name) for name in found.added]
+    if new_cards or added:
+        store.save(*new_cards, *added)
+    result.added = list(found.added)
     for change in found.vms:
         if change.running:
             result.untouched.append(change.vm)
@@ -151,11 +160,24 @@ def redefine_cluster(command: RedefineCluster, store: EventStore, hypervisor: Hy
             VmPlan(configured.name, configured.cluster, configured.role, spec))
         vm.respecify(spec)
         store.save(vm)
-    if not result.untouched:
-        cluster = store.get(cluster_id(plan.name))
-        cluster.reconfigure(plan.config_digest)
-        store.save(cluster)
+    cluster = store.get(cluster_id(plan.name))
+    cluster.reconfigure(found.recorded_digest if result.untouched else plan.config_digest,
+                        [vm.name for vm in plan.vms])
+    store.save(cluster)
     return result
+
+
+def _define(store: EventStore, plan: ClusterPlan, name: str) -> Vm:
+    """A VM the config adds; the start that follows defines its domain, disk and seed."""
+    vm_plan = plan.vm(name)
+    vm = store.get(vm_id(name))
+    if vm is None:
+        return Vm.define(vm_plan.name, vm_plan.cluster, vm_plan.role, vm_plan.spec)
+    if vm.state != VmState.DESTROYED:
+        raise IdentityMismatch(f"VM {name} already belongs to cluster {vm.cluster}; rename cluster {plan.name} in "
+                               "the config")
+    vm.redefine(vm_plan.cluster, vm_plan.role, vm_plan.spec)
+    return vm
 
 
 COMMAND_HANDLERS = {RedefineCluster: redefine_cluster}

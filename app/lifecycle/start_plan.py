@@ -40,6 +40,7 @@ class ClusterPlanView:
     kind: str
     actions: list[Action] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
+    needs_redefine: bool = False  # the config changed: only 'start --redefine' applies it
 
     def add(self, kind: str, subject: str, detail: str, diff: str | None = None) -> None:
         self.actions.append(Action(kind, subject, detail, diff))
@@ -57,7 +58,7 @@ class ClusterPlanView:
 
     def as_dict(self) -> dict[str, Any]:
         return {"cluster": self.cluster, "kind": self.kind, "actions": [a.as_dict() for a in self.actions],
-                "drift": self.drift}
+                "drift": self.drift, "needs_redefine": self.needs_redefine}
 
 
 def _gb(value: float) -> str:
@@ -85,7 +86,7 @@ def _libvirt_state(on_host: ClusterOnHost, name: str) -> str:
 def _drift(view: ClusterPlanView, store: EventStore, plan: ClusterPlan, on_host: ClusterOnHost,
            changes: ClusterChanges | None) -> None:
     """Between the config and the log, and between the log and libvirt."""
-    if changes is not None and changes.recorded_digest != changes.config_digest:
+    if changes is not None and changes.changed:
         view.drift.append(f"config: {plan.name} is recorded with config digest {changes.recorded_digest}; the "
                           f"config gives {changes.config_digest}")
     if changes is None:
@@ -158,6 +159,7 @@ def plan_cluster(plan: ClusterPlan, store: EventStore, hypervisor: Hypervisor, t
     view = ClusterPlanView(plan.name, plan.kind)
     on_host = hypervisor.inspect_cluster(plan)
     changes = cluster_changes(plan, store)
+    view.needs_redefine = changes is not None and changes.changed
     if not on_host.network:
         net = plan.network
         view.add("create", f"network aihow-{plan.name}", f"{net['subnet']} on bridge {net['bridge']}")

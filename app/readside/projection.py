@@ -79,7 +79,7 @@ def _touch_cluster(t: Topology, name: str) -> dict[str, Any]:
 def _cluster_reconfigured(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     name = t.subject(e)[1]
     if name in t.clusters:
-        _touch_cluster(t, name)["config_digest"] = p["config_digest"]
+        _touch_cluster(t, name).update(config_digest=p["config_digest"], vms=p["vms"])
         _stamp(_touch_cluster(t, name), e)
 
 

@@ -248,7 +248,10 @@ def with_fields(tmp_path: Path, config_path: list[str], path: str, datatable) ->
     doc = yaml.safe_load((REPO / path).read_text())
     for field, value in datatable[1:]:
         node, key = _parent(doc, field)
-        node[key] = yaml.safe_load(value)
+        if isinstance(node, list) and key == len(node):
+            node.append(yaml.safe_load(value))  # the item after the last: one more
+        else:
+            node[key] = yaml.safe_load(value)
     _write_config(tmp_path, config_path, doc)
 
 
