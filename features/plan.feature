@@ -135,6 +135,7 @@ Feature: A plan before acting, and a changed config applied in place
   Scenario: A compute node added to the config is defined and started by start --redefine
     Given I ran "ai-how hpc start examples/multi-gpu-clusters.yaml"
     And I ran "ai-how cloud start examples/multi-gpu-clusters.yaml"
+    And SLURM is recorded as deployed on hpc-cluster
     And the config "examples/multi-gpu-clusters.yaml" with these fields:
       | field                       | value                                                             |
       | clusters.hpc.compute_nodes[2] | {cpu_cores: 2, memory_gb: 4, disk_gb: 20, ip: 192.168.100.13} |
@@ -151,3 +152,5 @@ Feature: A plan before acting, and a changed config applied in place
     And libvirt has network aihow-hpc-cluster on bridge virbr100 with a DHCP entry for each VM
     When I run "ai-how plan {config} --detailed-exitcode"
     Then the exit code is 0
+    When I run "ai-how plan {config} --deploy"
+    Then the output says "+ deploy hpc-cluster: SLURM, by Ansible ('ai-how hpc deploy'): hpc-cluster-compute-03 not in the deployed layout"

@@ -176,9 +176,13 @@ def plan_cluster(plan: ClusterPlan, store: EventStore, hypervisor: Hypervisor, t
     if deploy:
         what = "SLURM, by Ansible ('ai-how hpc deploy')" if plan.kind == "hpc" else \
             "Kubernetes by Kubespray, then its add-ons ('ai-how cloud deploy')"
-        if recorded is not None and recorded.status != ClusterStatus.DESTROYED and recorded.is_deployed:
-            view.add("skip", "deploy", f"deployed (run {recorded.deployment['run_id']})")
-        else:
+        running = {vm.name for vm in starting} | {name for name, d in on_host.domains.items()
+                                                   if d.state == DomainState.RUNNING}
+        if recorded is None or recorded.status == ClusterStatus.DESTROYED or not recorded.is_deployed:
             view.add("deploy", plan.name, what)
+        elif plan.kind == "hpc" and (missing := sorted(running - set(recorded.deployment.get("hosts") or {}))):
+            view.add("deploy", plan.name, f"{what}: {', '.join(missing)} not in the deployed layout")
+        else:
+            view.add("skip", "deploy", f"deployed (run {recorded.deployment['run_id']})")
     _drift(view, store, plan, on_host, changes)
     return view

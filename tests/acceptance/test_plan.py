@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
-from pytest_bdd import parsers, scenarios, then
+from pytest_bdd import given, parsers, scenarios, then
 
 from ai_how.adapters.libvirt.connection import connect
+from ai_how.domain.ids import cluster_id
+from tests.conftest import opened
 
 scenarios("plan.feature")
+
+
+@given(parsers.parse("SLURM is recorded as deployed on {cluster}"))
+def slurm_recorded(state_dir: Path, cluster: str) -> None:
+    with opened(state_dir) as bus:
+        found = bus.store.get(cluster_id(cluster))
+        found.start_deploy("r1", "playbooks/playbook-hpc.yml", "d", "c", {}, None, False)
+        found.mark_deployed("r1", 1.0, {vm: {"ok": 1, "changed": 0} for vm in found.vms})
+        bus.store.save(found)
 
 
 @then(parsers.parse("libvirt shows {name} running with {memory:d} GiB and {vcpus:d} vCPUs"))
