@@ -154,3 +154,12 @@ Feature: A plan before acting, and a changed config applied in place
     Then the exit code is 0
     When I run "ai-how plan {config} --deploy"
     Then the output says "+ deploy hpc-cluster: SLURM, by Ansible ('ai-how hpc deploy'): hpc-cluster-compute-03 not in the deployed layout"
+
+  Scenario: A VM on an image not built here is a refusal, with the command that builds it
+    Given the config "examples/multi-gpu-clusters.yaml" with these fields:
+      | field                   | value    |
+      | clusters.hpc.base_image | hpc-base |
+    When I run "ai-how plan {config} --detailed-exitcode"
+    Then the exit code is 1
+    And the output says "+ create disk hpc-cluster-controller: 40 GiB on image hpc-base"
+    And the output says "! refuse hpc-cluster-controller: it boots image 'hpc-base', which is not built here: 'ai-how image build hpc-base' builds it"

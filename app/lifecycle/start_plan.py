@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ai_how.app.host.capacity import CapacityExceeded
+from ai_how.app.images.catalogue import newest
 from ai_how.app.ports import ClusterOnHost, DomainState, EventStore, Hypervisor
 from ai_how.domain.cluster import ClusterStatus
 from ai_how.domain.commands import CapacityPolicy
@@ -120,6 +121,9 @@ def _vm_actions(view: ClusterPlanView, store: EventStore, hypervisor: Hypervisor
         if vm_plan.name not in on_host.disks:
             view.add("create", f"disk {vm_plan.name}", f"{spec.disk_gb} GiB"
                      + (f" on image {spec.base_image}" if spec.base_image else ""))
+            if spec.base_image and not spec.base_image_path and newest(topology, spec.base_image) is None:
+                view.add("refuse", vm_plan.name, f"it boots image {spec.base_image!r}, which is not built here: "
+                         f"'ai-how image build {spec.base_image}' builds it")
         change = changed.get(vm_plan.name)
         if change is not None:
             recorded = VmPlan(vm.name, vm.cluster, vm.role, vm.spec)
