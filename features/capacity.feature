@@ -95,5 +95,6 @@ Feature: No start takes more of the host than it can give
     When I run "ai-how gpu move 0000:01:00.0 --to cloud-cluster-gpu-worker-01"
     Then the exit code is 1
     And the errors say "starting cloud-cluster-gpu-worker-01 would take more of this host than it may give: memory: 68 GiB for the VMs, of 60 GiB they may use (256 GiB less global.host_reserve_gb 196): 36 GiB running, 32 GiB to start"
+    And the errors say "lower their memory_gb, or set global.host_reserve_gb lower; nothing was drained or stopped"
     And "ai-how gpu list" shows GPU 0000:01:00.0 held by hpc-cluster-compute-01
     And the audit log has exactly 0 "GpuMoveStarted" events

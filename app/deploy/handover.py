@@ -23,6 +23,7 @@ from typing import Any
 from ai_how.app import processes
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.faults import crash_point
+from ai_how.app.host.capacity import CapacityExceeded
 from ai_how.app.lifecycle.capacity_guard import guard
 from ai_how.app.ports import EventStore, GuestAccess, Hypervisor, KubernetesApi
 from ai_how.app.progress import Progress
@@ -271,8 +272,12 @@ def _fits(store: EventStore, hypervisor: Hypervisor, topology: Any, holder: str 
     target = store.get(vm_id(target_name))
     if target.state == VmState.RUNNING:
         return
-    guard(hypervisor, topology, [VmPlan(target.name, target.cluster, target.role, target.spec)], CapacityPolicy(),
-          store.get(cluster_id(target.cluster)), leaving=(holder,) if holder else ())
+    try:
+        guard(hypervisor, topology, [VmPlan(target.name, target.cluster, target.role, target.spec)],
+              CapacityPolicy(), store.get(cluster_id(target.cluster)), leaving=(holder,) if holder else ())
+    except CapacityExceeded as refused:
+        refused.hint = f"fix: {refused.fix}; nothing was drained or stopped"  # a move's --force requeues jobs
+        raise
 
 
 def move_gpu(command: MoveGpu, store: EventStore, bus: Any, guests: GuestAccess, kubernetes: KubernetesApi,

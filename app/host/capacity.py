@@ -18,9 +18,10 @@ LIVE = ("running", "starting")
 class CapacityExceeded(DomainError):
     """A start that would take more of the host than the limits allow (exit 1; --force overrides)."""
 
-    def __init__(self, message: str, hint: str, snapshot: dict[str, Any]) -> None:
+    def __init__(self, message: str, fix: str, snapshot: dict[str, Any]) -> None:
         super().__init__(message)
-        self.hint = hint
+        self.fix = fix
+        self.hint = f"fix: {fix}. --force starts it anyway (recorded)"
         self.snapshot = snapshot
 
 
@@ -117,5 +118,4 @@ def enforce(found: Capacity, force: bool) -> dict[str, Any] | None:
     raise CapacityExceeded(
         f"starting {names} would take more of this host than it may give: "
         + "; ".join(f"{c.subject.removeprefix('capacity: ')}: {c.message}" for c in failed),
-        "fix: " + "; or ".join(c.fix for c in failed if c.fix) + ". --force starts it anyway (recorded)",
-        snapshot)
+        "; or ".join(c.fix for c in failed if c.fix), snapshot)
