@@ -324,29 +324,28 @@ class LibvirtHypervisor:
         return ClusterOnHost(net is not None, networks.differences(net, plan.network) if net is not None else [],
                              pool is not None, disks, found)
 
-    def _defined_as(self, vm: VmPlan) -> tuple[Any, str, Profile]:
-        """(the domain or None, its disk's path, the profile it is or would be defined with)."""
+    def _defined_as(self, vm: VmPlan) -> tuple[Any, Any, str, Profile]:
+        """(the domain or None, its disk's volume or None, the disk's path, the profile it is or
+        would be defined with)."""
         with libvirt_errors(f"cannot look up domain {vm.name}"):
             dom = domains.lookup(self.conn, vm.name)
             pool = storage.lookup_pool(self.conn, vm.cluster)
             volume = storage.lookup_volume(pool, vm.name) if pool is not None and pool.isActive() else None
         disk = volume.path() if volume is not None else str(self.pool_root / vm.cluster / volume_name(vm.name))
         profiles = self._candidates(vm, dom) if dom is not None else self.profiles_for(vm)
-        return dom, disk, profiles[0]
+        return dom, volume, disk, profiles[0]
 
     def domain_xml(self, vm: VmPlan) -> str:
-        dom, disk, profile = self._defined_as(vm)
+        dom, _, disk, profile = self._defined_as(vm)
         return render_domain(vm, disk, profile.domain_type, cpu_mode=profile.cpu_mode,
                              uuid=dom.UUIDString() if dom is not None else None, seed_path=self._seed_path(vm))
 
     def redefine_vm(self, vm: VmPlan) -> list[str]:
-        dom, disk, profile = self._defined_as(vm)
-        if dom is not None and domains.state_of(dom) not in (DomainState.SHUTOFF,):
+        dom, volume, disk, profile = self._defined_as(vm)
+        if dom is not None and domains.state_of(dom) != DomainState.SHUTOFF:
             raise HypervisorError(f"{vm.name} is not shut off; stop it before it is redefined")
         changed = []
         with libvirt_errors(f"cannot grow the disk of {vm.name}"):
-            pool = storage.lookup_pool(self.conn, vm.cluster)
-            volume = storage.lookup_volume(pool, vm.name) if pool is not None and pool.isActive() else None
             wanted = vm.spec.disk_gb * 2**30
             if volume is not None:
                 size = int(volume.info()[1])

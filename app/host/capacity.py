@@ -50,7 +50,6 @@ class Capacity:
     def memory_limit_gb(self) -> float:
         return max(0.0, self.host_memory_gb - self.reserve_gb)
 
-
     def as_snapshot(self) -> dict[str, Any]:
         """What a decision over the limits is recorded with."""
         return {"host_cpus": self.host_cpus, "host_memory_gb": round(self.host_memory_gb, 2),

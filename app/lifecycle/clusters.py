@@ -156,7 +156,7 @@ def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervis
         store.save(cluster)
     prepared = hypervisor.prepare_cluster(plan, seeds_for(plan.vms, plan.network, keys))
     crash_point("after-define")
-    wanted = tuple(vm.name for vm in plan.vms if vm.spec.auto_start)
+    wanted = tuple(vm.name for vm in wanted_plans)
     left_off = [vm.name for vm in plan.vms if not vm.spec.auto_start]
     running_before = {name for name in wanted if load_vm(store, name).state == VmState.RUNNING}
     try:

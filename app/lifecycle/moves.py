@@ -10,7 +10,7 @@ from collections.abc import Callable
 from ai_how.app import processes
 from ai_how.app.ports import EventStore
 from ai_how.domain.gpu import Gpu
-from ai_how.domain.gpu_move import STEPS, GpuMove
+from ai_how.domain.gpu_move import STEPS, GpuMove, MoveState
 from ai_how.domain.ids import gpu_id, move_id, vm_id
 from ai_how.domain.vm import Vm, VmState
 
@@ -44,10 +44,7 @@ def settle_moves(store: EventStore, resume_holder: Callable[[GpuMove], str | Non
             notes.append(f"GPU {move.pci_address}: its move to {move.target} was interrupted before {step} and is "
                          f"recorded as failed; the card is {where}: 'ai-how gpu move {move.pci_address} --to "
                          f"{move.target}' moves it")
-            store.save(move)
-            undone = resume_holder(move)
-            if undone:
-                notes.append(f"GPU {move.pci_address}: {undone}")
-            continue
         store.save(move)
+        if move.state == MoveState.FAILED and (undone := resume_holder(move)):
+            notes.append(f"GPU {move.pci_address}: {undone}")
     return notes

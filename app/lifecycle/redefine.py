@@ -26,7 +26,6 @@ from ai_how.domain.vm import Vm, VmState
 # What a shut-off VM's domain can take without a new disk, address or seed.
 REDEFINABLE = ("cpu_cores", "memory_gb", "disk_gb", "auto_start", "gpus", "devices", "shared_directories",
                "acceleration")
-IMAGE_FILE = ("base_image_path", "base_image_sha256")
 LIVE = ("running", "starting", "stopping")
 
 

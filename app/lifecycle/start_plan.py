@@ -7,6 +7,7 @@ import difflib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ai_how.app.host.capacity import LIVE as RUNNING
 from ai_how.app.host.capacity import CapacityExceeded
 from ai_how.app.images.catalogue import newest
 from ai_how.app.ports import ClusterOnHost, DomainState, EventStore, Hypervisor
@@ -21,7 +22,6 @@ from .redefine import ClusterChanges, cluster_changes, kept_image
 CHANGES = ("create", "define", "redefine", "start", "lease", "deploy")
 MARKS = {"create": "+", "define": "+", "redefine": "~", "start": "+", "lease": "+", "deploy": "+", "skip": "=",
          "refuse": "!"}
-RUNNING = ("running", "starting")
 
 
 @dataclass(frozen=True)
