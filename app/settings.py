@@ -40,6 +40,15 @@ def resolve_ansible_dir(env: Mapping[str, str]) -> Path:
     return Path(__file__).resolve().parents[1] / "ansible"
 
 
+def resolve_kubespray_venvs(state_dir: Path, env: Mapping[str, str]) -> Path:
+    """Where Kubespray's venvs are made, one per release and requirements digest:
+    ``AI_HOW_KUBESPRAY_VENV_DIR`` (one folder several state directories may share), else
+    ``<state>/kubespray``."""
+    if env.get("AI_HOW_KUBESPRAY_VENV_DIR"):
+        return Path(env["AI_HOW_KUBESPRAY_VENV_DIR"]).expanduser()
+    return state_dir / "kubespray"
+
+
 def resolve_image_dir(uri: str, state_dir: Path, env: Mapping[str, str]) -> Path:
     """Where built images are kept: where the hypervisor's QEMU can read them as backing files."""
     if env.get("AI_HOW_IMAGE_DIR"):

@@ -32,6 +32,13 @@ def _state_dir(ctx: typer.Context) -> Path:
     return resolve_state_dir(state(ctx).state_dir, os.environ)
 
 
+def _venvs(ctx: typer.Context) -> Path:
+    """Where Kubespray's venvs are: ``AI_HOW_KUBESPRAY_VENV_DIR``, else under the state directory."""
+    from ai_how.app.settings import resolve_kubespray_venvs
+
+    return resolve_kubespray_venvs(_state_dir(ctx), os.environ)
+
+
 def run_cloud_deploy(ctx: typer.Context, bus: Any, planned: Any, parsed: Any, flag: Optional[Path],
                      addons: bool = True) -> dict[str, Any]:
     from ai_how.app.deploy.hpc import deploy_outcome
@@ -41,7 +48,7 @@ def run_cloud_deploy(ctx: typer.Context, bus: Any, planned: Any, parsed: Any, fl
     checkout = _checkout(flag, parsed)
     from ai_how.app.deploy.cloud import deploy_command
 
-    command = deploy_command(planned, checkout, _state_dir(ctx), addons)
+    command = deploy_command(planned, checkout, _venvs(ctx), addons)
     progress = bus.dependencies["progress"]
     before = progress.sink
     with PlaybookProgress() as shown:
@@ -154,13 +161,16 @@ def cloud_inventory_command(
 @handles_errors
 def kubespray_setup(
         ctx: typer.Context,
-        directory: Annotated[Path, typer.Argument(help="The Kubespray checkout.", show_default=False)]) -> None:
-    """Make the checkout's own virtual environment (its requirements.txt) under the state directory."""
+        directory: Annotated[Path, typer.Argument(help="The Kubespray checkout.", show_default=False)],
+        rebuild: Annotated[bool, typer.Option("--rebuild", help="Make the venv anew even if one was made for "
+                                                                "this requirements.txt.")] = False) -> None:
+    """Make the checkout's own virtual environment (its requirements.txt) under the state directory
+    (or AI_HOW_KUBESPRAY_VENV_DIR); one made whole for the same requirements is used again."""
     from ai_how.app.deploy.kubespray import setup
 
     checkout = _checkout(directory)
     installer = state(ctx).bus().dependencies["kubespray_installer"]
-    binary = setup(checkout, _state_dir(ctx), installer, lambda line: typer.echo(f"kubespray: {line}", err=True))
+    binary = setup(checkout, _venvs(ctx), installer, lambda line: typer.echo(f"kubespray: {line}", err=True), rebuild)
     console().print(f"Kubespray {checkout.version} at {checkout.path} is ready: {binary}")
 
 
@@ -173,7 +183,7 @@ def kubespray_show(
         json_output: JsonFlag = False) -> None:
     """The checkout's release, the Kubernetes versions it ships and whether its venv is made."""
     checkout = _checkout(directory)
-    venv = checkout.venv(_state_dir(ctx))
+    venv = checkout.venv(_venvs(ctx))
     ready = (venv / ".complete").exists()
     if json_output:
         print_json({"path": str(checkout.path), "version": checkout.version,

@@ -117,9 +117,9 @@ def cluster_app(kind: str) -> typer.Typer:
         cli = state(ctx)
         bus = cli.reconciled(parsed.global_.libvirt_uri, start_wait_s=wait)
         if deploy and kind == "cloud":
-            from .cloud import _checkout, _state_dir
+            from .cloud import _checkout, _venvs
 
-            _checkout(kubespray, parsed).ansible_playbook(_state_dir(ctx))  # refused before anything starts
+            _checkout(kubespray, parsed).ansible_playbook(_venvs(ctx))  # refused before anything starts
 
         def deploy_it() -> dict[str, Any]:
             if kind == "hpc":

@@ -82,11 +82,11 @@ def _hosts_of(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"name": r["name"], "role": r["role"], "ip": VmSpec.from_dict(r["spec"]).ip} for r in rows]
 
 
-def deploy_command(planned: Any, kubespray: Any, state_dir: Path, addons: bool) -> DeployKubernetes:
-    """The ``DeployKubernetes`` of a planned Cloud cluster, with the checkout's venv and, unless
-    ``addons`` is off, every enabled add-on's variables."""
+def deploy_command(planned: Any, kubespray: Any, venvs: Path, addons: bool) -> DeployKubernetes:
+    """The ``DeployKubernetes`` of a planned Cloud cluster, with the checkout's venv (in ``venvs``)
+    and, unless ``addons`` is off, every enabled add-on's variables."""
     settings = kubernetes_settings(planned.section, planned.vms)
-    settings["binary"] = str(kubespray.venv(state_dir) / "bin" / "ansible-playbook")
+    settings["binary"] = str(kubespray.venv(venvs) / "bin" / "ansible-playbook")
     has_gpus = any(vm.plan.spec.gpus for vm in planned.vms if vm.plan.role == "gpu-worker")
     found = addon_settings(planned.section, has_gpus) if addons else {"vars": {}, "enabled": [], "secrets": {}}
     return DeployKubernetes(planned.name, str(kubespray.path), settings, found)

@@ -4,8 +4,9 @@ and the virtual environment (its own pinned Ansible) it runs in.
 Found by ``--kubespray DIR``, then ``AI_HOW_KUBESPRAY_DIR``, then ``global.kubespray.path``.
 Its release is ``galaxy.yml``'s ``version``; the Kubernetes versions it can install are the
 keys of ``kubelet_checksums`` (newest first: Kubespray's own default is the first, its
-minimum the last). Its venv lives under the state directory, one per release and
-requirements file, so ai-how's own Ansible is never tied to Kubespray's pins.
+minimum the last). Its venv lives under the state directory (or ``AI_HOW_KUBESPRAY_VENV_DIR``),
+one per release and requirements file, so ai-how's own Ansible is never tied to Kubespray's pins;
+a venv made whole once is used again.
 """
 
 from __future__ import annotations
@@ -52,13 +53,14 @@ class Kubespray:
                          f"({self.kube_versions[-1]} to {self.kube_versions[0]}); set "
                          "clusters.cloud.kubernetes_config.version to one of those")
 
-    def venv(self, state_dir: Path) -> Path:
+    def venv(self, venvs: Path) -> Path:
+        """This release's venv in ``venvs`` (``settings.resolve_kubespray_venvs``)."""
         digest = hashlib.sha256(self.requirements.read_bytes()).hexdigest()[:8] if self.requirements.exists() else "0"
-        return state_dir / "kubespray" / f"venv-{self.version}-{digest}"
+        return venvs / f"venv-{self.version}-{digest}"
 
-    def ansible_playbook(self, state_dir: Path) -> Path:
-        binary = self.venv(state_dir) / "bin" / "ansible-playbook"
-        if not (self.venv(state_dir) / ".complete").exists():
+    def ansible_playbook(self, venvs: Path) -> Path:
+        binary = self.venv(venvs) / "bin" / "ansible-playbook"
+        if not (self.venv(venvs) / ".complete").exists():
             raise KubesprayMissing(f"Kubespray {self.version} has no environment yet; make it with: "
                                    f"ai-how kubespray setup {self.path}")
         return binary
@@ -106,11 +108,16 @@ def read_checkout(path: Path | None) -> Kubespray:
     return Kubespray(path.resolve(), version, versions)
 
 
-def setup(checkout: Kubespray, state_dir: Path, installer: Any, on_line: Any) -> Path:
-    """Kubespray's venv under the state directory; its ansible-playbook."""
+def setup(checkout: Kubespray, venvs: Path, installer: Any, on_line: Any, rebuild: bool = False) -> Path:
+    """Kubespray's venv in ``venvs``, made unless one was made whole for the same requirements;
+    its ansible-playbook."""
     if not checkout.requirements.is_file():
         raise KubesprayMissing(f"{checkout.path} has no requirements.txt; is it a Kubespray checkout?")
-    return installer.make(checkout.requirements, checkout.venv(state_dir), on_line)
+    venv = checkout.venv(venvs)
+    if not rebuild and (venv / ".complete").exists() and (venv / "bin" / "ansible-playbook").exists():
+        on_line(f"{venv} was made for this requirements.txt already; --rebuild makes it anew")
+        return venv / "bin" / "ansible-playbook"
+    return installer.make(checkout.requirements, venv, on_line)
 
 
 def known_versions(flag: Path | None, env: Mapping[str, str], configured: str | None) -> list[str] | None:

@@ -12,7 +12,8 @@ from ai_how.app.config.kubernetes_models import KubernetesConfig
 from ai_how.app.config.loader import load_config
 from ai_how.app.config.validation import validate_config
 from ai_how.app.deploy.kubernetes import kubernetes_settings, kubespray_inventory
-from ai_how.app.deploy.kubespray import KubesprayMissing, read_checkout
+from ai_how.app.deploy.kubespray import KubesprayMissing, read_checkout, setup
+from ai_how.app.settings import resolve_kubespray_venvs
 from ai_how.domain.cluster import Cluster
 from ai_how.domain.errors import InvalidTransition
 from ai_how.domain.specs import ClusterPlan, VmPlan, VmSpec
@@ -49,10 +50,40 @@ def test_the_checkout_s_release_and_versions_are_read_from_its_files(tmp_path: P
         read_checkout(None)
     with pytest.raises(KubesprayMissing, match="is not a Kubespray checkout"):
         read_checkout(tmp_path)
-    venv = checkout.venv(tmp_path)
+    venvs = resolve_kubespray_venvs(tmp_path, {})
+    venv = checkout.venv(venvs)
     assert venv.parent == tmp_path / "kubespray" and venv.name.startswith("venv-2.29.0-")
+    assert resolve_kubespray_venvs(tmp_path, {"AI_HOW_KUBESPRAY_VENV_DIR": "/cache/k"}) == Path("/cache/k")
     with pytest.raises(KubesprayMissing, match=f"ai-how kubespray setup {checkout.path}"):
-        checkout.ansible_playbook(tmp_path)
+        checkout.ansible_playbook(venvs)
+
+
+class _CountingInstaller:
+    """Makes a venv's marker files only: counts how often ai-how asked for one."""
+
+    def __init__(self) -> None:
+        self.made: list[Path] = []
+
+    def make(self, requirements: Path, venv: Path, on_line) -> Path:
+        self.made.append(venv)
+        (venv / "bin").mkdir(parents=True, exist_ok=True)
+        (venv / "bin" / "ansible-playbook").touch()
+        (venv / ".complete").touch()
+        return venv / "bin" / "ansible-playbook"
+
+
+def test_a_venv_made_whole_is_used_again_unless_rebuilt(tmp_path: Path) -> None:
+    checkout = read_checkout(STANDIN)
+    venv = checkout.venv(tmp_path)
+    installer, said = _CountingInstaller(), []
+    first = setup(checkout, tmp_path, installer, said.append)
+    assert setup(checkout, tmp_path, installer, said.append) == first == checkout.ansible_playbook(tmp_path)
+    assert installer.made == [venv]
+    assert said == [f"{venv} was made for this requirements.txt already; --rebuild makes it anew"]
+    (venv / ".complete").unlink()  # a make that died half way is made again
+    setup(checkout, tmp_path, installer, said.append)
+    setup(checkout, tmp_path, installer, said.append, rebuild=True)
+    assert installer.made == [venv] * 3
 
 
 def test_the_inventory_keeps_the_node_labels_and_taints_and_only_the_hosts_given() -> None:
