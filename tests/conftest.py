@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
+from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +22,57 @@ REPO = Path(__file__).resolve().parents[1]
 # kept in the repository, since CI's clone has no shared folder beside it.
 KSERVE_SCHEMA = REPO / "tests" / "data" / "kserve-inferenceservice-v1beta1.schema.json"
 SHARED_KSERVE_SCHEMA = REPO.parent / "shared" / "schemas" / KSERVE_SCHEMA.name
+
+
+# Each test's time limit by tier, so a hang fails one test with a message instead of eating
+# the run: generous, several times the slowest seen on a 2-core machine. A test's own
+# ``@pytest.mark.timeout(N)`` wins.
+TIMEOUTS_S = {"unit": 120, "acceptance": 300, "integration": 600, "real_libvirt": 1800}
+
+
+def _tier(item: pytest.Item) -> str:
+    if item.get_closest_marker("real_libvirt"):
+        return "real_libvirt"
+    parts = Path(str(item.fspath)).relative_to(REPO).parts
+    return parts[1] if len(parts) > 2 and parts[1] in TIMEOUTS_S else "integration"
+
+
+def pytest_collection_modifyitems(config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(TIMEOUTS_S[_tier(item)]))
+    # Tests that change, then destroy, the shared real-guest cluster run after every test that uses it.
+    items.sort(key=lambda item: (item.get_closest_marker("changes_shared_cluster") is not None)
+               + 2 * (item.get_closest_marker("destroys_shared_cluster") is not None))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Where the time went: each file's setup, call and teardown added up."""
+    totals: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) in ("setup", "call", "teardown") and hasattr(report, "duration"):
+                name = report.nodeid.split("::")[0]
+                totals[name] += report.duration
+                counts[name] += report.when == "call"
+    if not totals:
+        return
+    terminalreporter.write_sep("=", "time per file")
+    for name, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{seconds:9.1f} s  {counts[name]:4d} tests  {name}")
+    terminalreporter.write_line(f"{sum(totals.values()):9.1f} s  in all")
+
+
+def require_tool(name: str, why: str = "") -> str:
+    """The path of ``name``; a skip where it is missing, a failure under CI, which installs it."""
+    found = shutil.which(name)
+    if found is None:
+        message = f"{name} is not installed{f' ({why})' if why else ''}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI installs it (.ci/run), so its absence is a failure there")
+        pytest.skip(message)
+    return found
 
 
 @pytest.fixture

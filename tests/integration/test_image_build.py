@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ai_how.app.images.recipes import recipe
-from tests.conftest import REPO
+from tests.conftest import REPO, require_tool
 
 AI_HOW = str(Path(sys.executable).parent / "ai-how")
 
@@ -56,8 +56,7 @@ def small_disk(tmp_path: Path):
 
 @pytest.mark.slow
 def test_a_full_disk_fails_the_build_in_one_line_and_leaves_no_partial_image(tmp_path: Path, small_disk) -> None:
-    if shutil.which("mmdebstrap") is None:
-        pytest.skip("mmdebstrap is not installed (.ci/run installs it)")
+    require_tool("mmdebstrap", "scripts/libvirt-up.sh installs it")
     out = _build(tmp_path, small_disk, os.environ["PATH"])
     assert out.returncode == 3, out.stdout + out.stderr
     lines = out.stderr.strip().splitlines()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -19,10 +18,14 @@ from ai_how.adapters.libvirt.xml import (
 )
 from ai_how.app.config.loader import load_config
 from ai_how.app.config.plan import plan_clusters
-from tests.conftest import REPO
+from tests.conftest import REPO, require_tool
 
-VALIDATOR = shutil.which("virt-xml-validate")
-pytestmark = pytest.mark.skipif(VALIDATOR is None, reason="virt-xml-validate (libvirt-clients) is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _validator() -> None:
+    require_tool("virt-xml-validate", "Debian's libvirt-clients")
+
 
 EXAMPLE_VMS = [(c, vm.plan) for example in sorted((REPO / "examples").glob("*.yaml"))
                for c in plan_clusters(load_config(example)) for vm in c.vms]
@@ -31,7 +34,7 @@ EXAMPLE_VMS = [(c, vm.plan) for example in sorted((REPO / "examples").glob("*.ya
 def validate(tmp_path: Path, kind: str, xml: str) -> None:
     target = tmp_path / f"{kind}.xml"
     target.write_text(xml)
-    out = subprocess.run([VALIDATOR, str(target), kind], capture_output=True, text=True)
+    out = subprocess.run(["virt-xml-validate", str(target), kind], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr + xml
 
 

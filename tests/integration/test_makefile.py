@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, require_tool
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _make() -> None:
+    require_tool("make", "apt-get install make")
+
 
 EXPECTED = {
     "system-start": "system start cfg.yaml", "system-stop": "system stop cfg.yaml --timeout 60",

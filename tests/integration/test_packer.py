@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, require_tool
 
 IMAGES = ["hpc-base", "cloud-base"]
 # A local file and a literal checksum: validating must not reach Debian's servers.
@@ -24,10 +23,7 @@ def _tool_env() -> dict[str, str]:
 
 @pytest.mark.parametrize("name", IMAGES)
 def test_the_packer_template_validates(name: str) -> None:
-    if shutil.which("packer") is None:
-        if os.environ.get("CI"):
-            pytest.fail("packer is not installed; .ci/run installs Debian's packer")
-        pytest.skip("packer is not installed (apt-get install packer)")
+    require_tool("packer", "apt-get install packer")
     folder = REPO / "packer" / name
     out = subprocess.run(["packer", "validate", *OFFLINE, f"{name}.pkr.hcl"], cwd=folder, capture_output=True,
                          text=True, env=_tool_env(), timeout=120)
