@@ -22,6 +22,7 @@ Feature: Bad input and broken surroundings get one clear line
       | clusters.hpc.name            | "a-name-that-is-far-too-long-for-a-cluster-ok" | clusters.hpc.name: must be 2-40 characters                 |
       | clusters.hpc.network.bridge  | "br0 up"                      | clusters.hpc.network.bridge: must be a Linux interface name                 |
 
+  @storeless
   Scenario: Unknown commands and options are usage errors
     When I run "ai-how hpc launch examples/minimal-firmware.yaml"
     Then the exit code is 2
@@ -46,6 +47,7 @@ Feature: Bad input and broken surroundings get one clear line
     And the errors say "is unreadable"
     And the output has no traceback
 
+  @storeless
   Scenario: An unreachable PostgreSQL is one clear error, without the password
     When I run "ai-how --event-store postgresql://aihow:hunter2@127.0.0.1:1/aihow gpu list"
     Then the exit code is 3
@@ -53,11 +55,13 @@ Feature: Bad input and broken surroundings get one clear line
     And the output does not contain "hunter2"
     And the output has no traceback
 
+  @storeless
   Scenario: An event store URL that is not PostgreSQL is a usage error
     When I run "ai-how --event-store mysql://root@localhost/db gpu list"
     Then the exit code is 2
     And the errors say "is not a PostgreSQL URL: give postgresql://user:password@host:port/database"
 
+  @storeless
   Scenario: A read-only state directory is one clear error
     Given a state directory that cannot be written
     When I run "ai-how hpc start examples/minimal-firmware.yaml"
@@ -145,6 +149,7 @@ Feature: Bad input and broken surroundings get one clear line
     Then the exit code is 2
     And the errors say "is too old: ai-how needs 2.29 or newer"
 
+  @storeless
   Scenario: A Kubernetes version the checkout does not ship is refused, naming its range
     Given the config "examples/multi-gpu-clusters.yaml"
     And its field "clusters.cloud.kubernetes_config.version" set to "1.28"
@@ -152,6 +157,7 @@ Feature: Bad input and broken surroundings get one clear line
     Then the exit code is 2
     And the errors say "clusters.cloud.kubernetes_config.version: Kubernetes 1.28 is not one the Kubespray checkout supports (1.31.0 to 1.33.5); pick one of those"
 
+  @storeless
   Scenario Outline: Pod and service ranges overlap neither each other nor a cluster's subnet
     Given the config "examples/multi-gpu-clusters.yaml"
     And its field "clusters.cloud.kubernetes_config.networking.<field>" set to "<range>"

@@ -1,4 +1,4 @@
-@config
+@config @storeless
 Feature: Validating a cluster configuration
   Before anything is created, `ai-how validate CONFIG` checks the cluster.yaml, prints the
   plan (VM names, roles, IPs, GPUs) and reports every GPU configured in both clusters.

@@ -50,6 +50,7 @@ Feature: Is this host ready to pass its GPUs through?
     And the output says "0000:01:00.0: is bound to nouveau, which does not let go of the card"
     And the output says "fix: blacklist it: echo 'blacklist nouveau' > /etc/modprobe.d/blacklist-nouveau.conf"
 
+  @storeless
   Scenario: The console card and a card without reset are warned about
     Given a host with the example's cards and 0000:41:00.0 driving the console without a reset method
     When I run "ai-how host check"
@@ -57,6 +58,7 @@ Feature: Is this host ready to pass its GPUs through?
     And the output says "warn  0000:41:00.0: drives the host console (boot_vga)"
     And the output says "warn  0000:41:00.0: offers no reset method"
 
+  @storeless
   Scenario: The inventory lists each GPU with its companions
     Given a host with the example's cards on their usual drivers
     When I run "ai-how gpu inventory --json"

@@ -20,9 +20,25 @@ from tests.conftest import REPO, opened, split_path
 
 
 @pytest.fixture(autouse=True)
-def _every_spec_on_both_stores(store_backend: str) -> str:
-    """Every scenario runs on SQLite and on PostgreSQL."""
-    return store_backend
+def _every_spec_on_both_stores(request, store_backend: str, state_dir: Path):
+    """Every scenario runs on SQLite and on PostgreSQL, but for those tagged @storeless: they run
+    on SQLite alone, and fail there if they opened a store after all."""
+    yield store_backend
+    if store_backend == "sqlite" and request.node.get_closest_marker("storeless"):
+        made = sorted(p.name for p in state_dir.glob("*.sqlite")) if state_dir.exists() else []
+        assert not made, f"a @storeless scenario opened a store ({', '.join(made)}): remove its tag"
+
+
+def pytest_collection_modifyitems(config, items: list[pytest.Item]) -> None:
+    """A @storeless scenario's PostgreSQL run would run the same code twice: it is left out."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_postgres = params.get("store_backend") == "postgres"
+        (dropped if on_postgres and item.get_closest_marker("storeless") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture
