@@ -58,6 +58,16 @@ Feature: One command hands a GPU between training and serving
       | stop_holder  |
       | start_target |
 
+  Scenario: A move's process killed by SIGKILL after its drain is settled by reconcile
+    Given "ai-how gpu move 0000:01:00.0 --to cloud-cluster-gpu-worker-01" was killed by SIGKILL after its step drain
+    Then "ai-how gpu list --json" shows the move of GPU 0000:01:00.0 to cloud-cluster-gpu-worker-01 interrupted after drain, and so does the topology
+    When I run "ai-how reconcile"
+    Then the exit code is 0
+    And the output says "interrupted before stop_holder and is recorded as failed; the card is held by hpc-cluster-compute-01"
+    And "ai-how gpu list" shows GPU 0000:01:00.0 held by hpc-cluster-compute-01
+    And no GPU has two holders
+    And the audit log has exactly 1 "GpuMoveFailed" events
+
   Scenario Outline: A killed move that nobody finishes is settled by reconcile
     Given "ai-how gpu move 0000:01:00.0 --to cloud-cluster-gpu-worker-01" was killed after its step <step>
     When I run "ai-how reconcile"

@@ -1,10 +1,14 @@
-"""Steps for features/gpu_move.feature, on libvirt's test driver. A kill is simulated in
+"""Steps for features/gpu_move.feature, on libvirt's test driver. Most kills are simulated in
 process (the switch that sends SIGKILL raises instead), and the killed command's process is
-then taken to be gone, as it would be."""
+then taken to be gone, as it would be. One is real: the move runs in a forked copy of this
+process (which holds the test driver's state as it was), the switch sends it SIGKILL after
+the drain, which changes nothing in libvirt, and the real liveness check finds it gone."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then
@@ -35,6 +39,22 @@ def killed_after(run_cli, monkeypatch, args: str, step: str) -> None:
     killed = processes.this_process()
     monkeypatch.setattr(processes, "alive", lambda owner: bool(owner) and owner != killed)
     monkeypatch.setattr(processes, "this_process", lambda: "localhost:1:1")  # the next command's process
+
+
+@given(parsers.parse('"ai-how {args}" was killed by SIGKILL after its step {step}'))
+def sigkilled_after(run_cli, args: str, step: str) -> None:
+    point = f"gpu-move-after-{step}"
+    assert point in faults.MOVE_POINTS
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child: it ends by the signal, or says why it did not)
+        try:
+            os.environ[faults.CRASH_ENV] = point
+            result = run_cli(*args.split())
+            os.write(2, f"the move was not killed: exit {result.exit_code}\n{result.stderr}".encode())
+        finally:
+            os._exit(70)
+    _, status = os.waitpid(child, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, f"the move's process ended with {status}"
 
 
 def _gpus(run_cli) -> list[dict]:
