@@ -35,7 +35,7 @@ Feature: The Cloud cluster becomes Kubernetes, and its nodes follow its VMs
       | KubernetesDeployStarted |         |
       | KubernetesDeployed      |         |
       | NodeJoined              |         |
-    And the node cloud-cluster-gpu-worker-01 is Ready with the label "workload-type=inference"
+    And ai-how gave the node cloud-cluster-gpu-worker-01 the label "workload-type=inference"
     And the add-ons' generated passwords are files only root reads, in no event, view or playbook variable
 
   Scenario: With auto_join off, the operator is told how to join the worker

@@ -15,6 +15,7 @@ class FakeProvisioner:
         self.runs: list[PlaybookRun] = []
         self.fail_at: tuple[str, str, str] | None = None  # (host, task, message)
         self.running_elsewhere = False
+        self.tallies: dict[str, HostTally] = {}  # a host's counts; 3 ok and 1 changed where none is given
 
     @property
     def playbooks(self) -> list[str]:
@@ -39,7 +40,8 @@ class FakeProvisioner:
             on_task(host, "failed", task)
             return PlaybookOutcome(run.run_id, "failed", 2, 1.5, {host: HostTally(ok=1, failed=1)},
                                    self.artifacts / run.run_id, PlaybookFailure(host, task, message))
-        return PlaybookOutcome(run.run_id, "successful", 0, 2.5, {h: HostTally(ok=3, changed=1) for h in hosts},
+        return PlaybookOutcome(run.run_id, "successful", 0, 2.5,
+                               {h: self.tallies.get(h, HostTally(ok=3, changed=1)) for h in hosts},
                                self.artifacts / run.run_id)
 
 

@@ -13,6 +13,7 @@ import pytest
 from ai_how.app.bootstrap import bootstrap
 from ai_how.app.deploy.hpc import DeployFailed
 from ai_how.app.errors import UsageError
+from ai_how.app.ports import HostTally
 from ai_how.domain.cluster import Cluster
 from ai_how.domain.commands import DeployCluster
 from ai_how.domain.errors import DeployInProgress
@@ -55,6 +56,8 @@ def _types(bus) -> list[str]:
 
 def test_a_deploy_records_its_layout_and_each_host_s_counts(deploying) -> None:
     bus, provisioner, seen = deploying
+    # Each host's counts differ, so a count recorded against the wrong host shows.
+    provisioner.tallies = {"c-controller": HostTally(ok=7, changed=2), "c-compute-01": HostTally(ok=5, skipped=4)}
     started = bus.handle(DeployCluster("c", {"partitions": ["batch"], "max_job_time": "60"}))
     assert _types(bus) == ["ClusterDeployStarted", "ClusterDeployed"]
     run = provisioner.runs[0]
@@ -67,11 +70,12 @@ def test_a_deploy_records_its_layout_and_each_host_s_counts(deploying) -> None:
     assert "slurm_munge_key_file" not in json.dumps(started_event)  # the layout only, never a secret's path
     deployment = bus.store.get(cluster_id("c")).deployment
     assert (deployment["run_id"], deployment["status"]) == (started.run_id, "deployed")
-    assert deployment["hosts"]["c-controller"] == {"ok": 3, "changed": 1, "failed": 0, "unreachable": 0,
-                                                   "skipped": 0}
+    assert deployment["hosts"] == {
+        "c-controller": {"ok": 7, "changed": 2, "failed": 0, "unreachable": 0, "skipped": 0},
+        "c-compute-01": {"ok": 5, "changed": 0, "failed": 0, "unreachable": 0, "skipped": 4}}
     assert "c-controller: changed: The cluster's MUNGE key is on the node" in seen
     view = bus.dependencies["live_topology"].catch_up().clusters["c"]["deployment"]
-    assert (view["status"], view["seconds"]) == ("deployed", 2.5)
+    assert (view["status"], view["hosts"]) == ("deployed", deployment["hosts"])
 
 
 def test_a_failed_task_is_recorded_with_its_host_and_raised(deploying) -> None:

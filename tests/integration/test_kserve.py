@@ -121,7 +121,9 @@ def test_a_model_is_deployed_listed_served_and_deleted(serving, tmp_path: Path) 
     server = HTTPServer(("127.0.0.1", 0), ModelServer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{server.server_port}"
+        # KServe's URL names the service; the request goes to the ingress, which routes by Host.
+        url = "http://iris.serving.example.com"
+        ingress = f"http://127.0.0.1:{server.server_port}"
         _ready(api, "iris", url)
         api.add_pod("serving", "iris-predictor-00001-abc", "cloud-cluster-gpu-worker-01",
                     labels={"serving.kserve.io/inferenceservice": "iris"})
@@ -129,9 +131,9 @@ def test_a_model_is_deployed_listed_served_and_deleted(serving, tmp_path: Path) 
                     labels={"serving.kserve.io/inferenceservice": "other"})
         observed = bus.handle(ObserveModel("serving", "iris"))
         assert (observed.state, observed.url, observed.nodes) == ("ready", url, ["cloud-cluster-gpu-worker-01"])
-        answer = json.loads(predict(url, "iris", json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]})))
-        assert answer == {"predictions": [1]}
-        assert ModelServer.seen[-1][0] == "/v1/models/iris:predict"
+        instances = {"instances": [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3]]}
+        predict(url, "iris", json.dumps(instances), ingress=ingress)
+        assert ModelServer.seen[-1] == ("/v1/models/iris:predict", "iris.serving.example.com", instances)
     finally:
         server.shutdown()
 
