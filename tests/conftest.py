@@ -27,7 +27,7 @@ SHARED_KSERVE_SCHEMA = REPO.parent / "shared" / "schemas" / KSERVE_SCHEMA.name
 # Each test's time limit by tier, so a hang fails one test with a message instead of eating
 # the run: generous, several times the slowest seen on a 2-core machine. A test's own
 # ``@pytest.mark.timeout(N)`` wins.
-TIMEOUTS_S = {"unit": 120, "acceptance": 300, "integration": 600, "real_libvirt": 1800}
+TIMEOUTS_S = {"unit": 120, "acceptance": 300, "integration": 600, "real_libvirt": 1500}
 
 
 def _tier(item: pytest.Item) -> str:

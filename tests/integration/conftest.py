@@ -1,11 +1,15 @@
-"""Fixtures for the tests that drive a real libvirtd with QEMU through the CLI."""
+"""Fixtures for the tests that drive a real libvirtd with QEMU through the CLI, and the one
+booted cluster of real Debian guests that every real-guest test shares."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -21,7 +25,7 @@ def virsh(*args: str) -> str:
     return out.stdout
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def libvirtd() -> None:
     try:
         ok = subprocess.run(["virsh", "-c", URI, "version"], capture_output=True, timeout=30).returncode == 0
@@ -77,25 +81,100 @@ def cluster(tmp_path: Path, libvirtd) -> dict:
 IMAGE_DIR = os.environ.get("AI_HOW_TEST_IMAGE_DIR", "/var/cache/ai-how/images")
 
 
-@pytest.fixture
-def ai_how(tmp_path: Path):
+POOL_ROOT = Path("/var/lib/libvirt/images/ai-how-tests")
+# Kubespray's venvs, like the images, outside the clone by the digest of their requirements.
+KUBESPRAY_VENV_DIR = os.environ.get("AI_HOW_TEST_KUBESPRAY_VENV_DIR", "/var/cache/ai-how/kubespray")
+
+Runner = Callable[..., subprocess.CompletedProcess]
+
+
+def cli_runner(state: Path) -> Runner:
+    """``run(*args)``: the installed ``ai-how`` in its own process, on ``state``, against the real
+    libvirtd; asserts the exit code (``expect=None``: any)."""
     # TCG unless told otherwise: on nested hosts a KVM guest can die by itself seconds after it
     # runs (QEMU's CPU model claims features the host lacks; libvirt logs reason=crashed),
     # which these tests would read as ai-how losing track of it. The KVM profiles and their
     # fallbacks have their own tests (tests/unit/test_start_profiles.py).
-    env = {**os.environ, "AI_HOW_STATE_DIR": str(tmp_path / "state"), "AI_HOW_LIBVIRT_URI": URI,
-           "AI_HOW_POOL_ROOT": "/var/lib/libvirt/images/ai-how-tests", "AI_HOW_IMAGE_DIR": IMAGE_DIR,
+    env = {**os.environ, "AI_HOW_STATE_DIR": str(state), "AI_HOW_LIBVIRT_URI": URI,
+           "AI_HOW_POOL_ROOT": str(POOL_ROOT), "AI_HOW_IMAGE_DIR": IMAGE_DIR,
+           "AI_HOW_KUBESPRAY_VENV_DIR": KUBESPRAY_VENV_DIR,
            "AI_HOW_DOMAIN_TYPE": os.environ.get("AI_HOW_DOMAIN_TYPE", "qemu")}
 
     def run(*args: str, expect: int | None = 0, extra_env: dict | None = None) -> subprocess.CompletedProcess:
-        """``expect=None``: any exit code."""
         out = subprocess.run([str(Path(sys.executable).parent / "ai-how"), *args], env={**env, **(extra_env or {})},
-                             capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL)
+                             capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
         assert expect is None or out.returncode == expect, \
             f"ai-how {' '.join(args)} -> {out.returncode}\n{out.stdout}\n{out.stderr}"
         return out
 
     return run
+
+
+@pytest.fixture
+def ai_how(tmp_path: Path) -> Runner:
+    return cli_runner(tmp_path / "state")
+
+
+@dataclass
+class SharedCluster:
+    """The booted cluster, what made it, and what its tests said through ai-how (for the
+    checks that look for secrets in every output)."""
+
+    name: str
+    config: str
+    bad_config: str
+    vms: list[str]
+    ips: list[str]
+    shared: Path
+    tag: str
+    state: Path
+    ai_how: Runner
+    image: dict
+    started: subprocess.CompletedProcess
+    outputs: list[subprocess.CompletedProcess] = field(default_factory=list)
+
+    @property
+    def controller_ip(self) -> str:
+        return self.ips[0]
+
+
+@pytest.fixture(scope="session")
+def shared_cluster(tmp_path_factory, libvirtd) -> SharedCluster:
+    """examples/minimal.yaml's controller and two computes, real Debian guests on TCG and an
+    isolated network, booted once for every real-guest test that can share them: the image built
+    (or found in the cache by its recipe's digest), the first start profile dying as nested KVM
+    does so that each guest falls back to TCG, the controller mounting a host directory
+    read-only at /data, and SLURM partitions batch and debug.
+
+    A test that changes the cluster restores it, or is marked ``changes_shared_cluster`` (runs
+    after the others); ``destroys_shared_cluster`` runs last of all."""
+    base = tmp_path_factory.mktemp("shared-cluster")
+    doc, info = isolated_example("minimal.yaml", "sc", 8)
+    hpc = info["section"]
+    shared = base / "shared"
+    shared.mkdir()
+    (shared / "hello.txt").write_text(f"written on the host {info['tag']}\n")
+    hpc["controller"]["virtio_fs_mounts"] = [{"tag": "data", "host_path": str(shared), "mount_point": "/data",
+                                               "readonly": True}]
+    hpc["slurm_config"] = {"partitions": ["batch", "debug"], "default_partition": "batch",
+                           "max_job_time": "02:00:00"}
+    config = base / "cluster.yaml"
+    config.write_text(yaml.safe_dump(doc))
+    bad = json.loads(json.dumps(doc))
+    bad["clusters"]["hpc"]["slurm_config"]["partitions"] = ["batch", {"name": "debug",
+                                                                      "nodes": [f"{info['name']}-compute-09"]}]
+    bad_config = base / "bad-partition.yaml"
+    bad_config.write_text(yaml.safe_dump(bad))
+    ips = [vm["ip"] for vm in [hpc["controller"], *hpc["compute_nodes"]]]
+    run = cli_runner(base / "state")
+    try:
+        image = json.loads(run("image", "build", "hpc-base", "--json").stdout)
+        # The first profile always dies a few seconds into the boot, as nested KVM does.
+        started = run("hpc", "start", str(config), extra_env={"AI_HOW_START_PROFILES": "doomed,tcg"})
+        yield SharedCluster(info["name"], str(config), str(bad_config), info["vms"], ips, shared, info["tag"],
+                            base / "state", run, image, started)
+    finally:
+        remove_leftovers(info["name"], info["vms"])
 
 
 def states(names: list[str]) -> dict[str, str]:

@@ -1,12 +1,14 @@
-"""A real SLURM cluster: the minimal example's three Debian guests (TCG, isolated network)
-started and deployed by `ai-how hpc start --deploy`, then used as an ML engineer would:
-sinfo, srun across both computes, an sbatch job, and one through the SSH stanza `hpc oumi`
-writes for Oumi's launcher. A second deploy changes nothing and takes
-the quick path; a pinned host key that does not match, and a partition that names an unknown
-node, fail with the host and the task; a GPU node's slurm.conf and gres.conf, as the roles
-render them, are accepted by the guests' real slurmctld and slurmd; a stopped compute shows
-as down. The MUNGE key is in no event, view, output or run artifact.
+"""A real SLURM cluster: the run's shared cluster (the minimal example's three Debian guests,
+TCG, isolated network) deployed by `ai-how hpc start --deploy`, then used as an ML engineer
+would: sinfo, srun across both computes, an sbatch job, and one through the SSH stanza
+`hpc oumi` writes for Oumi's launcher. gpu move's drain against the real slurmctld. A second
+deploy changes nothing and takes the quick path; a pinned host key that does not match, and a
+partition that names an unknown node, fail with the host and the task; a GPU node's slurm.conf
+and gres.conf, as the roles render them, are accepted by the guests' real slurmctld and slurmd
+(and the deployed files are put back after); a stopped compute shows as down. The MUNGE key is
+in no event, view, output or run artifact.
 
+The tests build on each other in file order, as an operator's session would.
 Needs root, libvirtd (scripts/libvirt-up.sh) and the image tools (.ci/run installs them).
 """
 
@@ -19,29 +21,12 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.ansible_render import render_slurm_files
 
-from .conftest import isolated_example, remove_leftovers
+from .conftest import SharedCluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_libvirt]
-
-
-@pytest.fixture
-def slurm_cluster(tmp_path: Path, libvirtd) -> dict:
-    doc, info = isolated_example("minimal.yaml", "sl", 10)
-    info["section"]["slurm_config"] = {"partitions": ["batch", "debug"], "default_partition": "batch",
-                                       "max_job_time": "02:00:00"}
-    config = tmp_path / "cluster.yaml"
-    config.write_text(yaml.safe_dump(doc))
-    bad = json.loads(json.dumps(doc))
-    bad["clusters"]["hpc"]["slurm_config"]["partitions"] = ["batch", {"name": "debug", "nodes": [f"{info['name']}-compute-09"]}]
-    bad_config = tmp_path / "bad-partition.yaml"
-    bad_config.write_text(yaml.safe_dump(bad))
-    yield {"name": info["name"], "config": str(config), "bad_config": str(bad_config), "vms": info["vms"],
-           "controller_ip": info["section"]["controller"]["ip"]}
-    remove_leftovers(info["name"], info["vms"])
 
 
 def _events(ai_how) -> list[dict]:
@@ -73,7 +58,7 @@ def _gpu_move_drain(state: Path, controller_ip: str, node: str, ai_how) -> None:
         return ai_how("hpc", "ssh", "--", "sbatch", "--parsable", "--requeue", "-w", node, "--wrap",
                       f"sleep {seconds}").stdout.strip()
 
-    short = submit(30)
+    short = submit(15)
     _wait_for(lambda: slurm.jobs_on(node) == [short], 60, f"job {short} running on {node}")
     began = time.monotonic()
     said = drain_slurm(slurm, node, "ai-how test", 120, False, Progress())
@@ -95,22 +80,19 @@ def _gpu_move_drain(state: Path, controller_ip: str, node: str, ai_how) -> None:
     _wait_for(lambda: slurm.state(node) == "idle", 60, f"{node} idle after the forced drain")
 
 
-def test_a_deployed_cluster_runs_jobs_and_keeps_its_secrets(slurm_cluster: dict, ai_how, tmp_path: Path) -> None:
-    config, name, vms = slurm_cluster["config"], slurm_cluster["name"], slurm_cluster["vms"]
-    controller, first, second = vms
-    outputs = []
-
-    ai_how("image", "build", "hpc-base")
+def test_start_deploy_gives_a_cluster_that_runs_jobs(shared_cluster: SharedCluster, tmp_path: Path) -> None:
+    ai_how, config, name = shared_cluster.ai_how, shared_cluster.config, shared_cluster.name
+    controller, first, second = shared_cluster.vms
     began = time.monotonic()
     started = ai_how("hpc", "start", config, "--deploy")
-    outputs.append(started)
+    shared_cluster.outputs.append(started)
     assert f"deployed {name} in " in started.stdout
+    assert f"already running: {', '.join(shared_cluster.vms)}" in started.stdout
     srun = ai_how("hpc", "ssh", "--", "srun", "-N2", "hostname")
-    print(f"fresh 'hpc start --deploy' to the first srun: {time.monotonic() - began:.0f} s")
+    print(f"'hpc start --deploy' on the running cluster to the first srun: {time.monotonic() - began:.0f} s")
     assert sorted(srun.stdout.split()) == [first, second]
 
     nodes = ai_how("hpc", "ssh", "--", "sinfo", "--noheader", "--Node", "--format", "%N %P %t").stdout
-    print(f"sinfo:\n{ai_how('hpc', 'ssh', '--', 'sinfo').stdout}")
     assert sorted(nodes.split("\n")[:-1]) == sorted(f"{node} {partition} idle" for node in (first, second)
                                                      for partition in ("batch*", "debug"))
     limits = ai_how("hpc", "ssh", "--", "sinfo", "--noheader", "--format", "%P %l").stdout.split()
@@ -132,37 +114,47 @@ def test_a_deployed_cluster_runs_jobs_and_keeps_its_secrets(slurm_cluster: dict,
                              stdin=subprocess.DEVNULL)
     assert through.returncode == 0 and through.stdout.strip().isdigit(), through.stderr
 
-    # gpu move's drain against the real slurmctld (no card can pass through on this machine, so
-    # the move's other steps are specified on libvirt's test driver, features/gpu_move.feature).
-    _gpu_move_drain(tmp_path / "state", slurm_cluster["controller_ip"], first, ai_how)
 
-    again = ai_how("hpc", "deploy", config, "--json")
-    outputs.append(again)
+def test_gpu_move_drains_against_the_real_slurmctld(shared_cluster: SharedCluster) -> None:
+    # No card can pass through on this machine, so the move's other steps are specified on
+    # libvirt's test driver (features/gpu_move.feature).
+    _gpu_move_drain(shared_cluster.state, shared_cluster.controller_ip, shared_cluster.vms[1], shared_cluster.ai_how)
+
+
+def test_a_second_deploy_changes_nothing_and_takes_the_quick_path(shared_cluster: SharedCluster) -> None:
+    ai_how, vms = shared_cluster.ai_how, shared_cluster.vms
+    again = ai_how("hpc", "deploy", shared_cluster.config, "--json")
+    shared_cluster.outputs.append(again)
     record = json.loads(again.stdout)
     assert record["status"] == "deployed"
     assert {host: counts["changed"] for host, counts in record["hosts"].items()} == dict.fromkeys(vms, 0)
     first_run = next(e for e in _events(ai_how) if e["type"] == "ClusterDeployed")["payload"]
     for host in vms:  # the quick path: one command instead of every task
         assert record["hosts"][host]["ok"] < first_run["hosts"][host]["ok"] / 2, host
-
-    status = json.loads(ai_how("hpc", "status", config, "--json").stdout)
-    assert status["slurm"] == {first: "idle", second: "idle"}
+    status = json.loads(ai_how("hpc", "status", shared_cluster.config, "--json").stdout)
+    assert status["slurm"] == {vms[1]: "idle", vms[2]: "idle"}
     assert status["deployment"]["run_id"] == record["run_id"]
 
+
+def test_a_deploy_fails_with_its_host_and_task(shared_cluster: SharedCluster) -> None:
+    ai_how, name, config = shared_cluster.ai_how, shared_cluster.name, shared_cluster.config
+    controller, first, second = shared_cluster.vms
     # A host key that is not the pinned one: the run refuses the host, it does not trust it.
-    known_hosts = tmp_path / "state" / "keys" / "known_hosts"
+    known_hosts = shared_cluster.state / "keys" / "known_hosts"
     pinned = known_hosts.read_text()
     other = [line for line in pinned.splitlines() if line.startswith(f"{first},")][0].split()[2]
     known_hosts.write_text("".join(
         f"{line.split()[0]} {line.split()[1]} {other}\n" if line.startswith(f"{second},") else f"{line}\n"
         for line in pinned.splitlines()))
-    refused = ai_how("hpc", "deploy", config, "--limit", second, expect=3)
-    known_hosts.write_text(pinned)
+    try:
+        refused = ai_how("hpc", "deploy", config, "--limit", second, expect=3)
+    finally:
+        known_hosts.write_text(pinned)
     assert f"deploy of {name} failed on {second}" in refused.stderr
     assert "Host key verification failed" in refused.stderr
 
-    failed = ai_how("hpc", "deploy", slurm_cluster["bad_config"], expect=3)
-    outputs.append(failed)
+    failed = ai_how("hpc", "deploy", shared_cluster.bad_config, expect=3)
+    shared_cluster.outputs.append(failed)
     assert (f"deploy of {name} failed on {controller} at task 'slurm-common : Partitions name only the cluster's "
             f"compute nodes': partition debug names {name}-compute-09, which is not a compute node of {name}") \
         in failed.stderr
@@ -171,20 +163,35 @@ def test_a_deployed_cluster_runs_jobs_and_keeps_its_secrets(slurm_cluster: dict,
     assert (failure["host"], failure["task"]) == (controller, "slurm-common : Partitions name only the cluster's "
                                                                "compute nodes")
 
-    _gpu_node_is_accepted(ai_how, name, controller, first, second, tmp_path)
 
+def test_a_gpu_node_s_slurm_files_are_accepted_by_the_real_daemons(shared_cluster: SharedCluster,
+                                                                   tmp_path: Path) -> None:
+    ai_how, vms = shared_cluster.ai_how, shared_cluster.vms
+    deployed = {vm: {f: ai_how("vm", "ssh", vm, "--", "sudo", "cat", f"/etc/slurm/{f}").stdout
+                     for f in ("slurm.conf", "gres.conf")} for vm in vms}
+    try:
+        _gpu_node_is_accepted(ai_how, shared_cluster.state, *vms, tmp_path)
+    finally:
+        _put_back(ai_how, vms, deployed)
+
+
+def test_the_munge_key_is_in_no_event_view_output_or_artifact(shared_cluster: SharedCluster) -> None:
+    _no_munge_key_anywhere(shared_cluster.state, shared_cluster.name, shared_cluster.outputs)
+
+
+@pytest.mark.changes_shared_cluster
+def test_a_stopped_compute_shows_down(shared_cluster: SharedCluster) -> None:
+    ai_how, config, (_, first, second) = shared_cluster.ai_how, shared_cluster.config, shared_cluster.vms
     ai_how("vm", "stop", second, "--timeout", "30")
     down = _wait_for(lambda: (s := json.loads(ai_how("hpc", "status", config, "--json").stdout)["slurm"])
                      and s[second].startswith("down") and s, 240, f"{second} shown down by SLURM")
     assert down[first] == "idle"
 
-    _no_munge_key_anywhere(tmp_path / "state", name, outputs)
 
-
-def _gpu_node_is_accepted(ai_how, name: str, controller: str, first: str, second: str, tmp_path: Path) -> None:
+def _gpu_node_is_accepted(ai_how, state: Path, controller: str, first: str, second: str, tmp_path: Path) -> None:
     """slurm.conf and gres.conf as the roles render them for a compute with an A100, on the real
     daemons, with the device node the test makes where the card's would be."""
-    layout = json.loads((sorted((tmp_path / "state" / "runs").glob("*-deploy-*"))[0] / "env" / "extravars").read_text())
+    layout = json.loads((sorted((state / "runs").glob("*-deploy-*"))[0] / "env" / "extravars").read_text())
     for node in layout["slurm_nodes"]:
         if node["name"] == first:
             node["gres"] = [{"type": "a100_pcie_80gb", "count": 1}]
@@ -198,9 +205,7 @@ def _gpu_node_is_accepted(ai_how, name: str, controller: str, first: str, second
         for file_name in ("slurm.conf", "gres.conf"):
             ai_how("vm", "ssh", vm, "--", "sudo", "sh", "-c",
                    f"echo {base64.b64encode(files[file_name].encode()).decode()} | base64 -d > /etc/slurm/{file_name}")
-    for vm in (first, second):  # slurmd first, as the roles' handlers do
-        ai_how("vm", "ssh", vm, "--", "sudo", "systemctl", "restart", "slurmd")
-    ai_how("vm", "ssh", controller, "--", "sudo", "systemctl", "restart", "slurmctld")
+    _restart_slurm(ai_how, controller, (first, second))
     shown = _wait_for(lambda: (out := ai_how("hpc", "ssh", "--", "scontrol", "show", "node", first).stdout)
                       and "State=IDLE" in out and out, 120, f"{first} idle with its GPU")
     assert "Gres=gpu:a100_pcie_80gb:1" in shown
@@ -209,6 +214,24 @@ def _gpu_node_is_accepted(ai_how, name: str, controller: str, first: str, second
     assert visible.strip() == "0"
     partitions = ai_how("hpc", "ssh", "--", "sinfo", "--noheader", "--format", "%P %D").stdout.split("\n")
     assert "gpu 0" in partitions
+
+
+def _restart_slurm(ai_how, controller: str, computes: tuple[str, ...]) -> None:
+    for vm in computes:  # slurmd first, as the roles' handlers do
+        ai_how("vm", "ssh", vm, "--", "sudo", "systemctl", "restart", "slurmd")
+    ai_how("vm", "ssh", controller, "--", "sudo", "systemctl", "restart", "slurmctld")
+
+
+def _put_back(ai_how, vms: list[str], files: dict[str, dict[str, str]]) -> None:
+    """The deployed files again, and the daemons on them, for the tests after."""
+    for vm in vms:
+        for file_name, text in files[vm].items():
+            ai_how("vm", "ssh", vm, "--", "sudo", "sh", "-c",
+                   f"echo {base64.b64encode(text.encode()).decode()} | base64 -d > /etc/slurm/{file_name}")
+    ai_how("vm", "ssh", vms[1], "--", "sudo", "rm", "-f", "/dev/nvidia0")
+    _restart_slurm(ai_how, vms[0], tuple(vms[1:]))
+    _wait_for(lambda: (out := ai_how("hpc", "ssh", "--", "sinfo", "--noheader", "--Node", "--format", "%t").stdout)
+              and set(out.split()) == {"idle"}, 120, "both computes idle on the deployed files")
 
 
 def _no_munge_key_anywhere(state: Path, cluster: str, outputs: list) -> None:
