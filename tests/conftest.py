@@ -37,8 +37,11 @@ def _tier(item: pytest.Item) -> str:
     return parts[1] if len(parts) > 2 and parts[1] in TIMEOUTS_S else "integration"
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects: the lanes select by the markers given here
 def pytest_collection_modifyitems(config, items: list[pytest.Item]) -> None:
     for item in items:
+        if "shared_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.uses_shared_cluster)
         if not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(TIMEOUTS_S[_tier(item)]))
     # Tests that change, then destroy, the shared real-guest cluster run after every test that uses it.
