@@ -33,7 +33,9 @@ def _events(ai_how) -> list[dict]:
     return [json.loads(line) for line in ai_how("audit", "log", "--json").stdout.splitlines()]
 
 
-def _wait_for(check, timeout_s: float, what: str):
+def _wait_for(check, timeout_s: float, what: str, every_s: float = 5):
+    """``check()``'s first true answer. A check that runs ai-how costs an interpreter's start on
+    a busy 2-core host: every 5 s; one through an open SSH connection may look more often."""
     deadline = time.monotonic() + timeout_s
     while True:
         found = check()
@@ -41,7 +43,7 @@ def _wait_for(check, timeout_s: float, what: str):
             return found
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
-        time.sleep(2)
+        time.sleep(every_s)
 
 
 def _gpu_move_drain(state: Path, controller_ip: str, node: str, ai_how) -> None:
@@ -59,15 +61,15 @@ def _gpu_move_drain(state: Path, controller_ip: str, node: str, ai_how) -> None:
                       f"sleep {seconds}").stdout.strip()
 
     short = submit(15)
-    _wait_for(lambda: slurm.jobs_on(node) == [short], 60, f"job {short} running on {node}")
+    _wait_for(lambda: slurm.jobs_on(node) == [short], 60, f"job {short} running on {node}", every_s=1)
     began = time.monotonic()
     said = drain_slurm(slurm, node, "ai-how test", 120, False, Progress())
     assert said == f"SLURM node {node} drained, no job left on it" and time.monotonic() - began >= 5, said
     slurm.resume(node)
-    _wait_for(lambda: slurm.state(node) == "idle", 60, f"{node} idle again")
+    _wait_for(lambda: slurm.state(node) == "idle", 60, f"{node} idle again", every_s=1)
 
     long = submit(600)
-    _wait_for(lambda: slurm.jobs_on(node) == [long], 60, f"job {long} running on {node}")
+    _wait_for(lambda: slurm.jobs_on(node) == [long], 60, f"job {long} running on {node}", every_s=1)
     with pytest.raises(MoveRefused, match=f"{node} still runs SLURM job\\(s\\) {long} after 5 s: its node is resumed"):
         drain_slurm(slurm, node, "ai-how test", 5, False, Progress())
     assert slurm.state(node) in ("alloc", "mix") and slurm.jobs_on(node) == [long]
@@ -77,7 +79,7 @@ def _gpu_move_drain(state: Path, controller_ip: str, node: str, ai_how) -> None:
     assert state and state[0] in ("PENDING", "REQUEUED", "CONFIGURING", "RUNNING"), state
     ai_how("hpc", "ssh", "--", "scancel", long)
     slurm.resume(node)
-    _wait_for(lambda: slurm.state(node) == "idle", 60, f"{node} idle after the forced drain")
+    _wait_for(lambda: slurm.state(node) == "idle", 60, f"{node} idle after the forced drain", every_s=1)
 
 
 def test_start_deploy_gives_a_cluster_that_runs_jobs(shared_cluster: SharedCluster, tmp_path: Path) -> None:
@@ -255,7 +257,10 @@ def _no_munge_key_anywhere(state: Path, cluster: str, outputs: list) -> None:
     places = [p for p in state.rglob("*") if p.is_file() and p != key_file]  # the log, the views, every run
     assert any(p.name == "stdout" for p in places) and (state / "events.sqlite") in places
     for place in places:
-        data = place.read_bytes()
+        try:
+            data = place.read_bytes()
+        except FileNotFoundError:  # a SQLite -wal file checkpointed away since: its pages are in the file
+            continue
         assert not any(form in data for form in forms), place
     for out in outputs:
         text = (out.stdout + out.stderr).encode()
