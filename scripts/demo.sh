@@ -10,6 +10,8 @@
 #     across both compute nodes.
 # It leaves the cluster running and prints how to stop and remove it.
 set -euo pipefail
+# Under `env -i` PATH is bash's default but not exported: Python, pip and dpkg need it exported.
+export PATH
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/libvirt-up.sh

@@ -6,6 +6,8 @@
 # SYSLINUX, sfdisk), xorriso for cloud-init seeds, OpenSSH's client, virtiofsd (in Debian 12's
 # qemu-system-common) and Packer. Idempotent.
 set -euo pipefail
+# Under `env -i` PATH is bash's default but not exported: Python, pip and dpkg need it exported.
+export PATH
 PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
           dnsmasq-base libvirt-dev pkg-config gcc python3-dev libxml2-utils iptables iproute2
           mmdebstrap e2fsprogs dosfstools mtools syslinux syslinux-common fdisk xorriso openssh-client

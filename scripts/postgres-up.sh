@@ -3,6 +3,8 @@
 # with a role and database 'aihow' (password 'aihow') on 127.0.0.1:5432. Idempotent.
 # Prints the URL for AI_HOW_EVENT_STORE.
 set -euo pipefail
+# Under `env -i` PATH is bash's default but not exported: Python, pip and dpkg need it exported.
+export PATH
 if [ "$(id -u)" -ne 0 ]; then
   echo "postgres-up: run as root (it installs and starts PostgreSQL)" >&2
   exit 1

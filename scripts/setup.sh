@@ -4,6 +4,8 @@
 # .venv, and ai-how installed into it with its test extra. Safe to run again: it only does
 # what is missing.
 set -euo pipefail
+# Under `env -i` PATH is bash's default but not exported: Python, pip and dpkg need it exported.
+export PATH
 cd "$(dirname "$0")/.."
 
 VENV=${AI_HOW_VENV:-.venv}

@@ -15,6 +15,8 @@
 # Extra arguments run one plain pytest with them instead (e.g. `bash scripts/test.sh -k leasing`).
 # AI_HOW_RACE_ROUNDS sets how often the 8-process GPU race is repeated (default 3).
 set -euo pipefail
+# Under `env -i` PATH is bash's default but not exported: Python, pip and dpkg need it exported.
+export PATH
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 if [ "$(id -u)" -eq 0 ]; then
