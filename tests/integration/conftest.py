@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -64,6 +65,7 @@ def remove_leftovers(cluster: str, names: list[str]) -> None:
     virsh("pool-destroy", f"aihow-{cluster}")
     virsh("pool-delete", f"aihow-{cluster}")
     virsh("pool-undefine", f"aihow-{cluster}")
+    shutil.rmtree(POOL_ROOT / cluster, ignore_errors=True)  # seeds of a cluster never destroyed keep it
 
 
 @pytest.fixture
