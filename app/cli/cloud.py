@@ -184,7 +184,7 @@ def kubespray_show(
     """The checkout's release, the Kubernetes versions it ships and whether its venv is made."""
     checkout = _checkout(directory)
     venv = checkout.venv(_venvs(ctx))
-    ready = (venv / ".complete").exists()
+    ready = checkout.made(_venvs(ctx))
     if json_output:
         print_json({"path": str(checkout.path), "version": checkout.version,
                     "kube_versions": list(checkout.kube_versions), "venv": str(venv), "ready": ready})

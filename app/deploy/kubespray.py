@@ -58,9 +58,13 @@ class Kubespray:
         digest = hashlib.sha256(self.requirements.read_bytes()).hexdigest()[:8] if self.requirements.exists() else "0"
         return venvs / f"venv-{self.version}-{digest}"
 
+    def made(self, venvs: Path) -> bool:
+        """Was this release's venv made whole (``.complete`` is written last)?"""
+        return (self.venv(venvs) / ".complete").exists()
+
     def ansible_playbook(self, venvs: Path) -> Path:
         binary = self.venv(venvs) / "bin" / "ansible-playbook"
-        if not (self.venv(venvs) / ".complete").exists():
+        if not self.made(venvs):
             raise KubesprayMissing(f"Kubespray {self.version} has no environment yet; make it with: "
                                    f"ai-how kubespray setup {self.path}")
         return binary
@@ -114,9 +118,9 @@ def setup(checkout: Kubespray, venvs: Path, installer: Any, on_line: Any, rebuil
     if not checkout.requirements.is_file():
         raise KubesprayMissing(f"{checkout.path} has no requirements.txt; is it a Kubespray checkout?")
     venv = checkout.venv(venvs)
-    if not rebuild and (venv / ".complete").exists() and (venv / "bin" / "ansible-playbook").exists():
+    if not rebuild and checkout.made(venvs):
         on_line(f"{venv} was made for this requirements.txt already; --rebuild makes it anew")
-        return venv / "bin" / "ansible-playbook"
+        return checkout.ansible_playbook(venvs)
     return installer.make(checkout.requirements, venv, on_line)
 
 

@@ -90,9 +90,8 @@ KUBESPRAY_VENV_DIR = os.environ.get("AI_HOW_TEST_KUBESPRAY_VENV_DIR", "/var/cach
 Runner = Callable[..., subprocess.CompletedProcess]
 
 
-def cli_runner(state: Path) -> Runner:
-    """``run(*args)``: the installed ``ai-how`` in its own process, on ``state``, against the real
-    libvirtd; asserts the exit code (``expect=None``: any)."""
+def guest_env(state: Path) -> dict[str, str]:
+    """The environment of an ai-how on ``state`` against the real libvirtd, with the caches."""
     # TCG unless told otherwise: on nested hosts a KVM guest can die by itself seconds after it
     # runs (QEMU's CPU model claims features the host lacks; libvirt logs reason=crashed),
     # which these tests would read as ai-how losing track of it. The KVM profiles and their
@@ -101,6 +100,13 @@ def cli_runner(state: Path) -> Runner:
            "AI_HOW_POOL_ROOT": str(POOL_ROOT), "AI_HOW_IMAGE_DIR": IMAGE_DIR,
            "AI_HOW_KUBESPRAY_VENV_DIR": KUBESPRAY_VENV_DIR,
            "AI_HOW_DOMAIN_TYPE": os.environ.get("AI_HOW_DOMAIN_TYPE", "qemu")}
+    return env
+
+
+def cli_runner(state: Path) -> Runner:
+    """``run(*args)``: the installed ``ai-how`` in its own process, on ``state``, against the real
+    libvirtd; asserts the exit code (``expect=None``: any)."""
+    env = guest_env(state)
 
     def run(*args: str, expect: int | None = 0, extra_env: dict | None = None) -> subprocess.CompletedProcess:
         out = subprocess.run([str(Path(sys.executable).parent / "ai-how"), *args], env={**env, **(extra_env or {})},

@@ -16,7 +16,6 @@ the host and the task, exit 3. The kubeconfig's token appears in no event, view 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
 from pathlib import Path
@@ -35,7 +34,7 @@ from ai_how.domain.ids import cluster_id
 from tests.conftest import REPO
 from tests.fakes.kube_api import emulated_api_server, register_node
 
-from .conftest import IMAGE_DIR, KUBESPRAY_VENV_DIR, URI, remove_leftovers
+from .conftest import KUBESPRAY_VENV_DIR, URI, guest_env, remove_leftovers
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_libvirt]
 STANDIN = REPO / "tests" / "fakes" / "kubespray"
@@ -68,12 +67,6 @@ def cloud_cluster(tmp_path: Path, libvirtd) -> dict:
     remove_leftovers(name, vms)
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "AI_HOW_STATE_DIR": str(tmp_path / "state"), "AI_HOW_LIBVIRT_URI": URI,
-            "AI_HOW_POOL_ROOT": "/var/lib/libvirt/images/ai-how-tests", "AI_HOW_IMAGE_DIR": IMAGE_DIR,
-            "AI_HOW_KUBESPRAY_VENV_DIR": KUBESPRAY_VENV_DIR, "AI_HOW_DOMAIN_TYPE": os.environ.get("AI_HOW_DOMAIN_TYPE", "qemu")}
-
-
 def test_kubespray_deploys_joins_and_drains_on_real_guests(cloud_cluster: dict, ai_how, tmp_path: Path) -> None:
     name, config, (control, cpu, gpu) = cloud_cluster["name"], cloud_cluster["config"], cloud_cluster["vms"]
     state = tmp_path / "state"
@@ -97,7 +90,7 @@ def test_kubespray_deploys_joins_and_drains_on_real_guests(cloud_cluster: dict, 
     with emulated_api_server() as api:
         for node in (control, cpu):  # their kubelets register them
             register_node(api, node)
-        bus = bootstrap(state, libvirt_uri=URI, env=_env(tmp_path), kubernetes=KubernetesClientApi(server=api.url))
+        bus = bootstrap(state, libvirt_uri=URI, env=guest_env(state), kubernetes=KubernetesClientApi(server=api.url))
         try:
             command = deploy_command(planned, checkout, Path(KUBESPRAY_VENV_DIR), addons=False)
             started_run = bus.handle(command)

@@ -27,8 +27,6 @@ from .helpers import record_rivals
 
 PROCESSES = 8
 ROUNDS = int(os.environ.get("AI_HOW_RACE_ROUNDS", "1"))
-_CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload([__name__])
 
 
 def _contender(state_dir: str, store_url: str | None, host_root: str, vm: str, barrier, results) -> None:
@@ -60,12 +58,13 @@ def test_eight_processes_one_gpu_one_winner(tmp_path: Path, round_: int, store_b
     with opened(state_dir) as setup:
         vms = record_rivals(setup, PROCESSES)
 
-    ctx = _CONTEXT
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])  # read when the forkserver starts: the first round
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
     host_root = build_tree(tmp_path / "race-host", GPU_CARD)
-    workers = [ctx.Process(target=_contender, args=(str(state_dir), os.environ.get("AI_HOW_EVENT_STORE"), str(host_root), vm,
-                                                    barrier, results))
+    store_url = os.environ.get("AI_HOW_EVENT_STORE")
+    workers = [ctx.Process(target=_contender, args=(str(state_dir), store_url, str(host_root), vm, barrier, results))
                for vm in vms]
     for w in workers:
         w.start()
