@@ -97,7 +97,8 @@ class Faults:
 class FakeKernel(SysfsPciHost):
     """The real adapter; its writes are answered as the kernel would answer them."""
 
-    def __init__(self, root: Path, faults: Faults | None = None, write_timeout_s: float = 0.5) -> None:
+    def __init__(self, root: Path, faults: Faults | None = None, write_timeout_s: float = 10.0) -> None:
+        """The real adapter's deadline by default: a busy CI host once took over 0.5 s for a fake write."""
         super().__init__(root, write_timeout_s)
         self.faults = faults or Faults()
         self.defaults = {d.name: self._link_name(d / "driver") for d in self.devices.iterdir()}
