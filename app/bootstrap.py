@@ -48,11 +48,24 @@ for _handlers in (lifecycle_handlers.EVENT_HANDLERS, hpc_deploy.EVENT_HANDLERS, 
         EVENT_HANDLERS.setdefault(_event_type, []).extend(_entries)
 
 
+# What a decision may be given: it reads, decides and saves, so the bus may run it again.
+DECISION_DEPENDENCIES = frozenset({"store", "live_topology", "views", "host_capacity"})
+
+
 def inject(handler: Callable[..., Any], dependencies: Mapping[str, Any]) -> Callable[..., Any]:
-    """Bind the handler's keyword parameters by name (Cosmic Python's bootstrap)."""
+    """Bind the handler's keyword parameters by name (Cosmic Python's bootstrap).
+
+    A handler given nothing but the store and the views is a decision, retried whole when its
+    save loses a race; one given an adapter or the bus acts on the world and is run once."""
     wanted = inspect.signature(handler).parameters
     bound = {name: dep for name, dep in dependencies.items() if name in wanted}
-    return lambda *message: handler(*message, **bound)
+
+    def bound_handler(*message: Any) -> Any:
+        return handler(*message, **bound)
+
+    bound_handler.retried_whole = (set(bound) <= DECISION_DEPENDENCIES  # type: ignore[attr-defined]
+                                   or getattr(handler, "idempotent", False))
+    return bound_handler
 
 
 def store_settings(state_dir: Path, env: Mapping[str, str], url: str | None = None) -> dict[str, str]:
@@ -216,7 +229,8 @@ def bootstrap(
     kubernetes = kubernetes if kubernetes is not None else kubernetes_api()
     progress = Progress()
     dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "live_topology": live,
-                    "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guests,
+                    "pci_host": pci_host, "bus": bus, "host_capacity": hypervisor.host_capacity, "timing": timing,
+                    "keys": keys, "guests": guests,
                     "image_builders": image_builders(env), "progress": progress,
                     "kubernetes": kubernetes, "before_stop": cloud_deploy.DrainBeforeStop(store, kubernetes, progress),
                     "resume_holder": handover.ResumeHolder(store, guests),

@@ -1,8 +1,11 @@
 """The message bus: each command to exactly one handler, each saved event to its handlers.
 
-Modelled on Cosmic Python's message bus, with one addition: a command whose save loses an
-optimistic-concurrency race is retried whole, so the domain rule, not the database, answers
-the loser ("GPU ... is leased to ...").
+Modelled on Cosmic Python's message bus, with one addition: a *decision* whose save loses an
+optimistic-concurrency race is retried whole on fresh state, so the domain rule, not the
+database, answers the loser ("GPU ... is leased to ..."). A handler that acts on the world
+(defines a domain, runs a playbook, drains a node) is never run twice for one command: its
+saves are decisions of their own (``decide``), retried on fresh state without the effects
+around them; a conflict it does not decide that way is reported, not repeated.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import RecordConflictError
 
@@ -25,6 +28,33 @@ from .ports import EventStore
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[Command], Any]
+T = TypeVar("T")
+
+
+def idempotent(handler: Callable[..., T]) -> Callable[..., T]:
+    """Mark a handler whose effects a rerun repeats harmlessly (it observes, then repairs): the
+    bus may retry it whole, like a decision."""
+    handler.idempotent = True  # type: ignore[attr-defined]
+    return handler
+
+
+def retried_whole(handler: Callable[..., Any]) -> bool:
+    return getattr(handler, "retried_whole", True)
+
+
+def decide(store: EventStore, decision: Callable[[], Sequence[Any]], attempts: int = 12) -> None:
+    """Save what ``decision`` changed; if another process saved first, run the decision again
+    on the state it left. ``decision`` loads what it changes (``store.get``) and acts on nothing."""
+    for attempt in range(1, attempts + 1):
+        aggregates = decision()
+        try:
+            store.save(*aggregates)
+            return
+        except RecordConflictError:
+            store.discard_new_events()
+            time.sleep(random.uniform(0, 0.02 * attempt))
+    raise StoreContention(f"lost {attempts} races for the store in a row; another ai-how is very busy on "
+                          "the same store: try again")
 
 
 @dataclass(frozen=True)
@@ -153,6 +183,13 @@ class MessageBus:
             handler = self.command_handlers[type(command)]
         except KeyError:
             raise LookupError(f"no handler is registered for {type(command).__name__}") from None
+        if not retried_whole(handler):
+            try:
+                return handler(command)
+            except RecordConflictError:
+                self.store.discard_new_events()
+                raise StoreContention(f"{type(command).__name__}: another ai-how changed the same objects while "
+                                      "this one acted, and what was done is not done twice: run it again") from None
         for attempt in range(1, self.max_attempts + 1):
             try:
                 return handler(command)

@@ -273,7 +273,7 @@ def _fits(store: EventStore, hypervisor: Hypervisor, topology: Any, holder: str 
     if target.state == VmState.RUNNING:
         return
     try:
-        guard(hypervisor, topology, [VmPlan(target.name, target.cluster, target.role, target.spec)],
+        guard(hypervisor.host_capacity, topology, [VmPlan(target.name, target.cluster, target.role, target.spec)],
               CapacityPolicy(), store.get(cluster_id(target.cluster)), leaving=(holder,) if holder else ())
     except CapacityExceeded as refused:
         refused.hint = f"fix: {refused.fix}; nothing was drained or stopped"  # a move's --force requeues jobs

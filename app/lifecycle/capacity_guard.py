@@ -3,11 +3,11 @@ limits of the VM's cluster (see ``app.host.capacity``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ai_how.app.config.models import DEFAULT_RESERVE_GB, DEFAULT_VCPU_RATIO
 from ai_how.app.host.capacity import capacity, enforce
-from ai_how.app.ports import Hypervisor
 from ai_how.domain.commands import CapacityPolicy
 from ai_how.domain.specs import VmPlan
 
@@ -20,11 +20,11 @@ def limits(policy: CapacityPolicy, cluster: Any) -> tuple[float, float]:
     return float(reserve), float(ratio)
 
 
-def guard(hypervisor: Hypervisor, topology: Any, to_start: list[VmPlan], policy: CapacityPolicy, cluster: Any,
+def guard(host_capacity: Callable[[], tuple[int, int]], topology: Any, to_start: list[VmPlan], policy: CapacityPolicy, cluster: Any,
           leaving: tuple[str, ...] = ()) -> dict[str, Any] | None:
     """Refuse (``CapacityExceeded``) a start beyond the limits; forced, the snapshot to record."""
     if not to_start:
         return None
-    cpus, memory_mib = hypervisor.host_capacity()
+    cpus, memory_mib = host_capacity()
     reserve, ratio = limits(policy, cluster)
     return enforce(capacity(topology, to_start, cpus, memory_mib, reserve, ratio, leaving), policy.force)

@@ -7,8 +7,11 @@ undo what they started when a step fails.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from ai_how.app.bus import decide
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.faults import crash_point
 from ai_how.app.guests.seeds import seeds_for
@@ -40,6 +43,13 @@ from .leases import load_gpu, load_vm, load_with_cards, release_from
 from .redefine import RedefineResult
 
 
+def _changed(store: EventStore, name: str, change: Callable[[Any], object]) -> Any:
+    """The cluster as stored now, with ``change`` applied: a decision for ``decide``."""
+    cluster = store.get(cluster_id(name))
+    change(cluster)
+    return cluster
+
+
 @dataclass
 class VmBatchResult:
     acted_on: list[str] = field(default_factory=list)
@@ -47,14 +57,15 @@ class VmBatchResult:
     notes: list[str] = field(default_factory=list)  # what happened before (a node drained)
 
 
-def start_vms(command: StartVms, store: EventStore, hypervisor: Hypervisor, live_topology) -> VmBatchResult:
+def start_vms(command: StartVms, store: EventStore, host_capacity: Callable[[], tuple[int, int]],
+              live_topology) -> VmBatchResult:
     """Lease every GPU and record every start intent in one save: all of them or none; none
     beyond the host's capacity unless forced, and then the decision is recorded with them."""
     result = VmBatchResult()
     loaded = load_with_cards(store, command.vms, holders=True, changing_vms=True)
     starting = [VmPlan(vm.name, vm.cluster, vm.role, vm.spec) for vm in loaded.vms if vm.state != VmState.RUNNING]
     clusters = {vm.cluster: store.get(cluster_id(vm.cluster)) for vm in loaded.vms}
-    forced = guard(hypervisor, live_topology.catch_up(), starting, command.capacity,
+    forced = guard(host_capacity, live_topology.catch_up(), starting, command.capacity,
                    next(iter(clusters.values()), None))
     overridden = []
     if forced is not None:
@@ -102,14 +113,19 @@ def stop_vms(command: StopVms, store: EventStore, before_stop: BeforeStop) -> Vm
     vms = [load_vm(store, name) for name in command.vms]
     result.notes = before_stop([vm.name for vm in vms if vm.state not in (VmState.DEFINED, VmState.STOPPED)],
                                command.drain)
-    vms = [load_vm(store, name) for name in command.vms]  # as the drain left them
-    for vm in vms:
-        if vm.state in (VmState.DEFINED, VmState.STOPPED):
-            result.skipped.append(vm.name)
-            continue
-        vm.request_stop(timeout=command.timeout)
-        result.acted_on.append(vm.name)
-    store.save(*vms)
+
+    def stopping() -> list[Any]:
+        vms = [load_vm(store, name) for name in command.vms]  # as the drain left them
+        result.acted_on, result.skipped = [], []
+        for vm in vms:
+            if vm.state in (VmState.DEFINED, VmState.STOPPED):
+                result.skipped.append(vm.name)
+                continue
+            vm.request_stop(timeout=command.timeout)
+            result.acted_on.append(vm.name)
+        return vms
+
+    decide(store, stopping)
     return result
 
 
@@ -147,13 +163,12 @@ def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervis
     plan = resolve_images(command.plan, topology)
     recorded = store.get(cluster_id(plan.name))
     wanted_plans = [vm for vm in plan.vms if vm.spec.auto_start]
-    guard(hypervisor, topology, wanted_plans, command.capacity, recorded)  # before anything is made
+    guard(hypervisor.host_capacity, topology, wanted_plans, command.capacity, recorded)  # before anything is made
     redefined = bus.handle(RedefineCluster(command.plan)) if command.redefine else RedefineResult()
     bus.handle(ProvisionCluster(plan, changed_ok=command.redefine))
-    if command.capacity.reserve_gb is not None and command.capacity.max_vcpu_ratio is not None:
-        cluster = store.get(cluster_id(plan.name))
-        cluster.record_host_limits(command.capacity.reserve_gb, command.capacity.max_vcpu_ratio)
-        store.save(cluster)
+    reserve_gb, max_vcpu_ratio = command.capacity.reserve_gb, command.capacity.max_vcpu_ratio
+    if reserve_gb is not None and max_vcpu_ratio is not None:
+        decide(store, lambda: [_changed(store, plan.name, lambda c: c.record_host_limits(reserve_gb, max_vcpu_ratio))])
     prepared = hypervisor.prepare_cluster(plan, seeds_for(plan.vms, plan.network, keys))
     crash_point("after-define")
     wanted = tuple(vm.name for vm in wanted_plans)
@@ -168,9 +183,7 @@ def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervis
         undone = f"stopped {', '.join(ours)} again" if ours else "no VM of it was left running"
         raise InfrastructureError(f"cluster {plan.name} did not start: {failure}. Rolled back: {undone}; "
                                   "no GPU lease of this start is left") from failure
-    cluster = store.get(cluster_id(plan.name))
-    cluster.mark_started()
-    store.save(cluster)
+    decide(store, lambda: [_changed(store, plan.name, lambda c: c.mark_started())])
     return ClusterStartResult(prepared, batch.acted_on, batch.skipped, left_off, redefined)
 
 
@@ -179,9 +192,7 @@ def stop_cluster(command: StopCluster, store: EventStore, bus) -> VmBatchResult:
     if cluster is None or cluster.status == ClusterStatus.DESTROYED:
         raise UnknownObject(f"cluster {command.name} is not running here; nothing to stop")
     result = bus.handle(StopVms(tuple(cluster.vms), command.timeout, command.drain))
-    cluster = store.get(cluster_id(command.name))
-    cluster.mark_stopped()
-    store.save(cluster)
+    decide(store, lambda: [_changed(store, command.name, lambda c: c.mark_stopped())])
     return result
 
 
@@ -201,14 +212,17 @@ def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hype
         stopped = bus.handle(StopVms(tuple(cluster.vms), command.timeout)).acted_on
     removed = hypervisor.teardown_cluster(command.name)
     if known:
-        cluster = store.get(cluster_id(command.name))
-        vms = [load_vm(store, name) for name in cluster.vms]
-        for vm in vms:
-            vm.destroy()
-        cluster.destroy()
-        store.save(cluster, *vms)
-        for vm in vms:
-            keys.forget(vm.name)
+        def destroyed() -> list[Any]:
+            cluster = store.get(cluster_id(command.name))
+            vms = [load_vm(store, name) for name in cluster.vms]
+            for vm in vms:
+                vm.destroy()
+            cluster.destroy()
+            return [cluster, *vms]
+
+        decide(store, destroyed)
+        for vm_name in store.read(cluster_id(command.name)).vms:
+            keys.forget(vm_name)
         keys.forget_cluster(command.name)
     return ClusterDestroyResult(known, stopped, removed)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ai_how.app.bus import idempotent
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.ports import DomainInfo, DomainState, EventStore, Hypervisor, PciHost
 from ai_how.domain.cluster import ClusterStatus
@@ -110,6 +111,7 @@ def _return_free_gpus(store: EventStore, pci_host: PciHost, report: ReconcileRep
         report.changes.append(f"GPU {gpu.pci_address} was free but still on vfio-pci; given back to its host drivers")
 
 
+@idempotent
 def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor, pci_host: PciHost,
               resume_holder: Callable[[Any], str | None]) -> ReconcileReport:
     report = ReconcileReport()

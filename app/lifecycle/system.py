@@ -33,7 +33,7 @@ def start_system(command: StartSystem, store: EventStore, bus, hypervisor: Hyper
                  live_topology) -> SystemStartResult:
     done: dict[str, ClusterStartResult] = {}
     wanted = [vm for plan in command.plans for vm in plan.vms if vm.spec.auto_start]
-    guard(hypervisor, live_topology.catch_up(), wanted, command.capacity, None)  # the platform fits, or nothing starts
+    guard(hypervisor.host_capacity, live_topology.catch_up(), wanted, command.capacity, None)  # the platform fits, or nothing starts
     for plan in sorted(command.plans, key=lambda p: START_ORDER[p.kind]):
         try:
             done[plan.name] = bus.handle(StartCluster(plan, capacity=command.capacity))

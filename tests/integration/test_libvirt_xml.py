@@ -21,7 +21,6 @@ from ai_how.app.config.plan import plan_clusters
 from tests.conftest import REPO, require_tool
 
 
-
 @pytest.fixture(autouse=True)
 def _validator() -> None:
     require_tool("virt-xml-validate", "Debian's libvirt-clients")

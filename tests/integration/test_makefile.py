@@ -10,7 +10,6 @@ import pytest
 from tests.conftest import REPO, require_tool
 
 
-
 @pytest.fixture(autouse=True)
 def _make() -> None:
     require_tool("make", "apt-get install make")

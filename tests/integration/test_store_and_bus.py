@@ -10,21 +10,25 @@ from uuid import uuid4
 
 import pytest
 
+from ai_how.adapters.libvirt import LibvirtHypervisor
 from ai_how.app.bootstrap import bootstrap
 from ai_how.app.bus import EventHandler
+from ai_how.app.config.loader import parse_config
+from ai_how.app.config.plan import plan_clusters
 from ai_how.app.errors import StoreUnavailable
 from ai_how.app.lifecycle.leases import cards_and_holders
 from ai_how.app.ports import ViewsConflict
 from ai_how.app.readside.projection import Topology
 from ai_how.app.readside.views import topology_at
 from ai_how.app.store import SNAPSHOT_INTERVAL, EventSourcedStore
-from ai_how.domain.commands import LeaseGpus, ReleaseGpus
+from ai_how.domain.cluster import ClusterStatus
+from ai_how.domain.commands import LeaseGpus, ReleaseGpus, StartCluster
 from ai_how.domain.errors import GpuLeasedElsewhere
 from ai_how.domain.gpu import Gpu
-from ai_how.domain.ids import gpu_id, vm_id
+from ai_how.domain.ids import cluster_id, gpu_id, vm_id
 from tests.fakes.sysfs import GPU_CARD, FakeKernel, build_tree
 
-from .helpers import db_file, record_example, record_rivals
+from .helpers import db_file, record_example, record_rivals, rival_cluster
 
 
 @pytest.fixture
@@ -99,6 +103,58 @@ def test_a_lost_race_is_retried_and_answered_by_the_domain_rule(store_backend, m
         bus.handle(LeaseGpus(loser))
     assert store.saves == 1, "the retry must be refused by the rule before it saves again"
     assert event_types(setup).count("GpuLeased") == 1
+
+
+class CountingHypervisor(LibvirtHypervisor):
+    """The real adapter on a private test-driver host, counting what it is asked to do."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked: list[str] = []
+
+    def prepare_cluster(self, plan, seeds=None):
+        self.asked.append(f"define {plan.name}")
+        return super().prepare_cluster(plan, seeds)
+
+    def start_vm(self, network, vm, wait_s, *args, **kwargs):
+        self.asked.append(f"start {vm.name}")
+        return super().start_vm(network, vm, wait_s, *args, **kwargs)
+
+
+class RivalAtClusterStarted(EventSourcedStore):
+    """A store whose save of ClusterStarted is overtaken once by another process that records
+    something else on the same cluster."""
+
+    def __init__(self, app, rival_store) -> None:
+        super().__init__(app)
+        self.rival_store = rival_store
+        self.conflicts = 0
+
+    def save(self, *aggregates) -> None:
+        starting = [a for a in aggregates if any(type(e).__name__ == "ClusterStarted" for e in a.pending_events)]
+        if starting and self.rival_store is not None:
+            rival, self.rival_store = self.rival_store, None
+            cluster = rival.get(starting[0].id)
+            cluster.record_host_limits(4.0, 2.0)
+            rival.save(cluster)
+            self.conflicts += 1
+        super().save(*aggregates)
+
+
+def test_a_start_whose_last_save_loses_a_race_defines_and_starts_once(
+        store_backend, make_bus, libvirt_uri, tmp_path) -> None:
+    [planned] = plan_clusters(parse_config(rival_cluster(0), env={}))
+    hypervisor = CountingHypervisor(libvirt_uri, tmp_path / "pools")
+    store = RivalAtClusterStarted(make_bus().store.app, make_bus().store)
+    bus = make_bus(store=store, hypervisor=hypervisor)
+    result = bus.handle(StartCluster(planned.plan))
+    assert store.conflicts == 1, "the rival must have overtaken the save of ClusterStarted"
+    assert hypervisor.asked == ["define race-00", "start race-00-controller", "start race-00-compute-01"]
+    assert sorted(result.started) == ["race-00-compute-01", "race-00-controller"]
+    cluster = bus.store.read(cluster_id("race-00"))
+    assert cluster.status == ClusterStatus.RUNNING and cluster.host_limits == {"reserve_gb": 4.0,
+                                                                               "max_vcpu_ratio": 2.0}
+    assert event_types(bus).count("ClusterStarted") == 1
 
 
 def test_a_failing_event_handler_is_recorded_not_swallowed(store_backend, make_bus) -> None:
