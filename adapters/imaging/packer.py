@@ -1,5 +1,5 @@
 """The ``ImageBuilder`` port with Packer: the QEMU builder from a Debian genericcloud image,
-provisioned by the image's Ansible role (``packer/<name>/<name>.pkr.hcl``)."""
+provisioned by the image's Ansible role (``packer/golden-image.pkr.hcl``, ``-var image=<name>``)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,11 @@ class PackerImageBuilder:
     def __init__(self, env: dict[str, str] | os._Environ | None = None) -> None:
         self.env = os.environ if env is None else env
 
-    def template(self, name: str) -> Path:
-        return Path(self.env.get("AI_HOW_PACKER_DIR") or PACKER_DIR) / name / f"{name}.pkr.hcl"
+    TEMPLATE = "golden-image.pkr.hcl"
+    IMAGES = ("hpc-base", "cloud-base")  # the template's validation of var.image
+
+    def template(self) -> Path:
+        return Path(self.env.get("AI_HOW_PACKER_DIR") or PACKER_DIR) / self.TEMPLATE
 
     @property
     def version(self) -> str:
@@ -44,15 +47,17 @@ class PackerImageBuilder:
 
     def build(self, recipe: ImageRecipe, destination: Path, progress: Callable[[str], None]) -> BuiltImage:
         self.check()
-        template = self.template(recipe.name)
+        template = self.template()
         if not template.exists():
-            raise InfrastructureError(f"no Packer template for {recipe.name}: {template} is missing")
+            raise InfrastructureError(f"no Packer template: {template} is missing")
+        if recipe.name not in self.IMAGES:
+            raise InfrastructureError(f"the Packer template builds {' and '.join(self.IMAGES)}, not {recipe.name}")
         with scratch(destination, "packer") as (work, log):
             output = work / "output"
             url = self.env.get("AI_HOW_CLOUD_IMAGE_URL") or CLOUD_IMAGES[recipe.suite]
             checksum = self.env.get("AI_HOW_CLOUD_IMAGE_CHECKSUM") or f"file:{url.rsplit('/', 1)[0]}/SHA512SUMS"
             progress(f"packer build {template.name} from {url}")
-            run(["packer", "build", "-color=false", f"-var=output_directory={output}",
+            run(["packer", "build", "-color=false", f"-var=image={recipe.name}", f"-var=output_directory={output}",
                  f"-var=image_name={destination.name}", f"-var=cloud_image_url={url}",
                  f"-var=cloud_image_checksum={checksum}", str(template)], f"packer build of {recipe.name}", log)
             built = output / destination.name

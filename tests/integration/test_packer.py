@@ -24,10 +24,16 @@ def _tool_env() -> dict[str, str]:
 @pytest.mark.parametrize("name", IMAGES)
 def test_the_packer_template_validates(name: str) -> None:
     require_tool("packer", "apt-get install packer")
-    folder = REPO / "packer" / name
-    out = subprocess.run(["packer", "validate", *OFFLINE, f"{name}.pkr.hcl"], cwd=folder, capture_output=True,
-                         text=True, env=_tool_env(), timeout=120)
+    out = subprocess.run(["packer", "validate", *OFFLINE, "-var", f"image={name}", "golden-image.pkr.hcl"],
+                         cwd=REPO / "packer", capture_output=True, text=True, env=_tool_env(), timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_packer_template_refuses_an_image_it_does_not_build() -> None:
+    require_tool("packer", "apt-get install packer")
+    out = subprocess.run(["packer", "validate", *OFFLINE, "-var", "image=gpu-base", "golden-image.pkr.hcl"],
+                         cwd=REPO / "packer", capture_output=True, text=True, env=_tool_env(), timeout=120)
+    assert out.returncode != 0 and "must be hpc-base or cloud-base" in out.stdout + out.stderr
 
 
 @pytest.mark.parametrize("name", IMAGES)

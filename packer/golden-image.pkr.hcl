@@ -1,9 +1,19 @@
-# The cloud-base golden image: a Kubernetes node (containerd's and kube-proxy's prerequisites).
-# Packer's QEMU builder boots a Debian genericcloud image, cloud-init (../http) makes a build
-# user, and the Ansible provisioner applies ansible/roles/cloud-base-packages: the same package
-# list as 'ai-how image build cloud-base', which runs this with --with packer.
-#   packer validate cloud-base.pkr.hcl
-#   packer build -var output_directory=OUT -var image_name=cloud-base.qcow2 cloud-base.pkr.hcl
+# The golden images, one template: hpc-base (a SLURM node: SLURM, MUNGE, OpenMPI, build tools)
+# and cloud-base (a Kubernetes node: containerd's and kube-proxy's prerequisites).
+# Packer's QEMU builder boots a Debian genericcloud image, cloud-init (http/) makes a build
+# user, and the Ansible provisioner applies ansible/roles/<image>-packages: the same package
+# list as 'ai-how image build <image>', which runs this with --with packer.
+#   packer validate -var image=hpc-base golden-image.pkr.hcl
+#   packer build -var image=hpc-base -var output_directory=OUT golden-image.pkr.hcl
+
+variable "image" {
+  type        = string
+  description = "Which golden image: hpc-base or cloud-base (its playbook is image-<image>.yml)."
+  validation {
+    condition     = contains(["hpc-base", "cloud-base"], var.image)
+    error_message = "The image must be hpc-base or cloud-base."
+  }
+}
 
 variable "cloud_image_url" {
   type        = string
@@ -18,13 +28,20 @@ variable "cloud_image_checksum" {
 }
 
 variable "output_directory" {
-  type    = string
-  default = "output-cloud-base"
+  type        = string
+  description = "Where the image is written (default: output-<image>)."
+  default     = ""
 }
 
 variable "image_name" {
-  type    = string
-  default = "cloud-base.qcow2"
+  type        = string
+  description = "The image's file name (default: <image>.qcow2)."
+  default     = ""
+}
+
+locals {
+  output_directory = var.output_directory != "" ? var.output_directory : "output-${var.image}"
+  image_name       = var.image_name != "" ? var.image_name : "${var.image}.qcow2"
 }
 
 variable "disk_size" {
@@ -38,7 +55,7 @@ variable "accelerator" {
   default     = "kvm"
 }
 
-source "qemu" "cloud-base" {
+source "qemu" "golden" {
   iso_url          = var.cloud_image_url
   iso_checksum     = var.cloud_image_checksum
   disk_image       = true
@@ -51,9 +68,9 @@ source "qemu" "cloud-base" {
   cpus             = 2
   net_device       = "virtio-net"
   disk_interface   = "virtio"
-  output_directory = var.output_directory
-  vm_name          = var.image_name
-  http_directory   = "${path.root}/../http"
+  output_directory = local.output_directory
+  vm_name          = local.image_name
+  http_directory   = "${path.root}/http"
   # cloud-init's NoCloud datasource, served by Packer: the build user below.
   qemuargs = [["-smbios", "type=1,serial=ds=nocloud-net;s=http://{{ .HTTPIP }}:{{ .HTTPPort }}/"]]
   ssh_username     = "packer"
@@ -63,14 +80,14 @@ source "qemu" "cloud-base" {
 }
 
 build {
-  sources = ["source.qemu.cloud-base"]
+  sources = ["source.qemu.golden"]
 
   provisioner "ansible" {
-    playbook_file = "${path.root}/../../ansible/playbooks/image-cloud-base.yml"
+    playbook_file = "${path.root}/../ansible/playbooks/image-${var.image}.yml"
     user          = "packer"
     use_proxy        = false
     extra_arguments  = ["--become"]
-    ansible_env_vars = ["ANSIBLE_ROLES_PATH=${path.root}/../../ansible/roles", "ANSIBLE_HOST_KEY_CHECKING=False"]
+    ansible_env_vars = ["ANSIBLE_ROLES_PATH=${path.root}/../ansible/roles", "ANSIBLE_HOST_KEY_CHECKING=False"]
   }
 
   # What makes it a golden image: no build user, no host keys, no machine id, cloud-init
