@@ -229,8 +229,8 @@ def bootstrap(
     kubernetes = kubernetes if kubernetes is not None else kubernetes_api()
     progress = Progress()
     dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "live_topology": live,
-                    "pci_host": pci_host, "bus": bus, "host_capacity": hypervisor.host_capacity, "timing": timing,
-                    "keys": keys, "guests": guests,
+                    "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guests,
+                    "host_capacity": lambda: hypervisor.host_capacity(),
                     "image_builders": image_builders(env), "progress": progress,
                     "kubernetes": kubernetes, "before_stop": cloud_deploy.DrainBeforeStop(store, kubernetes, progress),
                     "resume_holder": handover.ResumeHolder(store, guests),

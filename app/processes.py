@@ -1,19 +1,19 @@
 """Which process on this host runs a long command (a GPU move), and whether it still does: a
-PID and its start time (``/proc/PID/stat``), so a PID the kernel reused is not taken for it."""
+PID and its start time, so a PID the kernel reused is not taken for it."""
 
 from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
 
 
 def _started(pid: int) -> str | None:
+    import psutil
+
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return f"{psutil.Process(pid).create_time():.2f}"
+    except (psutil.Error, ValueError):
         return None
-    return stat.rsplit(")", 1)[1].split()[19]  # field 22, after the command name
 
 
 def this_process() -> str:

@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
-import os
+import functools
+import json
 from pathlib import Path
 from typing import Any
 
 from ai_how.domain.specs import VmPlan
 
+from ..host_tools import require, run
 from .connection import find, libvirt_errors, libvirt_module
 from .xml import pool_name, render_pool, render_volume, volume_name
 
-QCOW2_MAGIC = b"QFI\xfb"
+
+@functools.lru_cache(maxsize=64)
+def _image_info(path: str, mtime_ns: int) -> dict[str, Any]:
+    require(["qemu-img"], "a VM disk on a base image")
+    return json.loads(run(["qemu-img", "info", "--output=json", "--force-share", path], f"reading the image {path}",
+                          timeout_s=60))
+
+
+def image_info(path: str) -> dict[str, Any]:
+    """What ``qemu-img info`` says of an image (asked again when the file changes)."""
+    return _image_info(path, Path(path).stat().st_mtime_ns)
 
 
 def image_format(path: str) -> str:
-    with open(path, "rb") as image:
-        return "qcow2" if image.read(4) == QCOW2_MAGIC else "raw"
+    return str(image_info(path)["format"])
 
 
 def virtual_size(path: str) -> int:
-    """The disk size a guest sees on this image: a qcow2 header's, or a raw file's length."""
-    with open(path, "rb") as image:
-        header = image.read(32)
-    if header[:4] == QCOW2_MAGIC:
-        return int.from_bytes(header[24:32], "big")
-    return os.path.getsize(path)
+    """The disk size a guest sees on this image."""
+    return int(image_info(path)["virtual-size"])
 
 
 def lookup_pool(conn: Any, cluster: str) -> Any | None:

@@ -78,12 +78,13 @@ def locate(flag: Path | None, env: Mapping[str, str], configured: str | None) ->
     return Path(configured) if configured else None
 
 
-def _version_tuple(text: str) -> tuple[int, ...]:
-    parts = []
-    for piece in text.removeprefix("v").split("."):
-        digits = "".join(c for c in piece if c.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
+def _version(text: str) -> Any:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return Version("0")
 
 
 def read_checkout(path: Path | None) -> Kubespray:
@@ -102,11 +103,11 @@ def read_checkout(path: Path | None) -> Kubespray:
         checksums = yaml.safe_load((path / CHECKSUMS).read_text())
     except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
         raise KubesprayMissing(f"cannot read Kubespray's release at {path} ({exc}); {fetch}") from None
-    if _version_tuple(version)[:2] < MINIMUM:
+    if _version(version).release[:2] < MINIMUM:
         raise KubesprayMissing(f"Kubespray {version} at {path} is too old: ai-how needs 2.29 or newer; {fetch}")
     arch = ARCH.get(platform.machine(), "amd64")
     kubelets = (checksums or {}).get("kubelet_checksums", {}).get(arch) or {}
-    versions = tuple(sorted((str(v) for v in kubelets), key=_version_tuple, reverse=True))
+    versions = tuple(sorted((str(v) for v in kubelets), key=_version, reverse=True))
     if not versions:
         raise KubesprayMissing(f"Kubespray at {path} lists no Kubernetes version for {arch} in {CHECKSUMS}")
     return Kubespray(path.resolve(), version, versions)
