@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
-from ai_how.app.ports import PciFunction
+from ai_how.app.ports import PciFunction, PciHost
 
 VFIO = "vfio-pci"
 LOCK_FILE = "run/lock/ai-how-pci.lock"
@@ -52,7 +52,7 @@ class _Writer:
         return done.get(timeout=timeout_s)
 
 
-class SysfsPciHost:
+class SysfsPciHost(PciHost):
     def __init__(self, root: Path = Path("/"), write_timeout_s: float = 10.0) -> None:
         self.root = root
         self.write_timeout_s = write_timeout_s

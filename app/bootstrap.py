@@ -31,6 +31,7 @@ from .ports import (
     ObjectStore,
     PciHost,
     Provisioner,
+    SlurmAt,
     Views,
 )
 from .progress import Progress
@@ -152,6 +153,12 @@ def guest_access(keys: KeyStore) -> GuestAccess:
     return SshGuests(keys)
 
 
+def slurm_over_ssh(guests: GuestAccess) -> SlurmAt:
+    from ai_how.adapters.slurm import SshSlurm
+
+    return lambda login, controller_ip: SshSlurm(guests, login, controller_ip)
+
+
 def image_builders(env: Mapping[str, str]) -> dict[str, ImageBuilder]:
     from ai_how.adapters.imaging.builder import OfflineImageBuilder
     from ai_how.adapters.imaging.packer import PackerImageBuilder
@@ -227,13 +234,14 @@ def bootstrap(
     guests = guests if guests is not None else guest_access(keys)
     uri = getattr(hypervisor, "uri", None) or resolve_libvirt_uri(libvirt_uri, env)
     kubernetes = kubernetes if kubernetes is not None else kubernetes_api()
+    slurm_at = slurm_over_ssh(guests)
     progress = Progress()
     dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "live_topology": live,
                     "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guests,
                     "host_capacity": lambda: hypervisor.host_capacity(),
                     "image_builders": image_builders(env), "progress": progress,
                     "kubernetes": kubernetes, "before_stop": cloud_deploy.DrainBeforeStop(store, kubernetes, progress),
-                    "resume_holder": handover.ResumeHolder(store, guests),
+                    "slurm_at": slurm_at, "resume_holder": handover.ResumeHolder(store, slurm_at),
                     "state_dir": state, "kubespray_installer": kubespray_installer(),
                     "serving": serving if serving is not None else model_serving(),
                     "registry": model_registry(), "objects": object_store(),

@@ -24,7 +24,7 @@ from ai_how.domain.inference import InferenceService
 from ai_how.domain.vm import Vm
 
 from .errors import StoreUnavailable
-from .ports import LoggedEvent
+from .ports import EventStore, LoggedEvent
 
 AGGREGATES = (Gpu, Vm, Cluster, Image, InferenceService, GpuMove)
 SNAPSHOT_INTERVAL = 100
@@ -75,7 +75,7 @@ def event_topics(*names: str) -> list[str]:
 EventsAfter = Callable[[Mapping[UUID, int]], list[StoredEvent]]
 
 
-class EventSourcedStore:
+class EventSourcedStore(EventStore):
     """``events_after`` is the adapter's query for several aggregates' newer events at once."""
 
     def __init__(self, app: Application, events_after: EventsAfter | None = None) -> None:

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
+from ai_how.app.ports import VenvInstaller
 
 EXTRA = ("kubernetes>=30",)
 
 
-class KubesprayVenv:
+class KubesprayVenv(VenvInstaller):
     def __init__(self, python: str = sys.executable) -> None:
         self.python = python
 

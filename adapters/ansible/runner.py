@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_how.app.errors import InfrastructureError
-from ai_how.app.ports import HostTally, PlaybookFailure, PlaybookOutcome, PlaybookRun
+from ai_how.app.ports import HostTally, PlaybookFailure, PlaybookOutcome, PlaybookRun, Provisioner
 
 INSTALL = "pip install 'ansible-runner>=2.3' (or reinstall ai-how: pip install -e .)"
 RESULT_STATUS = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_skipped": "skipped",
@@ -54,7 +54,7 @@ def _message(result: dict[str, Any]) -> str:
     return " ".join(str(text).split())
 
 
-class AnsibleRunnerProvisioner:
+class AnsibleRunnerProvisioner(Provisioner):
     def __init__(self, ansible_dir: Path, runs_dir: Path, env: Mapping[str, str] | None = None,
                  timeout_s: int = 3600) -> None:
         self.ansible_dir = ansible_dir

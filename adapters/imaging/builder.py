@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
-from ai_how.app.ports import BuiltImage, ImageRecipe
+from ai_how.app.ports import BuiltImage, ImageBuilder, ImageRecipe
 
 from ..host_tools import SYSLINUX_FILES, require, run
 from .scratch import install, scratch
@@ -154,7 +154,7 @@ def _assemble(work: Path, boot: Path, root_fs: Path, log: Path) -> Path:
     return raw
 
 
-class OfflineImageBuilder:
+class OfflineImageBuilder(ImageBuilder):
     """The ``ImageBuilder`` port with mmdebstrap, mkfs, mtools and SYSLINUX."""
 
     name = "mmdebstrap"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
-from ai_how.app.ports import BuiltImage, ImageRecipe
+from ai_how.app.ports import BuiltImage, ImageBuilder, ImageRecipe
 
 from ..host_tools import require, run
 from .scratch import install, scratch
@@ -22,7 +22,7 @@ CLOUD_IMAGES = {
 }
 
 
-class PackerImageBuilder:
+class PackerImageBuilder(ImageBuilder):
     name = "packer"
 
     def __init__(self, env: dict[str, str] | os._Environ | None = None) -> None:

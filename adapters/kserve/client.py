@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from ai_how.adapters.kubernetes.client import KubernetesClientApi
+from ai_how.app.ports import ModelServing
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 
 
-class KserveServing(KubernetesClientApi):
+class KserveServing(KubernetesClientApi, ModelServing):
     def _custom(self, kubeconfig: Path, what: str) -> Any:
         return self._connected(kubeconfig, what, "CustomObjectsApi")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_how.app.errors import InfrastructureError
-from ai_how.app.ports import NodeState
+from ai_how.app.ports import KubernetesApi, NodeState
 
 INSTALL = "pip install 'kubernetes>=30' (or reinstall ai-how: pip install -e .)"
 MEANING = {401: "the kubeconfig's credentials were refused", 403: "the kubeconfig's user may not do this",
@@ -54,7 +54,7 @@ def _pinned(base: type, server: str | None) -> type:
     return Pinned
 
 
-class KubernetesClientApi:
+class KubernetesClientApi(KubernetesApi):
     def __init__(self, server: str | None = None, timeout_s: float = 20.0) -> None:
         self.server = server
         self.timeout_s = timeout_s

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_how.app.errors import UsageError
-from ai_how.app.ports import ClusterOnHost, DomainInfo, DomainState, PrepareReport, TeardownReport
+from ai_how.app.ports import ClusterOnHost, DomainInfo, DomainState, Hypervisor, PrepareReport, TeardownReport
 from ai_how.domain.specs import ClusterPlan, VmPlan
 
 from . import domains, networks, storage
@@ -58,7 +58,7 @@ def qemu_log_tail(name: str, lines: int = 3) -> str:
     return " | ".join(tail)
 
 
-class LibvirtHypervisor:
+class LibvirtHypervisor(Hypervisor):
     def __init__(self, uri: str, pool_root: Path, domain_type: str | None = None,
                  profiles: list[Profile] | None = None, memory: Path | None = None) -> None:
         self.uri = uri

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ai_how.app.errors import InfrastructureError, UsageError
-from ai_how.app.ports import RegisteredModel
+from ai_how.app.ports import ModelRegistry, RegisteredModel
 from ai_how.domain.errors import UnknownObject
 
 # Read by MLflow when its client is first imported; a user's own settings win.
@@ -67,7 +67,7 @@ def _registered(client: Any, found: Any, alias: str | None) -> RegisteredModel:
                            run_id=found.run_id or None, alias=alias, tags=dict(found.tags or {}))
 
 
-class MlflowRegistry:
+class MlflowRegistry(ModelRegistry):
     def check(self, tracking_uri: str) -> None:
         with _answers(tracking_uri, "its registered models") as client:
             client.search_registered_models(max_results=1)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ai_how.app.errors import ChecksumMismatch, InfrastructureError, UsageError
-from ai_how.app.ports import LocalFile, S3Access, StoredObject
+from ai_how.app.ports import LocalFile, ObjectStore, S3Access, StoredObject
 
 PART = 8 * 1024 * 1024  # multipart threshold and part size (S3's minimum part is 5 MiB)
 
@@ -80,7 +80,7 @@ def _matches(head: dict[str, Any] | None, file: LocalFile, etag: str) -> bool:
     return head is not None and head.get("ContentLength") == file.size and head.get("ETag", "").strip('"') == etag
 
 
-class S3ObjectStore:
+class S3ObjectStore(ObjectStore):
     def upload_verified(self, access: S3Access, bucket: str, prefix: str,
                         files: Sequence[LocalFile]) -> list[StoredObject]:
         from boto3.s3.transfer import TransferConfig

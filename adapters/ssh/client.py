@@ -5,13 +5,15 @@ from __future__ import annotations
 import shlex
 import subprocess
 
+from ai_how.app.ports import GuestAccess
+
 from .keys import SshKeys
 
 # Written by cloud-init's last stage: before it, a later stage may still restart sshd.
 BOOT_FINISHED = "/var/lib/cloud/instance/boot-finished"
 
 
-class SshGuests:
+class SshGuests(GuestAccess):
     """The ``GuestAccess`` port."""
 
     def __init__(self, keys: SshKeys) -> None:

@@ -12,6 +12,8 @@ import secrets
 import threading
 from pathlib import Path
 
+from ai_how.app.ports import KeyStore
+
 from ..host_tools import require, run
 
 _LOCK = threading.Lock()
@@ -29,7 +31,7 @@ def _keygen(path: Path, comment: str) -> None:
     os.chmod(path, 0o600)
 
 
-class SshKeys:
+class SshKeys(KeyStore):
     """The ``KeyStore`` port."""
 
     def __init__(self, state_dir: Path) -> None:

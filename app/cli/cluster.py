@@ -273,7 +273,6 @@ def cluster_app(kind: str) -> typer.Typer:
 
 def slurm_states(cli: Any, view: Any) -> tuple[Optional[dict[str, str]], Optional[str]]:
     """Each node's state as slurmctld reports it (sinfo on the controller), or why not."""
-    from ai_how.app.deploy.slurm import node_states
     from ai_how.app.errors import InfrastructureError
 
     if not view.deployment:
@@ -285,7 +284,7 @@ def slurm_states(cli: Any, view: Any) -> tuple[Optional[dict[str, str]], Optiona
     from ai_how.domain.specs import VmSpec
 
     try:
-        return node_states(cli.bus().dependencies["guests"], VmSpec.from_dict(row["spec"]).login, controller.ip), None
+        return cli.bus().dependencies["slurm_at"](VmSpec.from_dict(row["spec"]).login, controller.ip).node_states(), None
     except InfrastructureError as exc:
         return None, str(exc)
 

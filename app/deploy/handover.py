@@ -25,7 +25,7 @@ from ai_how.app.errors import InfrastructureError
 from ai_how.app.faults import crash_point
 from ai_how.app.host.capacity import CapacityExceeded
 from ai_how.app.lifecycle.capacity_guard import guard
-from ai_how.app.ports import EventStore, GuestAccess, Hypervisor, KubernetesApi
+from ai_how.app.ports import EventStore, Hypervisor, KubernetesApi, SlurmAt, SlurmControl
 from ai_how.app.progress import Progress
 from ai_how.domain.cluster import ClusterKind
 from ai_how.domain.commands import CapacityPolicy, MoveGpu, StartVms, StopVms
@@ -35,8 +35,6 @@ from ai_how.domain.gpu_move import STEPS, GpuMove
 from ai_how.domain.ids import cluster_id, gpu_id, move_id, vm_id
 from ai_how.domain.specs import VmPlan, VmSpec
 from ai_how.domain.vm import Vm, VmState
-
-from .slurm import node_states
 
 POLL_S = 5.0
 READY_WAIT_S = 300.0  # a resumed SLURM node, or a Kubernetes node with its GPU, after the guest is up
@@ -56,40 +54,7 @@ class MoveResult:
                 "seconds": round(self.seconds, 1), "resumed": self.resumed}
 
 
-class Slurm:
-    """scontrol and squeue on the cluster's controller, over the platform's SSH."""
-
-    def __init__(self, guests: GuestAccess, login: str, controller_ip: str) -> None:
-        self.guests, self.login, self.address = guests, login, controller_ip
-
-    def _run(self, command: list[str], what: str) -> str:
-        code, out, err = self.guests.run(self.login, self.address, command, timeout_s=30)
-        if code != 0:
-            said = (err.strip().splitlines() or [f"exit {code}"])[-1]
-            raise InfrastructureError(f"{what} on the SLURM controller failed: {said}")
-        return out
-
-    def drain(self, node: str, reason: str) -> None:
-        self._run(["sudo", "scontrol", "update", f"nodename={node}", "state=drain", f"reason={reason}"],
-                  f"draining {node}")
-
-    def resume(self, node: str) -> None:
-        state = node_states(self.guests, self.login, self.address).get(node, "")
-        if state.startswith(("drain", "drng", "down")):
-            self._run(["sudo", "scontrol", "update", f"nodename={node}", "state=resume"], f"resuming {node}")
-
-    def jobs_on(self, node: str) -> list[str]:
-        out = self._run(["squeue", "--noheader", "--nodelist", node, "--format", "%i"], f"the jobs on {node}")
-        return [line.strip() for line in out.splitlines() if line.strip()]
-
-    def requeue(self, jobs: list[str]) -> None:
-        self._run(["sudo", "scontrol", "requeue", ",".join(jobs)], f"requeueing jobs {', '.join(jobs)}")
-
-    def state(self, node: str) -> str:
-        return node_states(self.guests, self.login, self.address).get(node, "unknown")
-
-
-def _slurm_of(store: EventStore, vm: Vm, guests: GuestAccess) -> Slurm | None:
+def _slurm_of(store: EventStore, vm: Vm, slurm_at: SlurmAt) -> SlurmControl | None:
     """The SLURM controller of ``vm``'s cluster, when that cluster is deployed and it runs."""
     cluster = store.get(cluster_id(vm.cluster))
     if cluster is None or cluster.kind != ClusterKind.HPC or vm.role != "compute" or not cluster.is_deployed:
@@ -100,7 +65,7 @@ def _slurm_of(store: EventStore, vm: Vm, guests: GuestAccess) -> Slurm | None:
     spec: VmSpec = controller.spec
     if not spec.has_os or not spec.ip:
         return None
-    return Slurm(guests, spec.login, spec.ip)
+    return slurm_at(spec.login, spec.ip)
 
 
 def _kubernetes_of(store: EventStore, vm: Vm) -> Path | None:
@@ -121,7 +86,7 @@ def _wait(check: Callable[[], bool], timeout_s: float, sleep: Callable[[float], 
         sleep(min(POLL_S, max(0.1, deadline - time.monotonic())))
 
 
-def drain_slurm(slurm: Slurm, node: str, reason: str, timeout_s: float, force: bool, progress: Progress,
+def drain_slurm(slurm: SlurmControl, node: str, reason: str, timeout_s: float, force: bool, progress: Progress,
                 sleep: Callable[[float], None] = time.sleep) -> str:
     """Drain ``node`` and wait for its jobs; when the wait is over, requeue them (``force``) or
     resume the node and refuse."""
@@ -152,7 +117,7 @@ def drain_slurm(slurm: Slurm, node: str, reason: str, timeout_s: float, force: b
 class Handover:
     store: EventStore
     bus: Any
-    guests: GuestAccess
+    slurm_at: SlurmAt
     kubernetes: KubernetesApi
     progress: Progress
     move: GpuMove
@@ -166,7 +131,7 @@ class Handover:
         holder = self._vm(self.move.holder)
         if holder is None or holder.state != VmState.RUNNING:
             return "nothing to drain: the holder is not running"
-        slurm = _slurm_of(self.store, holder, self.guests)
+        slurm = _slurm_of(self.store, holder, self.slurm_at)
         if slurm is not None:
             return drain_slurm(slurm, holder.name, f"ai-how gpu move {self.move.pci_address} to {self.move.target}",
                                self.move.drain_timeout_s, self.move.force, self.progress, self.sleep)
@@ -195,7 +160,7 @@ class Handover:
         target = self._vm(self.move.target)
         if target.state != VmState.RUNNING:
             raise InfrastructureError(f"{target.name} is {target.state}, not running")
-        slurm = _slurm_of(self.store, target, self.guests)
+        slurm = _slurm_of(self.store, target, self.slurm_at)
         if slurm is not None:
             slurm.resume(target.name)
             if not _wait(lambda: slurm.state(target.name) in ("idle", "mix", "alloc"), READY_WAIT_S, self.sleep):
@@ -225,9 +190,9 @@ class ResumeHolder:
     """A move that ends short of stopping its holder gives the holder's SLURM node back to the
     scheduler: the holder still runs and holds the card, so its drain would only idle it."""
 
-    def __init__(self, store: EventStore, guests: GuestAccess) -> None:
+    def __init__(self, store: EventStore, slurm_at: SlurmAt) -> None:
         self.store = store
-        self.guests = guests
+        self.slurm_at = slurm_at
 
     def __call__(self, move: GpuMove) -> str | None:
         holder: Vm | None = self.store.get(vm_id(move.holder)) if move.holder else None
@@ -235,7 +200,7 @@ class ResumeHolder:
         if holder is None or holder.state != VmState.RUNNING or gpu is None or gpu.holder != holder.name:
             return None
         try:
-            slurm = _slurm_of(self.store, holder, self.guests)
+            slurm = _slurm_of(self.store, holder, self.slurm_at)
             if slurm is None:
                 return None
             slurm.resume(holder.name)
@@ -280,7 +245,7 @@ def _fits(store: EventStore, hypervisor: Hypervisor, topology: Any, holder: str 
         raise
 
 
-def move_gpu(command: MoveGpu, store: EventStore, bus: Any, guests: GuestAccess, kubernetes: KubernetesApi,
+def move_gpu(command: MoveGpu, store: EventStore, bus: Any, slurm_at: SlurmAt, kubernetes: KubernetesApi,
              progress: Progress, hypervisor: Hypervisor, live_topology: Any,
              resume_holder: Callable[[GpuMove], str | None]) -> MoveResult:
     found: GpuMove | None = store.get(move_id(command.pci_address))
@@ -309,7 +274,7 @@ def move_gpu(command: MoveGpu, store: EventStore, bus: Any, guests: GuestAccess,
     subject = f"GPU {command.pci_address}"
     progress(subject, (f"finishing its move to {move.target}" if resumed else
                        f"moving from {move.holder or 'no VM'} to {move.target}"))
-    handover = Handover(store, bus, guests, kubernetes, progress, move, command.stop_timeout_s)
+    handover = Handover(store, bus, slurm_at, kubernetes, progress, move, command.stop_timeout_s)
     began = time.monotonic()
     for step in STEPS:
         if step in move.done:

@@ -80,27 +80,3 @@ def slurm_layout(cluster: str, vms: list[dict[str, Any]], settings: dict[str, An
             "slurm_nodes": nodes,
             "slurm_partitions": _partitions(settings, nodes),
             "slurm_accounting": bool(settings.get("accounting", False))}
-
-
-SINFO = ["sinfo", "--noheader", "--Node", "--format", "%N %t"]
-
-
-def node_states(guests: Any, login: str, controller_ip: str) -> dict[str, str]:
-    """SLURM's own view of its nodes, asked of slurmctld on the controller: node -> state
-    (idle, alloc, mix, drain, down, ...; '(not responding)' when slurmctld cannot reach it).
-    Raises ``InfrastructureError`` when the controller or slurmctld does not answer."""
-    from ai_how.app.errors import InfrastructureError
-
-    code, out, err = guests.run(login, controller_ip, SINFO, timeout_s=20)
-    if code != 0:
-        said = (err.strip().splitlines() or [f"exit {code}"])[-1]
-        raise InfrastructureError(f"sinfo on the controller failed: {said}")
-    states: dict[str, str] = {}
-    for line in out.splitlines():
-        words = line.split()
-        if len(words) == 2:
-            name, state = words
-            flag = state[-1] if state[-1] in "*~#%!$@^-" else ""
-            state = state.rstrip("*~#%!$@^-")
-            states[name] = state + (" (not responding)" if flag == "*" else "")
-    return states

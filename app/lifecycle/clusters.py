@@ -16,7 +16,7 @@ from ai_how.app.errors import InfrastructureError
 from ai_how.app.faults import crash_point
 from ai_how.app.guests.seeds import seeds_for
 from ai_how.app.images.catalogue import resolve as resolve_images
-from ai_how.app.ports import BeforeStop, EventStore, Hypervisor, KeyStore, PrepareReport, TeardownReport
+from ai_how.app.ports import EventStore, Hypervisor, KeyStore, PrepareReport, TeardownReport
 from ai_how.domain.cluster import ClusterStatus
 from ai_how.domain.commands import (
     DestroyCluster,
@@ -39,6 +39,7 @@ from ai_how.domain.specs import VmPlan
 from ai_how.domain.vm import StopReason, VmState
 
 from .capacity_guard import guard
+from .hooks import BeforeStop
 from .leases import load_gpu, load_vm, load_with_cards, release_from
 from .redefine import RedefineResult
 

@@ -27,6 +27,7 @@ from ai_how.app.config.validation import validate_config
 from ai_how.app.deploy.addons import addon_settings
 from ai_how.app.deploy.kubernetes import kubernetes_settings
 from ai_how.app.deploy.kubespray import read_checkout
+from ai_how.app.ports import Hypervisor
 from ai_how.domain.cluster import Cluster
 from ai_how.domain.commands import DeployKubernetes, MarkVmStarted, StopVms
 from ai_how.domain.errors import DrainTimedOut
@@ -84,7 +85,7 @@ def cluster_vars(inventory: dict, version: str, cni: str, pods: str) -> None:
         assert found["helm_enabled"] is True and isinstance(found["ingress_nginx_enabled"], bool)
 
 
-class StoppingHost:
+class StoppingHost(Hypervisor):
     """Of the hypervisor, the one call a stop makes: the domains themselves are not the subject."""
 
     def __init__(self) -> None:

@@ -4,10 +4,12 @@ guests in tests/integration)."""
 
 from __future__ import annotations
 
+from ai_how.app.ports import GuestAccess
 
-class FakeGuests:
+
+class FakeGuests(GuestAccess):
     def __init__(self, answers: dict[tuple[str, ...], str] | None = None) -> None:
-        self.answers = dict(answers or {})
+        self.canned = dict(answers or {})
         self.asked: list[tuple[str, str, list[str]]] = []
 
     def argv(self, user: str, host: str, command: list[str], tty: bool = False) -> list[str]:
@@ -18,5 +20,5 @@ class FakeGuests:
 
     def run(self, user: str, host: str, command: list[str], timeout_s: float = 30) -> tuple[int, str, str]:
         self.asked.append((user, host, list(command)))
-        out = self.answers.get(tuple(command))
+        out = self.canned.get(tuple(command))
         return (0, out, "") if out is not None else (1, "", f"{command[-1]}: No such file or directory")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ai_how.app.ports import HostTally, PlaybookFailure, PlaybookOutcome, PlaybookRun
+from ai_how.app.ports import HostTally, PlaybookFailure, PlaybookOutcome, PlaybookRun, Provisioner
 
 
-class FakeProvisioner:
+class FakeProvisioner(Provisioner):
     def __init__(self, artifacts: Path) -> None:
         self.artifacts = artifacts
         self.runs: list[PlaybookRun] = []

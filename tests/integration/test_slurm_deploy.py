@@ -49,12 +49,13 @@ def _wait_for(check, timeout_s: float, what: str, every_s: float = 5):
 def _gpu_move_drain(state: Path, controller_ip: str, node: str, ai_how) -> None:
     """A job that ends within the wait is waited for; one that does not refuses the move (the
     node resumed) unless forced, when it is requeued; the node then takes jobs again."""
+    from ai_how.adapters.slurm import SshSlurm
     from ai_how.app.bootstrap import guest_access, ssh_keys
-    from ai_how.app.deploy.handover import Slurm, drain_slurm
+    from ai_how.app.deploy.handover import drain_slurm
     from ai_how.app.progress import Progress
     from ai_how.domain.errors import MoveRefused
 
-    slurm = Slurm(guest_access(ssh_keys(state)), "aihow", controller_ip)
+    slurm = SshSlurm(guest_access(ssh_keys(state)), "aihow", controller_ip)
 
     def submit(seconds: int) -> str:
         return ai_how("hpc", "ssh", "--", "sbatch", "--parsable", "--requeue", "-w", node, "--wrap",

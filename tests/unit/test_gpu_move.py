@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from ai_how.app import processes
+from ai_how.app.ports import GuestAccess
 from ai_how.domain.errors import InvalidTransition
 from ai_how.domain.gpu_move import STEPS, GpuMove, MoveState
 
@@ -53,7 +54,7 @@ def test_a_move_s_process_is_alive_while_it_runs_and_not_once_it_is_gone() -> No
     assert processes.alive("elsewhere:1:1")  # another host cannot be asked
 
 
-class _Guests:
+class _Guests(GuestAccess):
     """A SLURM controller's shell: sinfo answers with the node states; commands are kept."""
 
     def __init__(self, states: dict[str, str]) -> None:
@@ -91,7 +92,7 @@ def test_a_failed_move_resumes_its_holder_s_node_while_the_holder_runs_with_the_
     from ai_how.app.deploy.handover import ResumeHolder
 
     guests = _Guests({"hpc-compute-01": "drain"})
-    said = ResumeHolder(_store("running", "hpc-compute-01"), guests)(_move_of("hpc-compute-01"))
+    said = ResumeHolder(_store("running", "hpc-compute-01"), _slurm_at(guests))(_move_of("hpc-compute-01"))
     assert said == "SLURM node hpc-compute-01 resumed: it still runs and holds the card"
     assert "sudo scontrol update nodename=hpc-compute-01 state=resume" in guests.ran
 
@@ -101,8 +102,14 @@ def test_a_holder_that_stopped_or_gave_the_card_up_is_left_as_it_is() -> None:
 
     for state, holder in (("stopped", None), ("running", "cloud-gpu-01")):
         guests = _Guests({"hpc-compute-01": "drain"})
-        assert ResumeHolder(_store(state, holder), guests)(_move_of("hpc-compute-01")) is None
+        assert ResumeHolder(_store(state, holder), _slurm_at(guests))(_move_of("hpc-compute-01")) is None
         assert guests.ran == []
+
+
+def _slurm_at(guests):
+    from ai_how.adapters.slurm import SshSlurm
+
+    return lambda login, address: SshSlurm(guests, login, address)
 
 
 def _move_of(holder: str) -> GpuMove:

@@ -13,6 +13,7 @@ from ai_how.app.config.loader import load_config
 from ai_how.app.config.validation import validate_config
 from ai_how.app.deploy.kubernetes import kubernetes_settings, kubespray_inventory
 from ai_how.app.deploy.kubespray import KubesprayMissing, read_checkout, setup
+from ai_how.app.ports import VenvInstaller
 from ai_how.app.settings import resolve_kubespray_venvs
 from ai_how.domain.cluster import Cluster
 from ai_how.domain.errors import InvalidTransition
@@ -58,7 +59,7 @@ def test_the_checkout_s_release_and_versions_are_read_from_its_files(tmp_path: P
         checkout.ansible_playbook(venvs)
 
 
-class _CountingInstaller:
+class _CountingInstaller(VenvInstaller):
     """Makes a venv's marker files only: counts how often ai-how asked for one."""
 
     def __init__(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
-from ai_how.app.ports import LoggedEvent
+from ai_how.app.ports import EventStore, LoggedEvent
 from ai_how.app.readside.audit import verify
 from ai_how.app.readside.projection import Topology
 
@@ -28,7 +28,7 @@ SETUP = (
 )
 
 
-class FakeLog:
+class FakeLog(EventStore):
     """The log's reading side over a list: enough for folding and verifying."""
 
     def __init__(self, events: list[LoggedEvent]) -> None:

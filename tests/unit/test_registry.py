@@ -13,7 +13,7 @@ from ai_how.adapters.s3.store import PART, expected_etag
 from ai_how.app.config.loader import load_config
 from ai_how.app.deploy.oumi import stanza, write_stanza
 from ai_how.app.errors import UsageError
-from ai_how.app.ports import RegisteredModel
+from ai_how.app.ports import KeyStore, RegisteredModel
 from ai_how.app.serving.manifests import inference_service, model_spec
 from ai_how.app.serving.push import local_files, s3_access, tree_digest
 from ai_how.app.serving.registry import artifacts_bucket, parse_ref, storage_uri, tracking_uri
@@ -98,7 +98,7 @@ def test_s3_credentials_come_from_the_environment_or_the_minio_add_on_s_secret(t
     assert (access.endpoint, access.access_key, access.secret_key) == ("http://s3:9000", "k", "hunter2-secret")
     assert "hunter2" not in repr(access)
 
-    class Keys:
+    class Keys(KeyStore):
         def cluster_secret(self, cluster: str, kind: str, value: str | None = None) -> Path:
             path = tmp_path / cluster / kind
             path.parent.mkdir(exist_ok=True)
