@@ -40,11 +40,13 @@ from .serving import models as serving_models
 from .settings import resolve_ansible_dir, resolve_image_dir, resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
 
-COMMAND_HANDLERS = {**lifecycle_handlers.COMMAND_HANDLERS, **image_build.COMMAND_HANDLERS,
+COMMAND_HANDLERS: dict[type, Any] = {**lifecycle_handlers.COMMAND_HANDLERS, **image_build.COMMAND_HANDLERS,
                     **hpc_deploy.COMMAND_HANDLERS, **cloud_deploy.COMMAND_HANDLERS, **handover.COMMAND_HANDLERS,
                     **serving_models.COMMAND_HANDLERS}
 EVENT_HANDLERS: dict[type, list[Any]] = {}
-for _handlers in (lifecycle_handlers.EVENT_HANDLERS, hpc_deploy.EVENT_HANDLERS, cloud_deploy.EVENT_HANDLERS):
+_ALL_EVENT_HANDLERS: tuple[dict[Any, Any], ...] = (lifecycle_handlers.EVENT_HANDLERS, hpc_deploy.EVENT_HANDLERS,
+                                                           cloud_deploy.EVENT_HANDLERS)
+for _handlers in _ALL_EVENT_HANDLERS:
     for _event_type, _entries in _handlers.items():
         EVENT_HANDLERS.setdefault(_event_type, []).extend(_entries)
 
@@ -257,5 +259,8 @@ def bootstrap(
     bus.event_handlers = wired
     bus.dependencies = dependencies
     # Up to this process's own last event: the others' later ones are theirs to project.
-    bus.after_command = lambda: live.catch_up(store.last_recorded_position())
+    def catch_up() -> None:
+        live.catch_up(store.last_recorded_position())
+
+    bus.after_command = catch_up
     return bus

@@ -138,8 +138,9 @@ class EventSourcedStore(EventStore):
         except PersistenceError as exc:
             raise StoreUnavailable(f"cannot read the event store: {exc}") from exc
         for record in sorted(stored, key=lambda r: r.originator_version):
-            event = self.app.mapper.to_domain_event(record)
-            cached[record.originator_id] = event.mutate(cached[record.originator_id])
+            event: Any = self.app.mapper.to_domain_event(record)
+            aggregate_id = UUID(str(record.originator_id))
+            cached[aggregate_id] = event.mutate(cached[aggregate_id])
         for aggregate_id, aggregate in cached.items():
             self.app.repository.cache.put(aggregate_id, aggregate)
         return found | cached
@@ -162,7 +163,7 @@ class EventSourcedStore(EventStore):
         self._new_events = []
 
     def _to_logged(self, notification: Any) -> LoggedEvent:
-        event = self.app.mapper.to_domain_event(notification)
+        event: Any = self.app.mapper.to_domain_event(notification)
         qualname = type(event).__qualname__
         return LoggedEvent(
             position=notification.id,

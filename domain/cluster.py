@@ -32,6 +32,30 @@ class DeploymentStatus(StrEnum):
 
 
 class Cluster(Aggregate):
+    # Declared, not made by ``@event``, so that a type checker knows them (same stored topics).
+    class ClusterDeployStarted(Aggregate.Event):
+        run_id: str
+        playbook: str
+        playbook_digest: str
+        config_digest: str
+        layout: dict[str, Any]
+        limit: str | None
+        check: bool
+        full: bool = False
+
+    class KubernetesDeployStarted(Aggregate.Event):
+        run_id: str
+        playbook: str
+        playbook_digest: str
+        config_digest: str
+        limit: str | None
+        check: bool
+        kubespray: str
+        kube_version: str
+        hosts: list[str]
+        addons: list[str]
+        layout: dict[str, Any]
+
     # The last deployment (a check run is not one); class defaults for logs from before deploys.
     deployment: dict[str, Any] | None = None
     last_check: dict[str, Any] | None = None
@@ -162,7 +186,7 @@ class Cluster(Aggregate):
         """Its last deployment succeeded and none runs now."""
         return self.deploying is None and (self.deployment or {}).get("status") == DeploymentStatus.DEPLOYED
 
-    @event("ClusterDeployStarted")
+    @event(ClusterDeployStarted)
     def _deploy_started(self, run_id: str, playbook: str, playbook_digest: str, config_digest: str,
                         layout: dict[str, Any], limit: str | None, check: bool, full: bool = False) -> None:
         record = {"run_id": run_id, "status": DeploymentStatus.DEPLOYING.value, "playbook": playbook,
@@ -203,7 +227,7 @@ class Cluster(Aggregate):
                      task=task, message=message)
 
     def _finish(self, check: bool, **outcome: Any) -> None:
-        record = dict(self.last_check if check else self.deployment or {}, **outcome)
+        record = dict((self.last_check if check else self.deployment) or {}, **outcome)
         if check:
             self.last_check = record
         else:
@@ -226,7 +250,7 @@ class Cluster(Aggregate):
                                         config_digest=config_digest, limit=None, check=False, kubespray=kubespray,
                                         kube_version=kube_version, hosts=hosts, addons=addons, layout=layout)
 
-    @event("KubernetesDeployStarted")
+    @event(KubernetesDeployStarted)
     def _kubernetes_deploy_started(self, run_id: str, playbook: str, playbook_digest: str, config_digest: str,
                                    limit: str | None, check: bool, kubespray: str, kube_version: str,
                                    hosts: list[str], addons: list[str], layout: dict[str, Any]) -> None:

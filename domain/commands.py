@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .specs import ClusterPlan
 
@@ -205,7 +206,7 @@ class DeployCluster(Command):
     """
 
     name: str
-    settings: dict = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
     limit: str | None = None  # one VM of the cluster
     check: bool = False  # Ansible's check mode: report what would change, change nothing
     full: bool = False  # every task on every node, even where the quick check finds nothing to do
@@ -240,8 +241,8 @@ class DeployKubernetes(Command):
 
     name: str
     kubespray: str
-    settings: dict = field(default_factory=dict)
-    addons: dict = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    addons: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -283,7 +284,7 @@ class DeployModel(Command):
     cluster: str
     namespace: str
     name: str
-    spec: dict = field(default_factory=dict)
+    spec: dict[str, Any] = field(default_factory=dict)
     wait_s: float = 0.0
     dry_run: bool = False
 

@@ -62,7 +62,7 @@ DEFAULT_ADMIN_USER = "aihow"
 @dataclass(frozen=True)
 class VmSpec:
     cpu_cores: int
-    memory_gb: int
+    memory_gb: float
     disk_gb: int
     ip: str | None
     auto_start: bool = True

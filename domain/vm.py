@@ -29,6 +29,20 @@ class StopReason(StrEnum):
 
 
 class Vm(Aggregate):
+    # The events that other parts react to, declared so that a type checker knows them; the
+    # others are made by ``@event`` from their methods. Same names, same stored topics.
+    class VmStartRequested(Aggregate.Event):
+        pass
+
+    class GuestReady(Aggregate.Event):
+        address: str
+        profile: str
+        seconds: float
+
+    class VmStopRequested(Aggregate.Event):
+        timeout: float
+        restart: bool
+
     # Class defaults, for aggregates restored from snapshots taken before these existed.
     guest_ready = False
     start_profile: str | None = None
@@ -79,7 +93,7 @@ class Vm(Aggregate):
             raise self._refuse("start", hints[self.state])
         self._start_requested()
 
-    @event("VmStartRequested")
+    @event(VmStartRequested)
     def _start_requested(self) -> None:
         self._state_before_start = self.state
         self.state = VmState.STARTING
@@ -105,7 +119,7 @@ class Vm(Aggregate):
             raise self._refuse("mark its guest ready", "only a running VM has a guest")
         self._guest_ready(address=address, profile=profile, seconds=round(seconds, 1))
 
-    @event("GuestReady")
+    @event(GuestReady)
     def _guest_ready(self, address: str, profile: str, seconds: float) -> None:
         self.guest_ready = True
         self.start_profile = profile
@@ -146,7 +160,7 @@ class Vm(Aggregate):
             raise self._refuse("stop", "only a running VM can be stopped")
         self._stop_requested(timeout=timeout, restart=restart)
 
-    @event("VmStopRequested")
+    @event(VmStopRequested)
     def _stop_requested(self, timeout: float, restart: bool) -> None:
         self.state = VmState.STOPPING
 

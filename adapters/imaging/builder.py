@@ -18,7 +18,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
@@ -159,7 +159,7 @@ class OfflineImageBuilder(ImageBuilder):
 
     name = "mmdebstrap"
 
-    def __init__(self, env: dict[str, str] | os._Environ | None = None) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self.env = os.environ if env is None else env
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
@@ -25,7 +25,7 @@ CLOUD_IMAGES = {
 class PackerImageBuilder(ImageBuilder):
     name = "packer"
 
-    def __init__(self, env: dict[str, str] | os._Environ | None = None) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self.env = os.environ if env is None else env
 
     TEMPLATE = "golden-image.pkr.hcl"

@@ -5,9 +5,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 
-from ai_how.app.ports import GuestAccess
-
-from .keys import SshKeys
+from ai_how.app.ports import GuestAccess, KeyStore
 
 # Written by cloud-init's last stage: before it, a later stage may still restart sshd.
 BOOT_FINISHED = "/var/lib/cloud/instance/boot-finished"
@@ -16,7 +14,7 @@ BOOT_FINISHED = "/var/lib/cloud/instance/boot-finished"
 class SshGuests(GuestAccess):
     """The ``GuestAccess`` port."""
 
-    def __init__(self, keys: SshKeys) -> None:
+    def __init__(self, keys: KeyStore) -> None:
         self.keys = keys
 
     def options(self, connect_timeout_s: int = 5) -> list[str]:

@@ -135,6 +135,8 @@ def cluster_app(kind: str) -> typer.Typer:
                 limits.host_reserve_gb, limits.max_vcpu_ratio, forced), redefine=redefine)), force, yes)
         deployed = deploy_it() if deploy and json_output else None
         view = cluster_view(cli.topology(), cli.hypervisor(), planned.name)
+        if view is None:
+            raise fail(f"{planned.name} is not recorded here after its start; run 'ai-how reconcile'", 3)
         if json_output:
             print_json({**({"deployed": deployed} if deploy else {}), "started": result.started, "already_running": result.already_running,
                         "left_off": result.left_off, "created": result.prepared.created,

@@ -98,6 +98,8 @@ def deploy(ctx: typer.Context,
         parse_ref(mlflow)
         uri, registered = resolve(state(ctx).bus().dependencies["registry"], tracking_uri(mlflow_uri, section=section),
                                   mlflow, section)
+    if uri is None:
+        raise UsageError("give the model as --uri URI or as --mlflow MODEL@ALIAS (or MODEL/VERSION)")
     spec = model_spec(uri, model_format, defaults, gpu, cpu, memory, min_replicas, max_replicas,
                       target_concurrency, registered, service_account_for(uri, namespace, service_account, defaults))
     bus = state(ctx).reconciled(strict=not dry_run)

@@ -58,7 +58,7 @@ def topology(ctx: typer.Context,
     from ai_how.app.readside.topology import topology_tree
 
     cli = state(ctx)
-    configured = []
+    configured: list[Any] = []
     uri = None
     if config is not None:
         from .cluster import planned_clusters

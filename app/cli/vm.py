@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -90,7 +90,7 @@ def status(ctx: typer.Context, name: Name,
         out.print(line)
 
 
-def _guest(ctx: typer.Context, name: str) -> tuple[object, str, str]:
+def _guest(ctx: typer.Context, name: str) -> tuple[Any, str, str]:
     """The bus, the VM's login and address, for a VM whose guest can be reached."""
     cli = state(ctx)
     cli.reconciled(strict=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,7 +149,8 @@ def plan_digest(network: dict[str, str], vms: list[PlannedVm]) -> str:
 
 def plan_clusters(config: ClusterConfig) -> list[PlannedCluster]:
     planned = []
-    sections = [("hpc", config.clusters.hpc, _hpc_vms), ("cloud", config.clusters.cloud, _cloud_vms)]
+    sections: list[tuple[str, Any, Callable[..., list[PlannedVm]]]] = [
+        ("hpc", config.clusters.hpc, _hpc_vms), ("cloud", config.clusters.cloud, _cloud_vms)]
     for kind, section, build in sections:
         if section is None:
             continue

@@ -14,7 +14,7 @@ from typing import Literal
 from ai_how.domain.gpu_models import NVIDIA_VENDOR_ID, model_name
 from ai_how.domain.pci import slot_address
 
-from .models import ClusterConfig, WorkerGroups
+from .models import ClusterConfig, PciDevice, WorkerGroups
 from .plan import PlannedCluster, PlannedVm, plan_clusters
 
 Severity = Literal["error", "warning"]
@@ -86,7 +86,7 @@ class Report:
         return not self.errors
 
 
-def _device_paths(vm: PlannedVm) -> list[tuple[str, object]]:
+def _device_paths(vm: PlannedVm) -> list[tuple[str, PciDevice]]:
     pt = vm.config.pcie_passthrough
     if pt is None or not pt.enabled:
         return []
@@ -315,7 +315,7 @@ def _check_addons(config: ClusterConfig, out: list[Finding]) -> None:
     if cloud is None:
         return
     mlops, monitoring, serving = cloud.mlops, cloud.monitoring, cloud.serving_config
-    needs = []
+    needs: list[tuple[str, bool, str, str | None]] = []
     if mlops.mlflow.enabled and mlops.mlflow.database.host is None:
         needs.append(("mlops.mlflow", mlops.postgresql.enabled, "mlops.postgresql", "database.host"))
     if mlops.mlflow.enabled and mlops.mlflow.artifact_store.endpoint is None:

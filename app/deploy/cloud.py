@@ -32,7 +32,7 @@ from ai_how.domain.commands import (
     MarkKubernetesDeployed,
     MarkKubernetesDeployFailed,
 )
-from ai_how.domain.errors import ClusterNotRunning, DeployInProgress, DrainTimedOut
+from ai_how.domain.errors import ClusterNotRunning, DeployInProgress, DrainTimedOut, UnknownObject
 from ai_how.domain.ids import cluster_id, vm_id
 from ai_how.domain.specs import VmSpec
 from ai_how.domain.vm import Vm, VmState
@@ -203,7 +203,9 @@ def _run(provisioner: Provisioner, run: PlaybookRun, progress: Progress, what: s
 def run_kubespray(event: Cluster.KubernetesDeployStarted, store: EventStore, provisioner: Provisioner,
                   live_topology: Any, keys: KeyStore, guests: Any, kubernetes: KubernetesApi,
                   progress: Progress) -> Command:
-    cluster = store.read(event.originator_id)
+    cluster: Cluster | None = store.read(event.originator_id)
+    if cluster is None:
+        raise UnknownObject(f"the cluster of run {event.run_id} is not in the store")
     layout = event.layout
     rows = [r for r in _running_rows(live_topology, cluster) if r["name"] in event.hosts]
     hosts, login = _hosts_of(rows), _login(rows)
@@ -252,6 +254,13 @@ def mark_kubernetes_deploy_failed(command: MarkKubernetesDeployFailed, store: Ev
     store.save(cluster)
 
 
+def _kube(cluster: Cluster) -> dict[str, Any]:
+    """Its Kubernetes deployment record, where one is known to be there."""
+    if cluster.kubernetes is None:
+        raise UsageError(f"{cluster.name} has no deployed Kubernetes: run 'ai-how cloud deploy CONFIG' first")
+    return cluster.kubernetes
+
+
 def _deployed(cluster: Cluster) -> bool:
     return cluster.kubernetes is not None and cluster.is_deployed
 
@@ -271,23 +280,23 @@ def join_node(command: JoinNode, store: EventStore, provisioner: Provisioner, li
         workers = [r["name"] for r in rows if r["role"] in WORKER_ROLES]
         raise UsageError(f"--limit {command.vm}: not a running worker of {command.name} "
                          f"(running workers: {', '.join(workers) or 'none'})")
-    layout = cluster.kubernetes["layout"]
+    layout = _kube(cluster)["layout"]
     run_id = _run_id(command.name, False).replace("-deploy-", "-join-")
     began = time.monotonic()
     try:
         run = _playbook_run(run_id, cluster.name, SCALE, _hosts_of(rows), layout, keys, _login(rows),
                             limit=command.vm)
         _run(provisioner, run, progress, f"{command.vm} joins Kubernetes")
-        settle_nodes(kubernetes, Path(cluster.kubernetes["kubeconfig"]), [command.vm], layout["settings"], progress)
+        settle_nodes(kubernetes, Path(_kube(cluster)["kubeconfig"]), [command.vm], layout["settings"], progress)
     except Exception as exc:
         host, task, message, _, _ = failure_of(exc)
         fresh = store.get(cluster_id(command.name))
         fresh.record_node_join_failed(command.vm, run_id, host, task, message)
         store.save(fresh)
         raise
-    cluster = store.get(cluster_id(command.name))
-    cluster.record_node_joined(command.vm, run_id, time.monotonic() - began)
-    store.save(cluster)
+    joined = store.get(cluster_id(command.name))
+    joined.record_node_joined(command.vm, run_id, time.monotonic() - began)
+    store.save(joined)
     return run_id
 
 
@@ -351,8 +360,8 @@ class DrainBeforeStop:
         return notes
 
     def _drain(self, cluster: Cluster, name: str) -> str:
-        kubeconfig = Path(cluster.kubernetes["kubeconfig"])
-        timeout_s = float(cluster.kubernetes["layout"]["settings"].get("drain_timeout_s", 120))
+        kubeconfig = Path(_kube(cluster)["kubeconfig"])
+        timeout_s = float(_kube(cluster)["layout"]["settings"].get("drain_timeout_s", 120))
         began = time.monotonic()
         self.kubernetes.cordon(kubeconfig, name)
         self.progress(name, "cordoned; evicting its pods")
@@ -374,7 +383,7 @@ class DrainBeforeStop:
         return f"{name} drained: {len(moved)} pod(s) moved in {seconds:.0f} s"
 
 
-COMMAND_HANDLERS = {DeployKubernetes: deploy_kubernetes, MarkKubernetesDeployed: mark_kubernetes_deployed,
+COMMAND_HANDLERS: dict[type, Any] = {DeployKubernetes: deploy_kubernetes, MarkKubernetesDeployed: mark_kubernetes_deployed,
                     MarkKubernetesDeployFailed: mark_kubernetes_deploy_failed, JoinNode: join_node}
 EVENT_HANDLERS = {Cluster.KubernetesDeployStarted: [(run_kubespray, record_kubespray_failure, False)],
                   Vm.GuestReady: [(follow_guest, None, False)]}

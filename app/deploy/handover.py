@@ -127,6 +127,12 @@ class Handover:
     def _vm(self, name: str | None) -> Vm | None:
         return self.store.get(vm_id(name)) if name else None
 
+    def _target(self) -> Vm:
+        target = self._vm(self.move.target)
+        if target is None:
+            raise UnknownObject(f"VM {self.move.target} is no longer known; the move cannot go on")
+        return target
+
     def drain(self) -> str:
         holder = self._vm(self.move.holder)
         if holder is None or holder.state != VmState.RUNNING:
@@ -144,20 +150,20 @@ class Handover:
         if holder is None or holder.state in (VmState.STOPPED, VmState.DEFINED, VmState.DESTROYED):
             return "the holder is not running"
         self.bus.handle(StopVms((holder.name,), self.stop_timeout_s, drain=not self.move.force))
-        gpu: Gpu = self.store.get(gpu_id(self.move.pci_address))
-        if gpu.holder == holder.name:
+        gpu: Gpu | None = self.store.get(gpu_id(self.move.pci_address))
+        if gpu is not None and gpu.holder == holder.name:
             raise InfrastructureError(f"{holder.name} stopped but still holds GPU {gpu.pci_address}")
         return f"{holder.name} stopped; its lease released"
 
     def start_target(self) -> str:
-        target = self._vm(self.move.target)
+        target = self._target()
         if target.state == VmState.RUNNING:
             return f"{target.name} runs already"
         self.bus.handle(StartVms((target.name,)))
         return f"{target.name} started with the lease"
 
     def ready(self) -> str:
-        target = self._vm(self.move.target)
+        target = self._target()
         if target.state != VmState.RUNNING:
             raise InfrastructureError(f"{target.name} is {target.state}, not running")
         slurm = _slurm_of(self.store, target, self.slurm_at)
@@ -258,7 +264,7 @@ def move_gpu(command: MoveGpu, store: EventStore, bus: Any, slurm_at: SlurmAt, k
         raise MoveRefused(f"GPU {command.pci_address} was being moved to {found.target} when that move stopped: "
                           f"finish it ('ai-how gpu move {command.pci_address} --to {found.target}'), or run "
                           "'ai-how reconcile' to record it as failed")
-    if resumed:
+    if found is not None and resumed:
         move = found
         move.resume(me)
     else:
@@ -298,4 +304,4 @@ def move_gpu(command: MoveGpu, store: EventStore, bus: Any, slurm_at: SlurmAt, k
     return MoveResult(command.pci_address, move.holder, move.target, dict(move.done), seconds, resumed)
 
 
-COMMAND_HANDLERS = {MoveGpu: move_gpu}
+COMMAND_HANDLERS: dict[type, Any] = {MoveGpu: move_gpu}

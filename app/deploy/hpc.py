@@ -158,6 +158,6 @@ def deploy_outcome(store: EventStore, name: str, run_id: str) -> dict[str, Any]:
     raise LookupError(f"run {run_id} of {name} is not recorded")
 
 
-COMMAND_HANDLERS = {DeployCluster: deploy_cluster, MarkClusterDeployed: mark_cluster_deployed,
+COMMAND_HANDLERS: dict[type, Any] = {DeployCluster: deploy_cluster, MarkClusterDeployed: mark_cluster_deployed,
                     MarkClusterDeployFailed: mark_cluster_deploy_failed}
 EVENT_HANDLERS = {Cluster.ClusterDeployStarted: [(run_playbook, record_deploy_failure, False)]}

@@ -79,7 +79,7 @@ def _gb(value: float) -> str:
 
 
 def _biggest(entries: list[tuple[str, int, float]], index: int) -> str:
-    ranked = sorted(entries, key=lambda e: -e[index])[:3]
+    ranked = sorted(entries, key=lambda e: float(e[index]), reverse=True)[:3]
     unit = " GiB" if index == 2 else " vCPUs"
     return ", ".join(f"{e[0]} ({e[index]:g}{unit})" for e in ranked)
 

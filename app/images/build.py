@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ai_how.app.errors import UsageError
 from ai_how.app.ports import BuiltImage, EventStore, ImageBuilder
@@ -88,4 +89,4 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-COMMAND_HANDLERS = {BuildImage: build_image}
+COMMAND_HANDLERS: dict[type, Any] = {BuildImage: build_image}

@@ -7,6 +7,12 @@ undo what they started when a step fails.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ai_how.app.bus import MessageBus
+    from ai_how.app.readside.views import LiveTopology
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +65,7 @@ class VmBatchResult:
 
 
 def start_vms(command: StartVms, store: EventStore, host_capacity: Callable[[], tuple[int, int]],
-              live_topology) -> VmBatchResult:
+              live_topology: LiveTopology) -> VmBatchResult:
     """Lease every GPU and record every start intent in one save: all of them or none; none
     beyond the host's capacity unless forced, and then the decision is recorded with them."""
     result = VmBatchResult()
@@ -158,7 +164,8 @@ class ClusterStartResult:
     redefined: RedefineResult = field(default_factory=RedefineResult)
 
 
-def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervisor, bus, live_topology,
+def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervisor, bus: MessageBus,
+                  live_topology: LiveTopology,
                   keys: KeyStore) -> ClusterStartResult:
     topology = live_topology.catch_up()
     plan = resolve_images(command.plan, topology)
@@ -188,11 +195,11 @@ def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervis
     return ClusterStartResult(prepared, batch.acted_on, batch.skipped, left_off, redefined)
 
 
-def stop_cluster(command: StopCluster, store: EventStore, bus) -> VmBatchResult:
+def stop_cluster(command: StopCluster, store: EventStore, bus: MessageBus) -> VmBatchResult:
     cluster = store.get(cluster_id(command.name))
     if cluster is None or cluster.status == ClusterStatus.DESTROYED:
         raise UnknownObject(f"cluster {command.name} is not running here; nothing to stop")
-    result = bus.handle(StopVms(tuple(cluster.vms), command.timeout, command.drain))
+    result: VmBatchResult = bus.handle(StopVms(tuple(cluster.vms), command.timeout, command.drain))
     decide(store, lambda: [_changed(store, command.name, lambda c: c.mark_stopped())])
     return result
 
@@ -204,7 +211,7 @@ class ClusterDestroyResult:
     removed: TeardownReport
 
 
-def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hypervisor, bus,
+def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hypervisor, bus: MessageBus,
                     keys: KeyStore) -> ClusterDestroyResult:
     cluster = store.get(cluster_id(command.name))
     known = cluster is not None and cluster.status != ClusterStatus.DESTROYED
@@ -240,7 +247,7 @@ def record_back_on_host(command: RecordBackOnHost, store: EventStore) -> None:
     store.save(gpu)
 
 
-COMMAND_HANDLERS = {
+COMMAND_HANDLERS: dict[type, Any] = {
     RecordVfioBinding: record_vfio_binding,
     RecordBackOnHost: record_back_on_host,
     StartVms: start_vms,

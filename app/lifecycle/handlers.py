@@ -11,7 +11,7 @@ from ai_how.domain.vm import Vm
 
 from . import clusters, leases, reconcile, redefine, sagas, system
 
-COMMAND_HANDLERS = {**leases.COMMAND_HANDLERS, **clusters.COMMAND_HANDLERS, **reconcile.COMMAND_HANDLERS,
+COMMAND_HANDLERS: dict[type, Any] = {**leases.COMMAND_HANDLERS, **clusters.COMMAND_HANDLERS, **reconcile.COMMAND_HANDLERS,
                     **redefine.COMMAND_HANDLERS, **system.COMMAND_HANDLERS}
 # event type -> (handler, failure recorder, runs concurrently with its like events)
 EVENT_HANDLERS: dict[type, list[tuple[Callable[..., Any], Callable[..., Any] | None, bool]]] = {

@@ -168,7 +168,7 @@ def release_gpus(command: ReleaseGpus, store: EventStore) -> None:
     store.save(*gpus)
 
 
-COMMAND_HANDLERS = {
+COMMAND_HANDLERS: dict[type, Any] = {
     ProvisionCluster: provision_cluster,
     LeaseGpus: lease_gpus,
     ReleaseGpus: release_gpus,

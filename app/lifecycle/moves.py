@@ -38,10 +38,10 @@ def settle_moves(store: EventStore, resume_holder: Callable[[GpuMove], str | Non
             notes.append(f"GPU {move.pci_address}: its interrupted move to {move.target} had got there (the target "
                          "runs with the card); recorded as moved")
         else:
-            step = move.next_step
+            pending = move.next_step or STEPS[-1]
             where = f"held by {holder}" if holder else "free"
-            move.fail(step, f"interrupted before {step}; the card is {where}")
-            notes.append(f"GPU {move.pci_address}: its move to {move.target} was interrupted before {step} and is "
+            move.fail(pending, f"interrupted before {pending}; the card is {where}")
+            notes.append(f"GPU {move.pci_address}: its move to {move.target} was interrupted before {pending} and is "
                          f"recorded as failed; the card is {where}: 'ai-how gpu move {move.pci_address} --to "
                          f"{move.target}' moves it")
         store.save(move)

@@ -6,6 +6,11 @@ corrected before starts, so a GPU freed by a dead VM can go to one found running
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ai_how.app.bus import MessageBus
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +21,7 @@ from ai_how.app.ports import DomainInfo, DomainState, EventStore, Hypervisor, Pc
 from ai_how.domain.cluster import ClusterStatus
 from ai_how.domain.commands import AdoptOrphans, ProvisionCluster, Reconcile, RemoveOrphans
 from ai_how.domain.errors import GpuLeasedElsewhere
+from ai_how.domain.gpu import Gpu
 from ai_how.domain.ids import cluster_id
 from ai_how.domain.vm import StopReason, Vm, VmState
 
@@ -46,7 +52,7 @@ def known_vms(store: EventStore) -> list[Vm]:
     return [vm for vm in vms if vm.state != VmState.DESTROYED]
 
 
-def _released(gpus: list[object]) -> str:
+def _released(gpus: list[Gpu]) -> str:
     return f" and GPU {', '.join(g.pci_address for g in gpus)} released" if gpus else ""
 
 
@@ -80,8 +86,8 @@ def _correct_start(store: EventStore, vm: Vm, report: ReconcileReport) -> None:
         try:
             gpu.lease(vm.name)
             leased.append(gpu)
-        except GpuLeasedElsewhere as held:
-            refused.append(held)
+        except GpuLeasedElsewhere as leased_elsewhere:
+            refused.append(leased_elsewhere)
     store.save(vm, *leased)
     if was == VmState.STARTING:
         report.changes.append(f"{vm.name}: its start had finished; recorded as running")
@@ -145,7 +151,8 @@ def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor, pci
     return report
 
 
-def adopt_orphans(command: AdoptOrphans, store: EventStore, hypervisor: Hypervisor, bus) -> ReconcileReport:
+def adopt_orphans(command: AdoptOrphans, store: EventStore, hypervisor: Hypervisor,
+                  bus: MessageBus) -> ReconcileReport:
     """Record the config's clusters whose domains libvirt has but the store lost, then reconcile."""
     orphans = {d.name: d for d in bus.handle(Reconcile()).orphans}
     adopted = []
@@ -154,13 +161,13 @@ def adopt_orphans(command: AdoptOrphans, store: EventStore, hypervisor: Hypervis
         if any(vm.name in orphans for vm in plan.vms) and (cluster is None or cluster.status == ClusterStatus.DESTROYED):
             bus.handle(ProvisionCluster(plan))
             adopted += [vm.name for vm in plan.vms if vm.name in orphans]
-    report = bus.handle(Reconcile())
+    report: ReconcileReport = bus.handle(Reconcile())
     report.adopted = adopted
     return report
 
 
-def remove_orphans(command: RemoveOrphans, hypervisor: Hypervisor, bus) -> ReconcileReport:
-    report = bus.handle(Reconcile())
+def remove_orphans(command: RemoveOrphans, hypervisor: Hypervisor, bus: MessageBus) -> ReconcileReport:
+    report: ReconcileReport = bus.handle(Reconcile())
     for orphan in report.orphans:
         hypervisor.remove_domain(orphan.name, orphan.cluster)
         report.removed.append(orphan.name)
@@ -168,4 +175,4 @@ def remove_orphans(command: RemoveOrphans, hypervisor: Hypervisor, bus) -> Recon
     return report
 
 
-COMMAND_HANDLERS = {Reconcile: reconcile, AdoptOrphans: adopt_orphans, RemoveOrphans: remove_orphans}
+COMMAND_HANDLERS: dict[type, Any] = {Reconcile: reconcile, AdoptOrphans: adopt_orphans, RemoveOrphans: remove_orphans}

@@ -179,4 +179,4 @@ def _define(store: EventStore, plan: ClusterPlan, name: str) -> Vm:
     return vm
 
 
-COMMAND_HANDLERS = {RedefineCluster: redefine_cluster}
+COMMAND_HANDLERS: dict[type, Any] = {RedefineCluster: redefine_cluster}

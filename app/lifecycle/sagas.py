@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.faults import crash_point
@@ -22,6 +23,7 @@ from ai_how.domain.commands import (
     RecordVfioBinding,
     ReleaseGpus,
 )
+from ai_how.domain.errors import UnknownObject
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.ids import cluster_id, vm_id
 from ai_how.domain.specs import VmPlan
@@ -34,8 +36,11 @@ class Timing:
     ready_wait_s: float = 600.0  # how long a running guest may take to answer SSH (TCG is slow)
 
 
-def _vm(store: EventStore, event) -> Vm:
-    return store.read(event.originator_id)
+def _vm(store: EventStore, event: Any) -> Vm:
+    vm: Vm | None = store.read(event.originator_id)
+    if vm is None:
+        raise UnknownObject(f"the VM of event {type(event).__name__} is not in the store")
+    return vm
 
 
 def start_domain(event: Vm.VmStartRequested, store: EventStore, hypervisor: Hypervisor, timing: Timing,
@@ -58,7 +63,7 @@ def start_domain(event: Vm.VmStartRequested, store: EventStore, hypervisor: Hype
         return MarkVmStarted(vm.name)
     seconds = time.monotonic() - began
     progress(vm.name, f"ready: answers SSH ({profile}, {seconds:.0f} s)")
-    return MarkVmStarted(vm.name, ready=(address, profile, seconds))
+    return MarkVmStarted(vm.name, ready=(str(address), profile, seconds))
 
 
 def record_start_failure(event: Vm.VmStartRequested, error: Exception, store: EventStore) -> Command:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ai_how.app.bus import MessageBus
+    from ai_how.app.readside.views import LiveTopology
+
 from dataclasses import dataclass
 
 from ai_how.app.errors import InfrastructureError
@@ -29,8 +35,8 @@ class SystemStartResult:
     clusters: dict[str, ClusterStartResult]
 
 
-def start_system(command: StartSystem, store: EventStore, bus, hypervisor: Hypervisor,
-                 live_topology) -> SystemStartResult:
+def start_system(command: StartSystem, store: EventStore, bus: MessageBus, hypervisor: Hypervisor,
+                 live_topology: LiveTopology) -> SystemStartResult:
     done: dict[str, ClusterStartResult] = {}
     wanted = [vm for plan in command.plans for vm in plan.vms if vm.spec.auto_start]
     guard(hypervisor.host_capacity, live_topology.catch_up(), wanted, command.capacity, None)  # the platform fits, or nothing starts
@@ -61,12 +67,12 @@ def _by_kind(store: EventStore, names: tuple[str, ...], reverse: bool) -> list[s
     return sorted(names, key=lambda n: START_ORDER.get(kinds[n], 1), reverse=reverse)
 
 
-def stop_system(command: StopSystem, store: EventStore, bus) -> dict[str, VmBatchResult]:
+def stop_system(command: StopSystem, store: EventStore, bus: MessageBus) -> dict[str, VmBatchResult]:
     return {name: bus.handle(StopCluster(name, command.timeout)) for name in _by_kind(store, command.names, True)}
 
 
-def destroy_system(command: DestroySystem, store: EventStore, bus) -> dict[str, ClusterDestroyResult]:
+def destroy_system(command: DestroySystem, store: EventStore, bus: MessageBus) -> dict[str, ClusterDestroyResult]:
     return {name: bus.handle(DestroyCluster(name, command.timeout)) for name in _by_kind(store, command.names, True)}
 
 
-COMMAND_HANDLERS = {StartSystem: start_system, StopSystem: stop_system, DestroySystem: destroy_system}
+COMMAND_HANDLERS: dict[type, Any] = {StartSystem: start_system, StopSystem: stop_system, DestroySystem: destroy_system}

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+Manifests = list[dict[str, Any]]  # named here: inside ModelServing, "list" is its method
+Names = list[str]
+
 
 class ModelServing(Protocol):
     """KServe's InferenceServices on a cluster, reached with its admin kubeconfig."""
@@ -16,12 +19,12 @@ class ModelServing(Protocol):
 
     def get(self, kubeconfig: Path, namespace: str, name: str) -> dict[str, Any] | None: ...
 
-    def list(self, kubeconfig: Path, namespace: str | None = None) -> list[dict[str, Any]]: ...
+    def list(self, kubeconfig: Path, namespace: str | None = None) -> Manifests: ...
 
     def delete(self, kubeconfig: Path, namespace: str, name: str) -> bool:
         """False when there was nothing of that name."""
 
-    def nodes_of(self, kubeconfig: Path, namespace: str, name: str) -> list[str]:
+    def nodes_of(self, kubeconfig: Path, namespace: str, name: str) -> Names:
         """The nodes its predictor's pods run on."""
 
 

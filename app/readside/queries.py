@@ -207,7 +207,8 @@ def audit_entries(store: EventStore, topology: Topology, wanted: AuditFilter = A
         if event.aggregate_id not in names:
             known = topology.names.get(str(event.aggregate_id))
             key = event.payload.get("pci_address") or event.payload.get("name")
-            names[event.aggregate_id] = tuple(known) if known else (event.aggregate_type.lower(), key or str(event.aggregate_id))
+            names[event.aggregate_id] = ((str(known[0]), str(known[1])) if known
+                                         else (event.aggregate_type.lower(), str(key or event.aggregate_id)))
         kind, key = names[event.aggregate_id]
         if kind == "vm" and "cluster" in event.payload:
             clusters_of_vms[key] = event.payload["cluster"]

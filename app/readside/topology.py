@@ -7,6 +7,7 @@ lists it, marked as configured but not provisioned.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from ai_how.app.config.plan import PlannedCluster
@@ -49,7 +50,7 @@ def _vm_entry(vm: dict[str, Any], topology: Topology, users: dict[str, list[tupl
     return row
 
 
-def topology_tree(topology: Topology, configured: list[PlannedCluster] = ()) -> dict[str, Any]:
+def topology_tree(topology: Topology, configured: Sequence[PlannedCluster] = ()) -> dict[str, Any]:
     live = {name: c for name, c in topology.clusters.items() if c["status"] != "destroyed"}
     vms = {name: vm for name, vm in topology.vms.items() if vm["state"] != "destroyed"}
     planned_vms = [{"name": v.name, "cluster": c.name, "role": v.plan.role, "spec": v.plan.spec.to_dict(),

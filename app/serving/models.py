@@ -171,4 +171,4 @@ def service_account_for(uri: str, namespace: str, given: str | None, defaults: d
     return defaults.get("s3_service_account")
 
 
-COMMAND_HANDLERS = {DeployModel: deploy_model, ObserveModel: observe_model, DeleteModel: delete_model}
+COMMAND_HANDLERS: dict[type, Any] = {DeployModel: deploy_model, ObserveModel: observe_model, DeleteModel: delete_model}

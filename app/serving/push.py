@@ -101,7 +101,7 @@ def push_model(path: Path, name: str, alias: str | None, bucket: str, access: S3
     source = f"s3://{bucket}/{prefix}"
     found = registry.find(tracking_uri, name, DIGEST_TAG, tree)
     reused = found is not None and found.source == source
-    if not reused:
+    if found is None or not reused:
         found = registry.register(tracking_uri, name, source, {DIGEST_TAG: tree, "ai_how_files": str(len(files))},
                                   description=f"pushed by ai-how from {path}")
     if alias:
