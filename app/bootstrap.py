@@ -37,12 +37,13 @@ from .ports import (
 from .progress import Progress
 from .readside.views import LiveTopology
 from .serving import models as serving_models
+from .serving import push as serving_push
 from .settings import resolve_ansible_dir, resolve_image_dir, resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
 from .store import AiHowApplication, EventSourcedStore
 
 COMMAND_HANDLERS: dict[type, Any] = {**lifecycle_handlers.COMMAND_HANDLERS, **image_build.COMMAND_HANDLERS,
                     **hpc_deploy.COMMAND_HANDLERS, **cloud_deploy.COMMAND_HANDLERS, **handover.COMMAND_HANDLERS,
-                    **serving_models.COMMAND_HANDLERS}
+                    **serving_models.COMMAND_HANDLERS, **serving_push.COMMAND_HANDLERS}
 EVENT_HANDLERS: dict[type, list[Any]] = {}
 _ALL_EVENT_HANDLERS: tuple[dict[Any, Any], ...] = (lifecycle_handlers.EVENT_HANDLERS, hpc_deploy.EVENT_HANDLERS,
                                                            cloud_deploy.EVENT_HANDLERS)

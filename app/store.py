@@ -21,12 +21,13 @@ from ai_how.domain.gpu import Gpu
 from ai_how.domain.gpu_move import GpuMove
 from ai_how.domain.image import Image
 from ai_how.domain.inference import InferenceService
+from ai_how.domain.model import Model
 from ai_how.domain.vm import Vm
 
 from .errors import StoreUnavailable
 from .ports import EventStore, LoggedEvent
 
-AGGREGATES = (Gpu, Vm, Cluster, Image, InferenceService, GpuMove)
+AGGREGATES = (Gpu, Vm, Cluster, Image, InferenceService, GpuMove, Model)
 SNAPSHOT_INTERVAL = 100
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 

@@ -301,3 +301,18 @@ class ObserveModel(Command):
 class DeleteModel(Command):
     namespace: str
     name: str
+
+
+@dataclass(frozen=True)
+class PushModel(Command):
+    """Upload a model's files to the S3 store and register them as a version in MLflow.
+
+    ``access`` is the S3 endpoint and its credentials (an ``S3Access``): it reaches the
+    handler and nothing that is recorded."""
+
+    path: str
+    name: str
+    alias: str | None
+    bucket: str
+    tracking_uri: str
+    access: Any = field(repr=False, default=None)

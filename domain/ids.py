@@ -46,3 +46,8 @@ def service_id(namespace: str, name: str) -> UUID:
 def move_id(pci_address: str) -> UUID:
     """The card's move: one at a time per card, started again for each new move."""
     return uuid5(AI_HOW_NAMESPACE, f"gpu-move:{pci_address}")
+
+
+@lru_cache(maxsize=1024)
+def model_id(name: str) -> UUID:
+    return uuid5(AI_HOW_NAMESPACE, f"model:{name}")

@@ -26,6 +26,7 @@ Feature: From MLflow's registry to an inference service on the Cloud cluster
     Then the exit code is 0
     And the output says "none uploaded (all there already)"
     And the output says "these files are version 1 already: nothing new was registered"
+    And the log records both pushes of {model}: version 1 with its files' digest, new, then found again
     Given I ran "ai-how vm start cloud-cluster-gpu-worker-01"
     When I run "ai-how model deploy {model} --mlflow {model}@staging --mlflow-uri {mlflow} --format sklearn --gpu 1 --dry-run --config {config}"
     Then the exit code is 0

@@ -205,14 +205,14 @@ def push(ctx: typer.Context,
     """Upload a model to the S3 store, check every object, and register it as a version in MLflow."""
     import os
 
-    from ai_how.app.serving.push import push_model, s3_access
+    from ai_how.app.serving.push import s3_access
     from ai_how.app.serving.registry import tracking_uri
+    from ai_how.domain.commands import PushModel
 
     cluster, section = _cloud(ctx, config) if config is not None else (None, None)
-    deps = state(ctx).bus().dependencies
-    access = s3_access(s3_endpoint, os.environ, deps["keys"], cluster, section)
-    result = push_model(path, name, alias, bucket, access, tracking_uri(mlflow_uri, section=section),
-                        deps["objects"], deps["registry"])
+    bus = state(ctx).bus()
+    access = s3_access(s3_endpoint, os.environ, bus.dependencies["keys"], cluster, section)
+    result = bus.handle(PushModel(str(path), name, alias, bucket, tracking_uri(mlflow_uri, section=section), access))
     if json_output:
         print_json(result.as_dict())
         return

@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ai_how.app.bus import decide
 from ai_how.app.errors import ChecksumMismatch, UsageError
-from ai_how.app.ports import KeyStore, LocalFile, ModelRegistry, ObjectStore, RegisteredModel, S3Access
+from ai_how.app.ports import EventStore, KeyStore, LocalFile, ModelRegistry, ObjectStore, RegisteredModel, S3Access
+from ai_how.domain.commands import PushModel
+from ai_how.domain.ids import model_id
+from ai_how.domain.model import Model
 
 from .registry import mlops_of, parse_ref
 
@@ -29,6 +33,7 @@ class PushResult:
     size: int
     uploaded: int
     reused_version: bool
+    digest: str = ""
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,7 +114,25 @@ def push_model(path: Path, name: str, alias: str | None, bucket: str, access: S3
         found = RegisteredModel(found.name, found.version, found.source, found.storage_uri, found.run_id, alias,
                                 found.tags)
     result = PushResult(found, source, len(files), sum(f.size for f in files),
-                        sum(1 for s in stored if s.uploaded), reused)
+                        sum(1 for s in stored if s.uploaded), reused, tree)
     if reused:
         result.notes.append(f"these files are version {found.version} already: nothing new was registered")
     return result
+
+
+def push(command: PushModel, store: EventStore, objects: ObjectStore, registry: ModelRegistry) -> PushResult:
+    """The push, then ``ModelPushed``: which version holds which files, and where."""
+    result = push_model(Path(command.path), command.name, command.alias, command.bucket, command.access,
+                        command.tracking_uri, objects, registry)
+
+    def pushed() -> list[Model]:
+        model: Model = store.get(model_id(command.name)) or Model(name=command.name)
+        model.record_push(result.model.version, result.digest, result.source, result.model.alias,
+                          result.reused_version)
+        return [model]
+
+    decide(store, pushed)
+    return result
+
+
+COMMAND_HANDLERS: dict[type, Any] = {PushModel: push}

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from pytest_bdd import given, parsers, scenarios, then
 
+from tests.acceptance.conftest import audit
 from tests.conftest import REPO
 from tests.fakes.s3_proxy import corrupting_proxy
 
@@ -149,3 +150,15 @@ def secret_kept(transcript: list, run_cli, state_dir: Path) -> None:
     assert outputs and not [o for o in outputs if S3_SECRET in o]
     files = [p for p in state_dir.rglob("*") if p.is_file()]
     assert files and not [p for p in files if S3_SECRET.encode() in p.read_bytes()]
+
+
+@then(parsers.parse("the log records both pushes of {{model}}: version 1 with its files' digest, new, then found "
+                    "again"))
+def pushes_recorded(run_cli, noted) -> None:
+    entries = [e for e in audit(run_cli) if e["aggregate"] == f"model {noted['model']}"]
+    assert [e["type"] for e in entries] == ["ModelRegistered", "ModelPushed", "ModelPushed"]
+    first, again = entries[1]["payload"], entries[2]["payload"]
+    assert set(first) == {"version", "digest", "source", "alias", "reused"}, "nothing but these: no credentials"
+    assert (first["version"], first["alias"], first["reused"]) == ("1", "staging", False)
+    assert len(first["digest"]) == 64 and first["source"] == f"s3://models/{noted['model']}/{first['digest'][:16]}"
+    assert again == {**first, "reused": True}
