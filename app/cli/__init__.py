@@ -13,12 +13,13 @@ from typing import Annotated, Optional
 import typer
 
 from .audit import audit_app
-from .cloud import kubespray_app
-from .cluster import cluster_app
+from .cloud import cloud_app
 from .common import CliState
 from .gpu import gpu_app
 from .host import host_app
+from .hpc import hpc_app
 from .image import image_app
+from .kubespray import kubespray_app
 from .model import model_app
 from .plan import plan
 from .reconcile import reconcile
@@ -68,8 +69,8 @@ def root(
 app.command("validate")(validate)
 app.add_typer(config_app, name="config")
 app.add_typer(image_app, name="image")
-app.add_typer(cluster_app("hpc"), name="hpc")
-app.add_typer(cluster_app("cloud"), name="cloud")
+app.add_typer(hpc_app, name="hpc")
+app.add_typer(cloud_app, name="cloud")
 app.add_typer(vm_app, name="vm")
 app.add_typer(system_app, name="system")
 app.add_typer(host_app, name="host")

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from ai_how.app.config.errors import ConfigError
 from ai_how.app.errors import InfrastructureError, UsageError
 from ai_how.domain.errors import DomainError, UnknownObject
+
+if TYPE_CHECKING:
+    from ai_how.app.ports import GuestAccess, KeyStore, KubernetesApi, ModelRegistry, SlurmAt, VenvInstaller
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
 
@@ -95,6 +99,39 @@ class CliState:
 
     def hypervisor(self) -> Any:
         return self.bus().dependencies["hypervisor"]
+
+    # Typed accessors: the CLI asks for what it renders from, never the dependencies dict.
+    def keys(self) -> KeyStore:
+        return self.bus().dependencies["keys"]
+
+    def guests(self) -> GuestAccess:
+        return self.bus().dependencies["guests"]
+
+    def slurm_at(self) -> SlurmAt:
+        return self.bus().dependencies["slurm_at"]
+
+    def kubernetes(self) -> KubernetesApi:
+        return self.bus().dependencies["kubernetes"]
+
+    def registry(self) -> ModelRegistry:
+        return self.bus().dependencies["registry"]
+
+    def kubespray_installer(self) -> VenvInstaller:
+        return self.bus().dependencies["kubespray_installer"]
+
+    @contextlib.contextmanager
+    def playbook_progress(self) -> Iterator[None]:
+        """A playbook run's progress as a live table (or changed lines), for what runs inside."""
+        from .playbook_progress import PlaybookProgress
+
+        progress = self.bus().dependencies["progress"]
+        before = progress.sink
+        with PlaybookProgress() as shown:
+            progress.sink = shown
+            try:
+                yield
+            finally:
+                progress.sink = before
 
 
 def _progress_line(subject: str, message: str) -> None:

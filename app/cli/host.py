@@ -42,7 +42,7 @@ def check(ctx: typer.Context,
 
     clusters = None
     if config is not None:
-        from .cluster import valid_config
+        from .config_input import valid_config
 
         report, parsed = valid_config(config)
         clusters = report.clusters

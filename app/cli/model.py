@@ -26,7 +26,7 @@ ConfigOption = Annotated[Optional[Path], typer.Option(
 
 def _cloud(ctx: typer.Context, config: Optional[Path]) -> tuple[str, Any]:
     """The Cloud cluster's name and its config section (None without --config)."""
-    from .cluster import cluster_name, planned_cluster
+    from .config_input import cluster_name, planned_cluster
 
     if config is not None:
         planned, _ = planned_cluster(config, "cloud")

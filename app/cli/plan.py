@@ -54,7 +54,7 @@ def plan(
     from ai_how.app.lifecycle.start_plan import MARKS, plan_cluster
     from ai_how.domain.commands import CapacityPolicy
 
-    from .cluster import valid_config
+    from .config_input import valid_config
 
     report, parsed = valid_config(config)
     cli = state(ctx)

@@ -86,3 +86,13 @@ def vm_lines(vm: VmRow) -> list[str]:
     if vm.last_error:
         lines.append(f"  last start failed: {vm.last_error}")
     return lines
+
+
+def service_line(service: dict[str, Any]) -> str:
+    """An inference service of a Cloud cluster's status, in one line."""
+    spec = service["spec"]
+    return (f"model {service['namespace']}/{service['name']}: {service['state']} · {spec.get('format')}"
+            + (f" · {spec['gpus']} GPU" if spec.get("gpus") else "")
+            + (f" · {service['url']}" if service["url"] else "")
+            + "".join(f" · on {p['node']}" + (f" ({', '.join(p['gpus'])})" if p["gpus"] else "")
+                      for p in service["placement"]))

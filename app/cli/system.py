@@ -9,8 +9,8 @@ import typer
 
 from ai_how.app.errors import UsageError
 
-from .cluster import valid_config
 from .common import ForceCapacity, Yes, confirm, console, handles_errors, over_capacity, print_json, state
+from .config_input import valid_config
 from .render import cluster_table
 
 system_app = typer.Typer(help="The whole platform: HPC and Cloud together.", no_args_is_help=True)

@@ -61,7 +61,7 @@ def topology(ctx: typer.Context,
     configured: list[Any] = []
     uri = None
     if config is not None:
-        from .cluster import planned_clusters
+        from .config_input import planned_clusters
 
         configured, uri = planned_clusters(config)
     cli.reconciled(uri, strict=False)

@@ -83,15 +83,6 @@ def _render(source: str, report: Report) -> None:
         typer.echo(f"warning: {warning}", err=True)
 
 
-def kube_versions(parsed: Any, kubespray: Path | None = None) -> list[str] | None:
-    """What the known Kubespray checkout supports, for validate's version check."""
-    import os
-
-    from ai_how.app.deploy.kubespray import known_versions
-
-    return known_versions(kubespray, os.environ, parsed.global_.kubespray.path)
-
-
 KubesprayOption = Annotated[Path | None, typer.Option(
     "--kubespray", help="A Kubespray checkout (default: AI_HOW_KUBESPRAY_DIR, then global.kubespray.path).")]
 
@@ -99,13 +90,11 @@ KubesprayOption = Annotated[Path | None, typer.Option(
 @handles_errors
 def validate(config: ConfigPath, json_output: JsonFlag = False, kubespray: KubesprayOption = None) -> None:
     """Check a cluster.yaml and print the plan: VMs, roles, IPs, GPUs and GPU sharing."""
-    from ai_how.app.config.loader import load_config
-    from ai_how.app.config.validation import validate_config
+    from ai_how.app.config.checked import checked
 
     source = str(config)
     try:
-        parsed = load_config(config)
-        report = validate_config(parsed, kube_versions(parsed, kubespray))
+        report, _ = checked(config, kubespray)
     except ConfigError as exc:
         if json_output:
             print_json(report_json(source, None, exc))

@@ -92,6 +92,14 @@ def deploy_command(planned: Any, kubespray: Any, venvs: Path, addons: bool) -> D
     return DeployKubernetes(planned.name, str(kubespray.path), settings, found)
 
 
+def deploy(bus: Any, planned: Any, kubespray: Any, venvs: Path, addons: bool = True) -> dict[str, Any]:
+    """Deploy Kubernetes and its add-ons on a planned Cloud cluster that runs; the run's record."""
+    from .hpc import deploy_outcome
+
+    started = bus.handle(deploy_command(planned, kubespray, venvs, addons))
+    return deploy_outcome(bus.store, planned.name, started.run_id)
+
+
 def deploy_kubernetes(command: DeployKubernetes, store: EventStore, provisioner: Provisioner,
                       live_topology: Any, keys: KeyStore) -> DeployStarted:
     provisioner.check()

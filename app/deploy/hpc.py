@@ -158,6 +158,14 @@ def deploy_outcome(store: EventStore, name: str, run_id: str) -> dict[str, Any]:
     raise LookupError(f"run {run_id} of {name} is not recorded")
 
 
+def deploy(bus: Any, planned: Any, limit: str | None = None, check: bool = False, full: bool = False) -> dict[str, Any]:
+    """Configure SLURM on a planned HPC cluster that runs; the run's record as the log has it."""
+    from .slurm import settings_of
+
+    started = bus.handle(DeployCluster(planned.name, settings_of(planned.section.slurm_config), limit, check, full))
+    return deploy_outcome(bus.store, planned.name, started.run_id)
+
+
 COMMAND_HANDLERS: dict[type, Any] = {DeployCluster: deploy_cluster, MarkClusterDeployed: mark_cluster_deployed,
                     MarkClusterDeployFailed: mark_cluster_deploy_failed}
 EVENT_HANDLERS = {Cluster.ClusterDeployStarted: [(run_playbook, record_deploy_failure, False)]}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_how.app.errors import UsageError
+from ai_how.app.ports import KeyStore
 from ai_how.domain.gpu_models import model_name
 from ai_how.domain.specs import VmSpec
 
@@ -88,3 +89,13 @@ def render_ini(inventory: dict[str, Any]) -> str:
     lines += ["[slurm:children]", *inventory["groups"], "", "[all:vars]"]
     lines += [f"{k}={_ini_value(v)}" for k, v in inventory["vars"].items()]
     return "\n".join(lines) + "\n"
+
+
+def hpc_inventory_text(topology: Any, cluster: str, keys: KeyStore, fmt: str) -> tuple[str, int]:
+    """The inventory as ``fmt`` (yaml or ini) and how many running hosts it has."""
+    if fmt not in ("yaml", "ini"):
+        raise UsageError(f"--format {fmt!r}: choose yaml or ini")
+    private_key, _ = keys.platform_key()
+    found = hpc_inventory(topology, cluster, private_key, keys.known_hosts)
+    hosts = sum(len(h) for g, h in found["groups"].items() if g != "slurm_gpu")
+    return (render_yaml(found) if fmt == "yaml" else render_ini(found)), hosts

@@ -108,3 +108,17 @@ def write_inventory(files: dict[str, Any], directory: Path) -> list[Path]:
                           + yaml.safe_dump(content, sort_keys=False, default_flow_style=False))
         written.append(target)
     return written
+
+
+def cloud_inventory(planned: Any, checkout: Any, keys: Any) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Kubespray's inventory of every VM of the planned Cloud cluster that has an IP: its files,
+    the hosts in it and those left out. ``checkout``: the Kubespray that resolves the version
+    (None: the version as written)."""
+    settings = kubernetes_settings(planned.section, planned.vms)
+    version = checkout.resolve(settings["version"]) if checkout is not None else settings["version"]
+    private_key, _ = keys.platform_key()
+    logins = sorted({vm.plan.spec.login for vm in planned.vms})
+    hosts = [{"name": vm.name, "role": vm.plan.role, "ip": vm.plan.spec.ip} for vm in planned.vms if vm.plan.spec.ip]
+    files = kubespray_inventory(planned.name, hosts, settings, version,
+                                ssh_access(logins[0], private_key, keys.known_hosts))
+    return files, [h["name"] for h in hosts], [vm.name for vm in planned.vms if not vm.plan.spec.ip]

@@ -8,7 +8,37 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from ai_how.app.errors import UsageError
+from ai_how.app.ports import KeyStore
+from ai_how.domain.specs import VmSpec
+
+
+@dataclass(frozen=True)
+class OumiAccess:
+    """What ``hpc oumi`` shows: the connection, its SSH stanza, and the controller as recorded."""
+
+    controller: str
+    connection: str
+    stanza: str
+    controller_state: str
+    boots_an_os: bool
+
+
+def oumi_access(topology: Any, cluster: str, keys: KeyStore) -> OumiAccess:
+    controller = f"{cluster}-controller"
+    row = topology.vms.get(controller)
+    if row is None:
+        raise UsageError(f"{cluster} has no controller VM recorded here; start it with 'ai-how hpc start CONFIG'")
+    spec = VmSpec.from_dict(row["spec"])
+    if not spec.ip:
+        raise UsageError(f"{controller} has no static IP: Oumi has no host to reach; give it an ip in the config")
+    private_key, _ = keys.platform_key()
+    return OumiAccess(controller, connection(spec.login, controller),
+                      stanza(controller, spec.ip, spec.login, private_key, keys.known_hosts), row["state"], spec.has_os)
 
 
 def connection(user: str, host: str) -> str:

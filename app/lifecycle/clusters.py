@@ -163,6 +163,12 @@ class ClusterStartResult:
     left_off: list[str]  # auto_start: false
     redefined: RedefineResult = field(default_factory=RedefineResult)
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"started": self.started, "already_running": self.already_running, "left_off": self.left_off,
+                "created": self.prepared.created, "adopted": self.prepared.adopted, "differs": self.prepared.differs,
+                "warnings": self.prepared.warnings, "redefined": self.redefined.redefined,
+                "added": self.redefined.added, "kept_running": self.redefined.untouched}
+
 
 def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervisor, bus: MessageBus,
                   live_topology: LiveTopology,
