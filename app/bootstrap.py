@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from .bus import EventHandler, MessageBus
-from .deploy import cloud as cloud_deploy
-from .deploy import handover
-from .deploy import hpc as hpc_deploy
+from .deploy.kubespray import nodes as kube_nodes
+from .deploy.kubespray import saga as cloud_deploy
+from .deploy.slurm import saga as hpc_deploy
 from .errors import StoreUnavailable
 from .images import build as image_build
 from .images.build import ImagePlaces
 from .lifecycle import handlers as lifecycle_handlers
-from .lifecycle import sagas
+from .lifecycle import handover, sagas
 from .ports import (
     EventStore,
     GuestAccess,
@@ -42,11 +42,11 @@ from .settings import resolve_ansible_dir, resolve_image_dir, resolve_libvirt_ur
 from .store import AiHowApplication, EventSourcedStore
 
 COMMAND_HANDLERS: dict[type, Any] = {**lifecycle_handlers.COMMAND_HANDLERS, **image_build.COMMAND_HANDLERS,
-                    **hpc_deploy.COMMAND_HANDLERS, **cloud_deploy.COMMAND_HANDLERS, **handover.COMMAND_HANDLERS,
+                    **hpc_deploy.COMMAND_HANDLERS, **cloud_deploy.COMMAND_HANDLERS, **kube_nodes.COMMAND_HANDLERS, **handover.COMMAND_HANDLERS,
                     **serving_models.COMMAND_HANDLERS, **serving_push.COMMAND_HANDLERS}
 EVENT_HANDLERS: dict[type, list[Any]] = {}
 _ALL_EVENT_HANDLERS: tuple[dict[Any, Any], ...] = (lifecycle_handlers.EVENT_HANDLERS, hpc_deploy.EVENT_HANDLERS,
-                                                           cloud_deploy.EVENT_HANDLERS)
+                                                           cloud_deploy.EVENT_HANDLERS, kube_nodes.EVENT_HANDLERS)
 for _handlers in _ALL_EVENT_HANDLERS:
     for _event_type, _entries in _handlers.items():
         EVENT_HANDLERS.setdefault(_event_type, []).extend(_entries)
@@ -127,7 +127,7 @@ def sysfs_host(env: Mapping[str, str]) -> PciHost:
 
 def libvirt_hypervisor(uri: str, state_dir: Path, env: Mapping[str, str]) -> Hypervisor:
     from ai_how.adapters.libvirt import LibvirtHypervisor
-    from ai_how.adapters.libvirt.hypervisor import parse_profiles
+    from ai_how.adapters.libvirt.profiles import parse_profiles
 
     profiles = parse_profiles(env["AI_HOW_START_PROFILES"]) if env.get("AI_HOW_START_PROFILES") else None
     return LibvirtHypervisor(uri, resolve_pool_root(uri, state_dir, env), env.get("AI_HOW_DOMAIN_TYPE") or None,
@@ -243,7 +243,7 @@ def bootstrap(
                     "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guests,
                     "host_capacity": lambda: hypervisor.host_capacity(),
                     "image_builders": image_builders(env), "progress": progress,
-                    "kubernetes": kubernetes, "before_stop": cloud_deploy.DrainBeforeStop(store, kubernetes, progress),
+                    "kubernetes": kubernetes, "before_stop": kube_nodes.DrainBeforeStop(store, kubernetes, progress),
                     "slurm_at": slurm_at, "resume_holder": handover.ResumeHolder(store, slurm_at),
                     "state_dir": state, "kubespray_installer": kubespray_installer(),
                     "serving": serving if serving is not None else model_serving(),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from ai_how.domain.specs import ClusterPlan, VmPlan
 from . import domains, networks, storage
 from .connection import HypervisorError, connect, libvirt_errors
 from .domains import Profile
+from .profiles import StartProfiles
 from .xml import network_name, render_domain, seed_name, spec_digest, volume_name
 
 
@@ -24,11 +24,6 @@ class MissingBaseImage(UsageError):
     """A configured base image is not on disk (exit code 2: fix the config or build the image)."""
 
 
-# Best first. A start refused for the CPU model or for KVM, or a guest that dies while it
-# boots, moves to the next profile; the one that worked is remembered for the host.
-PROFILES = (Profile("kvm", "host-passthrough"), Profile("kvm", "host-model"), Profile("qemu", None, "tcg"))
-TEST_PROFILES = {"doomed": Profile("qemu", None, "doomed (test)", dies_after_s=3.0)}
-NAMED = {p.name: p for p in PROFILES} | TEST_PROFILES
 # QEMU sometimes dies before libvirt reaches its monitor right after an aborted start of the
 # same domain (seen on nested hosts); one more try, same profile, after a pause.
 TRANSIENT_RETRIES = 1
@@ -36,17 +31,6 @@ TRANSIENT_PAUSE_S = 1.0
 READY_POLL_S = 2.0
 
 Ready = Callable[[], tuple[bool, str]]
-
-
-def parse_profiles(text: str) -> list[Profile]:
-    """``AI_HOW_START_PROFILES``: profile names in order, e.g. 'doomed,tcg'."""
-    chosen = []
-    for name in (n.strip() for n in text.split(",") if n.strip()):
-        if name not in NAMED:
-            raise UsageError(f"AI_HOW_START_PROFILES: unknown start profile {name!r}; "
-                             f"choose from {', '.join(NAMED)}")
-        chosen.append(NAMED[name])
-    return chosen
 
 
 def qemu_log_tail(name: str, lines: int = 3) -> str:
@@ -63,66 +47,18 @@ class LibvirtHypervisor(Hypervisor):
                  profiles: list[Profile] | None = None, memory: Path | None = None) -> None:
         self.uri = uri
         self.pool_root = pool_root
-        self._profiles = [p for p in (profiles or PROFILES) if domain_type in (None, p.domain_type)]
-        self._memory = memory  # the file that remembers the profile that worked on this host
-        self._usable: list[Profile] | None = None
-        self._lock = threading.Lock()
+        self.profiles = StartProfiles(profiles, domain_type, memory, self._capabilities)
 
     @property
     def conn(self) -> Any:
         return connect(self.uri)
 
-    def _host_profiles(self) -> list[Profile]:
-        """The profiles this host can run, from the remembered one on."""
-        with self._lock:
-            if self._usable is None:
-                with libvirt_errors("cannot read the host's capabilities"):
-                    caps = ET.fromstring(self.conn.getCapabilities())
-                has_kvm = "kvm" in {d.get("type") for d in caps.iter("domain")}
-                usable = [p for p in self._profiles if has_kvm or p.domain_type != "kvm"] or self._profiles
-                remembered = self._remembered()
-                names = [p.name for p in usable]
-                if remembered in names:
-                    usable = usable[names.index(remembered):]
-                self._usable = usable
-            return list(self._usable)
-
-    def _remembered(self) -> str | None:
-        try:
-            return self._memory.read_text().strip() if self._memory else None
-        except OSError:
-            return None
-
-    def _remember(self, profile: Profile) -> None:
-        if profile.dies_after_s is not None:
-            return
-        with self._lock:
-            if self._usable is not None and profile in self._usable:
-                self._usable = self._usable[self._usable.index(profile):]
-        if self._memory is None or self._remembered() == profile.name:
-            return
-        try:
-            self._memory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self._memory, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(profile.name + "\n")
-        except OSError:
-            pass  # a start that worked does not fail for want of remembering it
+    def _capabilities(self) -> str:
+        with libvirt_errors("cannot read the host's capabilities"):
+            return str(self.conn.getCapabilities())
 
     def profiles_for(self, vm: VmPlan) -> list[Profile]:
-        """What the VM's ``hardware.acceleration`` allows of the host's profiles."""
-        wanted = vm.spec.acceleration
-        profiles = self._host_profiles()
-        if wanted is None:
-            return profiles
-        if not wanted.enable_kvm:
-            profiles = [p for p in profiles if p.domain_type != "kvm"]
-            return profiles or [Profile("qemu", None, "tcg")]
-        if wanted.cpu_model:
-            tcg_model = None if wanted.cpu_model.startswith("host-") else wanted.cpu_model
-            kvm = [Profile("kvm", wanted.cpu_model)] if any(p.domain_type == "kvm" for p in profiles) else []
-            return kvm + [Profile("qemu", tcg_model, "tcg" if tcg_model is None else "")]
-        return profiles
+        return self.profiles.for_vm(vm)
 
     def _seed_path(self, vm: VmPlan) -> str | None:
         return str(self.pool_root / vm.cluster / seed_name(vm.name)) if vm.spec.has_os else None
@@ -183,13 +119,6 @@ class LibvirtHypervisor(Hypervisor):
                 report.adopted.append(vm.name)
         return report
 
-    def _candidates(self, vm: VmPlan, dom: Any) -> list[Profile]:
-        """The VM's profiles, from the one its domain is defined with on."""
-        profiles = self.profiles_for(vm)
-        defined = domains.profile_of(dom)
-        at = next((i for i, p in enumerate(profiles) if (p.domain_type, p.cpu_mode) == defined), None)
-        return profiles[at:] if at is not None else profiles
-
     def start_vm(self, network: dict[str, str], vm: VmPlan, wait_s: float, ready: Ready | None = None,
                  ready_wait_s: float = 0.0, progress: Callable[[str], None] | None = None) -> str:
         """Start the domain; with ``ready``, until the guest answers. Returns the profile's name."""
@@ -206,7 +135,7 @@ class LibvirtHypervisor(Hypervisor):
             dom = self._define(vm, disk, self.profiles_for(vm)[0])
         if domains.state_of(dom) == DomainState.RUNNING and ready is None:
             return "already running"
-        candidates = self._candidates(vm, dom)
+        candidates = self.profiles.from_defined(vm, domains.profile_of(dom))
         deaths: list[str] = []
         while candidates:
             profile = candidates.pop(0)
@@ -215,7 +144,7 @@ class LibvirtHypervisor(Hypervisor):
             try:
                 self._start(dom, wait_s)
             except HypervisorError as refused:
-                candidates = self._after_refusal(profile, str(refused), candidates)
+                candidates = self.profiles.after_refusal(profile, str(refused), candidates)
                 if candidates:
                     say(f"{profile.name} refused ({refused}); trying {candidates[0].name}")
                     continue
@@ -223,12 +152,12 @@ class LibvirtHypervisor(Hypervisor):
             if profile.dies_after_s is not None:
                 threading.Timer(profile.dies_after_s, self._kill, (vm.name,)).start()
             if ready is None:
-                self._remember(profile)
+                self.profiles.remember(profile)
                 return profile.name
             say(f"booting ({profile.name})")
             outcome, why = self._await_ready(dom, ready, ready_wait_s)
             if outcome == "ready":
-                self._remember(profile)
+                self.profiles.remember(profile)
                 return profile.name
             if outcome == "timeout":
                 domains.shutdown(dom, 0)
@@ -255,14 +184,6 @@ class LibvirtHypervisor(Hypervisor):
                     time.sleep(TRANSIENT_PAUSE_S)
                     continue
                 raise
-
-    def _after_refusal(self, failed: Profile, error: str, rest: list[Profile]) -> list[Profile]:
-        """The remaining profiles that avoid what refused ``failed`` (none if nothing would)."""
-        if domains.is_kvm_refusal(error):
-            return [p for p in rest if p.domain_type != "kvm"]
-        if domains.is_cpu_model_refusal(error) and failed.cpu_mode:
-            return [p for p in rest if p.cpu_mode != failed.cpu_mode]
-        return []
 
     def _await_ready(self, dom: Any, ready: Ready, wait_s: float) -> tuple[str, str]:
         """'ready', 'died' (the domain stopped running) or 'timeout', and the last reason."""
@@ -332,7 +253,7 @@ class LibvirtHypervisor(Hypervisor):
             pool = storage.lookup_pool(self.conn, vm.cluster)
             volume = storage.lookup_volume(pool, vm.name) if pool is not None and pool.isActive() else None
         disk = volume.path() if volume is not None else str(self.pool_root / vm.cluster / volume_name(vm.name))
-        profiles = self._candidates(vm, dom) if dom is not None else self.profiles_for(vm)
+        profiles = self.profiles.from_defined(vm, domains.profile_of(dom)) if dom is not None else self.profiles_for(vm)
         return dom, volume, disk, profiles[0]
 
     def domain_xml(self, vm: VmPlan) -> str:

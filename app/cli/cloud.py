@@ -20,7 +20,7 @@ def _prepare(ctx: typer.Context, parsed: Any, kubespray: Optional[Path]) -> None
 
 def _deploy(ctx: typer.Context, bus: Any, planned: Any, parsed: Any, kubespray: Optional[Path],
             addons: bool = True) -> dict[str, Any]:
-    from ai_how.app.deploy.cloud import deploy
+    from ai_how.app.deploy.kubespray.saga import deploy
 
     found = checkout(kubespray, parsed)
     with state(ctx).playbook_progress():
@@ -94,8 +94,8 @@ def inventory_command(
                                                                         "DIR/group_vars/ (Kubespray's -i DIR).")] = None,
         kubespray: Kubespray = None) -> None:
     """Kubespray's inventory of the Cloud cluster: every VM of the config, its groups and variables."""
-    from ai_how.app.deploy.kubernetes import cloud_inventory, write_inventory
-    from ai_how.app.deploy.kubespray import locate
+    from ai_how.app.deploy.kubespray.checkout import locate
+    from ai_how.app.deploy.kubespray.inventory import cloud_inventory, write_inventory
 
     planned, parsed = planned_cluster(config, "cloud")
     known = locate(kubespray, os.environ, parsed.global_.kubespray.path) is not None

@@ -17,7 +17,7 @@ OptionalConfig = Annotated[Optional[Path], typer.Argument(
 
 def _deploy(ctx: typer.Context, bus: Any, planned: Any, parsed: Any, kubespray: Optional[Path],
             limit: Optional[str] = None, check: bool = False, full: bool = False) -> dict[str, Any]:
-    from ai_how.app.deploy.hpc import deploy
+    from ai_how.app.deploy.slurm.saga import deploy
 
     with state(ctx).playbook_progress():
         return deploy(bus, planned, limit, check, full)
@@ -89,7 +89,7 @@ def inventory_command(
                                                                         "instead of printing.")] = None,
         fmt: Annotated[str, typer.Option("--format", help="yaml or ini.")] = "yaml") -> None:
     """The Ansible inventory of the running HPC VMs (slurm_controller, slurm_compute, slurm_gpu), from the log."""
-    from ai_how.app.deploy.inventory import hpc_inventory_text
+    from ai_how.app.deploy.slurm.inventory import hpc_inventory_text
 
     name, uri = cluster_name(ctx, config, "hpc")
     cli = state(ctx)
@@ -113,7 +113,7 @@ def oumi_command(
         json_output: JsonFlag = False) -> None:
     """What Oumi's launcher needs to run jobs here through its SLURM cloud: OUMI_SLURM_CONNECTIONS
     and an SSH stanza for the controller with the platform key and the pinned host key."""
-    from ai_how.app.deploy.oumi import oumi_access, write_stanza
+    from ai_how.app.deploy.slurm.oumi import oumi_access, write_stanza
 
     name, uri = cluster_name(ctx, config, "hpc")
     cli = state(ctx)

@@ -17,7 +17,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 def checkout(flag: Optional[Path], parsed: Any = None) -> Any:
     """The checkout the flag, AI_HOW_KUBESPRAY_DIR or the config's global.kubespray.path names."""
-    from ai_how.app.deploy.kubespray import locate, read_checkout
+    from ai_how.app.deploy.kubespray.checkout import locate, read_checkout
 
     configured = parsed.global_.kubespray.path if parsed is not None else None
     return read_checkout(locate(flag, os.environ, configured))
@@ -39,7 +39,7 @@ def kubespray_setup(
                                                                 "this requirements.txt.")] = False) -> None:
     """Make the checkout's own virtual environment (its requirements.txt) under the state directory
     (or AI_HOW_KUBESPRAY_VENV_DIR); one made whole for the same requirements is used again."""
-    from ai_how.app.deploy.kubespray import setup
+    from ai_how.app.deploy.kubespray.checkout import setup
 
     found = checkout(directory)
     binary = setup(found, venvs(ctx), state(ctx).kubespray_installer(),

@@ -16,7 +16,7 @@ from .validation import Report, validate_config
 def kube_versions(parsed: ClusterConfig, kubespray: Path | None = None,
                   env: Mapping[str, str] = os.environ) -> list[str] | None:
     """What the known Kubespray checkout supports, newest first (None: no checkout known)."""
-    from ai_how.app.deploy.kubespray import known_versions
+    from ai_how.app.deploy.kubespray.checkout import known_versions
 
     return known_versions(kubespray, env, parsed.global_.kubespray.path)
 

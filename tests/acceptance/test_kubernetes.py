@@ -25,8 +25,8 @@ from ai_how.app.bootstrap import bootstrap
 from ai_how.app.config.loader import load_config
 from ai_how.app.config.validation import validate_config
 from ai_how.app.deploy.addons import addon_settings
-from ai_how.app.deploy.kubernetes import kubernetes_settings
-from ai_how.app.deploy.kubespray import read_checkout
+from ai_how.app.deploy.kubespray.checkout import read_checkout
+from ai_how.app.deploy.kubespray.inventory import kubernetes_settings
 from ai_how.app.ports import Hypervisor
 from ai_how.domain.cluster import Cluster
 from ai_how.domain.commands import DeployKubernetes, MarkVmStarted, StopVms

@@ -12,7 +12,7 @@ import yaml
 
 from ai_how.app.config.loader import load_config
 from ai_how.app.config.plan import plan_clusters
-from ai_how.app.deploy.slurm import settings_of, slurm_layout
+from ai_how.app.deploy.slurm.layout import settings_of, slurm_layout
 from tests.ansible_render import render_slurm_files
 from tests.conftest import REPO
 

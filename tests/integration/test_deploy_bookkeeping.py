@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ai_how.app.bootstrap import bootstrap
-from ai_how.app.deploy.hpc import DeployFailed
+from ai_how.app.deploy.runs import DeployFailed
 from ai_how.app.errors import UsageError
 from ai_how.app.ports import HostTally
 from ai_how.domain.cluster import Cluster

@@ -27,8 +27,8 @@ from ai_how.adapters.kubernetes.client import KubernetesClientApi
 from ai_how.app.bootstrap import bootstrap
 from ai_how.app.config.loader import load_config
 from ai_how.app.config.validation import validate_config
-from ai_how.app.deploy.cloud import deploy_command
-from ai_how.app.deploy.kubespray import read_checkout
+from ai_how.app.deploy.kubespray.checkout import read_checkout
+from ai_how.app.deploy.kubespray.saga import deploy_command
 from ai_how.domain.commands import StartVms, StopVms
 from ai_how.domain.ids import cluster_id
 from tests.conftest import REPO

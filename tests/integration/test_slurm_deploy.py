@@ -51,7 +51,7 @@ def _gpu_move_drain(state: Path, controller_ip: str, node: str, ai_how) -> None:
     node resumed) unless forced, when it is requeued; the node then takes jobs again."""
     from ai_how.adapters.slurm import SshSlurm
     from ai_how.app.bootstrap import guest_access, ssh_keys
-    from ai_how.app.deploy.handover import drain_slurm
+    from ai_how.app.lifecycle.handover import drain_slurm
     from ai_how.app.progress import Progress
     from ai_how.domain.errors import MoveRefused
 

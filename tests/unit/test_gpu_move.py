@@ -89,7 +89,7 @@ def _store(holder_state: str, card_holder: str | None):
 
 
 def test_a_failed_move_resumes_its_holder_s_node_while_the_holder_runs_with_the_card() -> None:
-    from ai_how.app.deploy.handover import ResumeHolder
+    from ai_how.app.lifecycle.handover import ResumeHolder
 
     guests = _Guests({"hpc-compute-01": "drain"})
     said = ResumeHolder(_store("running", "hpc-compute-01"), _slurm_at(guests))(_move_of("hpc-compute-01"))
@@ -98,7 +98,7 @@ def test_a_failed_move_resumes_its_holder_s_node_while_the_holder_runs_with_the_
 
 
 def test_a_holder_that_stopped_or_gave_the_card_up_is_left_as_it_is() -> None:
-    from ai_how.app.deploy.handover import ResumeHolder
+    from ai_how.app.lifecycle.handover import ResumeHolder
 
     for state, holder in (("stopped", None), ("running", "cloud-gpu-01")):
         guests = _Guests({"hpc-compute-01": "drain"})

@@ -11,8 +11,8 @@ import yaml
 from ai_how.app.config.kubernetes_models import KubernetesConfig
 from ai_how.app.config.loader import load_config
 from ai_how.app.config.validation import validate_config
-from ai_how.app.deploy.kubernetes import kubernetes_settings, kubespray_inventory
-from ai_how.app.deploy.kubespray import KubesprayMissing, read_checkout, setup
+from ai_how.app.deploy.kubespray.checkout import KubesprayMissing, read_checkout, setup
+from ai_how.app.deploy.kubespray.inventory import kubernetes_settings, kubespray_inventory
 from ai_how.app.ports import VenvInstaller
 from ai_how.app.settings import resolve_kubespray_venvs
 from ai_how.domain.cluster import Cluster

@@ -11,7 +11,7 @@ import pytest
 
 from ai_how.adapters.s3.store import PART, expected_etag
 from ai_how.app.config.loader import load_config
-from ai_how.app.deploy.oumi import stanza, write_stanza
+from ai_how.app.deploy.slurm.oumi import stanza, write_stanza
 from ai_how.app.errors import UsageError
 from ai_how.app.ports import KeyStore, RegisteredModel
 from ai_how.app.serving.manifests import inference_service, model_spec

@@ -8,7 +8,7 @@ import pytest
 from ai_how.app.config.loader import load_config
 from ai_how.app.config.models import SlurmConfig
 from ai_how.app.config.plan import plan_clusters
-from ai_how.app.deploy.slurm import gres_type, os_share_mb, settings_of, slurm_layout
+from ai_how.app.deploy.slurm.layout import gres_type, os_share_mb, settings_of, slurm_layout
 from tests.conftest import REPO
 
 

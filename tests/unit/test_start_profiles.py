@@ -38,10 +38,11 @@ def _vm(acceleration=None):
 
 
 def _hypervisor(tmp_path, profiles=None):
-    from ai_how.adapters.libvirt.hypervisor import PROFILES, LibvirtHypervisor
+    from ai_how.adapters.libvirt.hypervisor import LibvirtHypervisor
 
+    kvm_host = "<capabilities><guest><arch><domain type='qemu'/><domain type='kvm'/></arch></guest></capabilities>"
     hv = LibvirtHypervisor("test:///default", tmp_path, profiles=profiles, memory=tmp_path / "start-profile")
-    hv._usable = list(profiles or PROFILES)  # as on a host with KVM, without asking one
+    hv.profiles._capabilities = lambda: kvm_host  # a host with KVM, without asking one
     return hv
 
 
@@ -60,19 +61,19 @@ def test_acceleration_narrows_the_profiles(tmp_path) -> None:
 
 
 def test_the_profile_that_worked_is_remembered_and_a_test_death_is_not(tmp_path) -> None:
-    from ai_how.adapters.libvirt.hypervisor import NAMED, PROFILES
+    from ai_how.adapters.libvirt.profiles import NAMED, PROFILES
 
     hv = _hypervisor(tmp_path)
-    hv._remember(NAMED["doomed"])
+    hv.profiles.remember(NAMED["doomed"])
     assert not (tmp_path / "start-profile").exists()
-    hv._remember(PROFILES[2])
+    hv.profiles.remember(PROFILES[2])
     assert (tmp_path / "start-profile").read_text() == "tcg\n"
     assert oct((tmp_path / "start-profile").stat().st_mode & 0o777) == "0o600"
     assert [p.name for p in hv.profiles_for(_vm())] == ["tcg"]
 
 
 def test_start_profiles_from_the_environment_are_checked() -> None:
-    from ai_how.adapters.libvirt.hypervisor import parse_profiles
+    from ai_how.adapters.libvirt.profiles import parse_profiles
     from ai_how.app.errors import UsageError
 
     assert [p.name for p in parse_profiles("doomed, tcg")] == ["doomed (test)", "tcg"]

@@ -24,7 +24,6 @@ from ai_how.app import processes
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.faults import crash_point
 from ai_how.app.host.capacity import CapacityExceeded
-from ai_how.app.lifecycle.capacity_guard import guard
 from ai_how.app.ports import EventStore, Hypervisor, KubernetesApi, SlurmAt, SlurmControl
 from ai_how.app.progress import Progress
 from ai_how.domain.cluster import ClusterKind
@@ -35,6 +34,8 @@ from ai_how.domain.gpu_move import STEPS, GpuMove
 from ai_how.domain.ids import cluster_id, gpu_id, move_id, vm_id
 from ai_how.domain.specs import VmPlan, VmSpec
 from ai_how.domain.vm import Vm, VmState
+
+from .capacity_guard import guard
 
 POLL_S = 5.0
 READY_WAIT_S = 300.0  # a resumed SLURM node, or a Kubernetes node with its GPU, after the guest is up

@@ -1,0 +1,99 @@
+"""Deploying the HPC cluster: ``DeployCluster`` records the intent (``ClusterDeployStarted``,
+with the SLURM layout it will write); the event's handler runs the playbook through the
+``Provisioner``; its outcome is recorded as ``ClusterDeployed`` or ``ClusterDeployFailed``
+(the host, the task and what it said), never swallowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ai_how.app.errors import UsageError
+from ai_how.app.ports import EventStore, KeyStore, PlaybookRun, Provisioner
+from ai_how.app.progress import Progress
+from ai_how.domain.cluster import Cluster, ClusterKind
+from ai_how.domain.commands import Command, DeployCluster, MarkClusterDeployed, MarkClusterDeployFailed
+from ai_how.domain.errors import ClusterNotRunning
+from ai_how.domain.ids import cluster_id
+from ai_how.domain.specs import VmSpec
+
+from ..runs import DeployStarted, deploy_outcome, digest, failure_of, run, run_id, running_cluster, take_over, tallies
+from .inventory import ansible_inventory, hpc_inventory
+from .layout import slurm_layout
+
+PLAYBOOKS = {ClusterKind.HPC: "playbooks/playbook-hpc.yml"}
+
+
+def deploy_cluster(command: DeployCluster, store: EventStore, provisioner: Provisioner,
+                   live_topology: Any) -> DeployStarted:
+    provisioner.check()
+    cluster = running_cluster(store, command.name, ClusterKind.HPC)
+    topology = live_topology.catch_up()
+    rows = [topology.vms[name] for name in cluster.vms if name in topology.vms]
+    controller = next((row for row in rows if row["role"] == "controller"), None)
+    if controller is None or controller["state"] != "running":
+        raise ClusterNotRunning(f"the controller of {command.name} is not running: start it with "
+                                f"'ai-how vm start {command.name}-controller', then deploy again")
+    running = [row["name"] for row in rows if row["state"] == "running"]
+    for row in rows:
+        if row["state"] == "running" and not VmSpec.from_dict(row["spec"]).has_os:
+            raise UsageError(f"{row['name']} boots no image, so there is no guest to configure; give the cluster "
+                             "a base_image (ai-how image build hpc-base) and start it again")
+    if command.limit is not None and command.limit not in running:
+        raise UsageError(f"--limit {command.limit}: not a running VM of {command.name} "
+                         f"(running: {', '.join(running)})")
+    take_over(cluster, provisioner, cluster.mark_deploy_failed)
+    playbook = PLAYBOOKS[ClusterKind.HPC]
+    layout = slurm_layout(command.name, rows, command.settings)
+    run = run_id(command.name, command.check)
+    cluster.start_deploy(run, playbook, provisioner.digest(playbook), digest(layout), layout, command.limit,
+                         command.check, command.full)
+    store.save(cluster)
+    return DeployStarted(run, command.name)
+
+
+def run_playbook(event: Cluster.ClusterDeployStarted, store: EventStore, provisioner: Provisioner,
+                 live_topology: Any, keys: KeyStore, progress: Progress) -> Command:
+    """Run the playbook against the cluster's running VMs, with the layout the event recorded."""
+    cluster = store.read(event.originator_id)
+    topology = live_topology.catch_up()
+    private_key, _ = keys.platform_key()
+    inventory = hpc_inventory(topology, cluster.name, private_key, keys.known_hosts)
+    extravars = {**event.layout, "slurm_munge_key_file": str(keys.cluster_secret(cluster.name, "munge.key")),
+                 "slurm_quick_check": not event.full}
+    if event.layout.get("slurm_accounting"):
+        extravars["slurm_dbd_password_file"] = str(keys.cluster_secret(cluster.name, "slurmdbd-password"))
+    playbook_run = PlaybookRun(event.run_id, cluster.name, event.playbook, ansible_inventory(inventory), extravars,
+                               event.limit, event.check)
+    outcome = run(provisioner, playbook_run, progress, "checking" if event.check else "deploying")
+    return MarkClusterDeployed(cluster.name, event.run_id, outcome.seconds, tallies(outcome))
+
+
+def record_deploy_failure(event: Cluster.ClusterDeployStarted, error: Exception, store: EventStore) -> Command:
+    return MarkClusterDeployFailed(store.read(event.originator_id).name, event.run_id, *failure_of(error))
+
+
+def mark_cluster_deployed(command: MarkClusterDeployed, store: EventStore) -> None:
+    cluster = store.get(cluster_id(command.name))
+    cluster.mark_deployed(command.run_id, command.seconds, {h: dict(c) for h, c in command.hosts})
+    store.save(cluster)
+
+
+def mark_cluster_deploy_failed(command: MarkClusterDeployFailed, store: EventStore) -> None:
+    cluster = store.get(cluster_id(command.name))
+    cluster.mark_deploy_failed(command.run_id, command.host, command.task, command.message, command.seconds,
+                               {h: dict(c) for h, c in command.hosts})
+    store.save(cluster)
+
+
+def deploy(bus: Any, planned: Any, limit: str | None = None, check: bool = False, full: bool = False) -> dict[str, Any]:
+    """Configure SLURM on a planned HPC cluster that runs; the run's record as the log has it."""
+    from .layout import settings_of
+
+    started = bus.handle(DeployCluster(planned.name, settings_of(planned.section.slurm_config), limit, check, full))
+    return deploy_outcome(bus.store, planned.name, started.run_id)
+
+
+COMMAND_HANDLERS: dict[type, Any] = {DeployCluster: deploy_cluster, MarkClusterDeployed: mark_cluster_deployed,
+                    MarkClusterDeployFailed: mark_cluster_deploy_failed}
+EVENT_HANDLERS = {Cluster.ClusterDeployStarted: [(run_playbook, record_deploy_failure, False)]}
