@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -49,22 +49,28 @@ def log(
     """Every event in order: position, time, aggregate, type and payload."""
     from ai_how.app.readside.queries import AuditFilter, audit_entries
 
-    if gpu is not None:
-        from ai_how.domain.pci import normalize_pci_address
-
-        try:
-            gpu = normalize_pci_address(gpu)
-        except ValueError as exc:
-            raise UsageError(f"--gpu: {exc}") from None
     wanted = AuditFilter(parse_moment(since, "--since") if since else None,
                          parse_moment(until, "--until") if until else None,
-                         cluster, vm, gpu, tuple(types or ()), limit)
+                         cluster, vm, _pci(gpu), tuple(types or ()), limit)
     cli = state(ctx)
     entries = audit_entries(cli.store(), cli.topology(), wanted)
     if json_output:
         for entry in entries:
             print_json_line(entry.as_dict())
         return
+    _show_log(entries, wanted != AuditFilter())
+
+
+def _pci(gpu: Optional[str]) -> Optional[str]:
+    from ai_how.domain.pci import normalize_pci_address
+
+    try:
+        return normalize_pci_address(gpu) if gpu is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--gpu: {exc}") from None
+
+
+def _show_log(entries: Any, filtered: bool) -> None:
     from rich.table import Table
 
     table = Table("#", "time (UTC)", "aggregate", "event", "payload")
@@ -74,7 +80,7 @@ def log(
         table.add_row(str(e.position), e.timestamp.strftime("%Y-%m-%d %H:%M:%S"), entry.subject, e.event_type,
                       json.dumps(e.payload, separators=(",", ":"), default=str))
         count += 1
-    console().print(table if count else "No event matches." if (wanted != AuditFilter()) else "The event log is empty.")
+    console().print(table if count else "No event matches." if filtered else "The event log is empty.")
 
 
 @audit_app.command("replay")

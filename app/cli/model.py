@@ -50,58 +50,46 @@ def _show(result: Any, json_output: bool) -> None:
         out.print(note)
 
 
+Uri = Annotated[Optional[str], typer.Option("--uri", help="Where the model is: s3://, gs://, pvc://, hf://, "
+                                                            "https://...", show_default=False)]
+MlflowRef = Annotated[Optional[str], typer.Option(
+    "--mlflow", help="A version in MLflow's registry: MODEL@ALIAS or MODEL/VERSION (instead of --uri).",
+    show_default=False)]
+Format = Annotated[str, typer.Option("--format", help="The model's format (sklearn, xgboost, huggingface, mlflow, "
+                                                      "...).")]
+Gpus = Annotated[int, typer.Option("--gpu", min=0, help="GPUs per replica.")]
+Cpu = Annotated[Optional[str], typer.Option("--cpu", help="CPU per replica, e.g. 2 or 500m (default: the config's "
+                                                          "default_resources).")]
+Memory = Annotated[Optional[str], typer.Option("--memory", help="Memory per replica, e.g. 8Gi.")]
+MinReplicas = Annotated[Optional[int], typer.Option("--min-replicas", min=0)]
+MaxReplicas = Annotated[Optional[int], typer.Option("--max-replicas", min=1)]
+Concurrency = Annotated[Optional[int], typer.Option("--target-concurrency", min=1)]
+ServiceAccount = Annotated[Optional[str], typer.Option(
+    "--service-account", help="The ServiceAccount whose Secret gives KServe the S3 credentials (default, with "
+    "--config and MinIO enabled, for an s3:// model in 'default': kserve-s3, which the kserve role makes).",
+    show_default=False)]
+Wait = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait until it is Ready.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the manifest; change nothing.")]
+
+
 @model_app.command("deploy")
 @handles_errors
 def deploy(ctx: typer.Context,
            name: Annotated[str, typer.Argument(help="The InferenceService's name (a DNS-1035 label).",
                                                show_default=False)],
-           uri: Annotated[Optional[str], typer.Option("--uri", help="Where the model is: s3://, gs://, pvc://, "
-                                                                    "hf://, https://...", show_default=False)] = None,
-           mlflow: Annotated[Optional[str], typer.Option(
-               "--mlflow", help="A version in MLflow's registry: MODEL@ALIAS or MODEL/VERSION (instead of --uri).",
-               show_default=False)] = None,
-           mlflow_uri: MlflowUri = None,
-           model_format: Annotated[str, typer.Option("--format", help="The model's format (sklearn, xgboost, "
-                                                                      "huggingface, mlflow, ...).")] = "mlflow",
-           gpu: Annotated[int, typer.Option("--gpu", min=0, help="GPUs per replica.")] = 0,
-           cpu: Annotated[Optional[str], typer.Option("--cpu", help="CPU per replica, e.g. 2 or 500m (default: "
-                                                      "the config's default_resources).")] = None,
-           memory: Annotated[Optional[str], typer.Option("--memory", help="Memory per replica, e.g. 8Gi.")] = None,
-           min_replicas: Annotated[Optional[int], typer.Option("--min-replicas", min=0)] = None,
-           max_replicas: Annotated[Optional[int], typer.Option("--max-replicas", min=1)] = None,
-           target_concurrency: Annotated[Optional[int], typer.Option("--target-concurrency", min=1)] = None,
-           service_account: Annotated[Optional[str], typer.Option(
-               "--service-account", help="The ServiceAccount whose Secret gives KServe the S3 credentials "
-               "(default, with --config and MinIO enabled, for an s3:// model in 'default': kserve-s3, which "
-               "the kserve role makes).",
-               show_default=False)] = None,
-           namespace: Namespace = "default",
-           wait: Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait until it is Ready.")] = 0,
-           dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the manifest; change nothing.")] = False,
-           config: ConfigOption = None,
-           json_output: JsonFlag = False) -> None:
+           uri: Uri = None, mlflow: MlflowRef = None, mlflow_uri: MlflowUri = None, model_format: Format = "mlflow",
+           gpu: Gpus = 0, cpu: Cpu = None, memory: Memory = None, min_replicas: MinReplicas = None,
+           max_replicas: MaxReplicas = None, target_concurrency: Concurrency = None,
+           service_account: ServiceAccount = None, namespace: Namespace = "default", wait: Wait = 0,
+           dry_run: DryRun = False, config: ConfigOption = None, json_output: JsonFlag = False) -> None:
     """Serve a model: a KServe InferenceService, refused when the GPUs it asks for are held elsewhere."""
-    from ai_how.app.serving.manifests import model_spec
-    from ai_how.app.serving.models import model_defaults, service_account_for
+    from ai_how.app.serving.models import Replicas, requested_spec
     from ai_how.domain.commands import DeployModel
 
-    if (uri is None) == (mlflow is None):
-        raise UsageError("give the model as --uri URI or as --mlflow MODEL@ALIAS (or MODEL/VERSION), one of them")
     cluster, section = _cloud(ctx, config)
-    defaults = model_defaults(section) if section is not None else {}
-    registered = None
-    if mlflow is not None:
-        from ai_how.app.serving.manifests import check_format
-        from ai_how.app.serving.registry import parse_ref, resolve, tracking_uri
-
-        check_format(model_format)
-        parse_ref(mlflow)
-        uri, registered = resolve(state(ctx).bus().dependencies["registry"], tracking_uri(mlflow_uri, section=section),
-                                  mlflow, section)
-    if uri is None:
-        raise UsageError("give the model as --uri URI or as --mlflow MODEL@ALIAS (or MODEL/VERSION)")
-    spec = model_spec(uri, model_format, defaults, gpu, cpu, memory, min_replicas, max_replicas,
-                      target_concurrency, registered, service_account_for(uri, namespace, service_account, defaults))
+    spec = requested_spec(uri, mlflow, mlflow_uri, model_format, section, namespace, service_account,
+                          Replicas(gpu, cpu, memory, min_replicas, max_replicas, target_concurrency),
+                          lambda: state(ctx).registry())
     bus = state(ctx).reconciled(strict=not dry_run)
     result = bus.handle(DeployModel(cluster, namespace, name, spec, wait, dry_run))
     if dry_run and not json_output:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -51,7 +51,7 @@ def plan(
     """What 'start' would do to each cluster of CONFIG (create, define, redefine with the domain
     XML diff, start, lease, deploy, skip, refuse), and where the config, the log and libvirt
     disagree. Changes nothing; exit 1 when a rule would refuse the start."""
-    from ai_how.app.lifecycle.start_plan import MARKS, plan_cluster
+    from ai_how.app.lifecycle.start_plan import plan_cluster
     from ai_how.domain.commands import CapacityPolicy
 
     from .config_input import valid_config
@@ -67,21 +67,27 @@ def plan(
     if json_output:
         print_json({"refused": refused, "changes": changes, "clusters": [v.as_dict() for v in views]})
     else:
-        out = console()
-        for view in views:
-            out.print(f"{view.cluster} ({view.kind}):", markup=False)
-            for action in view.actions:
-                out.print(f"  {MARKS[action.kind]} {action.kind} {action.subject}: {action.detail}", markup=False,
-                          soft_wrap=True)
-                for line in (action.diff or "").splitlines():
-                    out.print(f"      {line}", markup=False, soft_wrap=True)
-            for drift in view.drift:
-                out.print(f"  ? drift: {drift}", markup=False, soft_wrap=True)
-            hint = _apply_hint(view, config)
-            if hint and (view.changes or view.refused):
-                out.print(f"  {hint}", markup=False, soft_wrap=True)
-        out.print(_summary(views), markup=False)
+        _show(views, config)
     if refused:
         raise typer.Exit(EXIT_REFUSED)
     if changes and detailed_exitcode:
         raise typer.Exit(EXIT_CHANGES)
+
+
+def _show(views: list[Any], config: Path) -> None:
+    from ai_how.app.lifecycle.start_plan import MARKS
+
+    out = console()
+    for view in views:
+        out.print(f"{view.cluster} ({view.kind}):", markup=False)
+        for action in view.actions:
+            out.print(f"  {MARKS[action.kind]} {action.kind} {action.subject}: {action.detail}", markup=False,
+                      soft_wrap=True)
+            for line in (action.diff or "").splitlines():
+                out.print(f"      {line}", markup=False, soft_wrap=True)
+        for drift in view.drift:
+            out.print(f"  ? drift: {drift}", markup=False, soft_wrap=True)
+        hint = _apply_hint(view, config)
+        if hint and (view.changes or view.refused):
+            out.print(f"  {hint}", markup=False, soft_wrap=True)
+    out.print(_summary(views), markup=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -42,20 +42,24 @@ def reconcile(
         print_json({"changes": report.changes, "conflicts": report.conflicts, "adopted": report.adopted,
                     "removed": report.removed, "orphans": [o.__dict__ for o in report.orphans]})
     else:
-        out = console()
-        for change in report.changes:
-            out.print(f"recorded: {change}")
-        for name in report.adopted:
-            out.print(f"adopted: {name}")
-        for name in report.removed:
-            out.print(f"removed: {name}")
-        for orphan in report.orphans:
-            out.print(f"orphan: {orphan.name} ({orphan.role} of {orphan.cluster}, {orphan.state}) was made by "
-                      "ai-how but is unknown to this store; 'ai-how reconcile --adopt CONFIG' records it, "
-                      "'--remove' deletes it")
-        if not (report.changes or report.adopted or report.removed or report.orphans or report.conflicts):
-            out.print("The store matches libvirt: nothing to record.")
+        _show(report)
     for conflict in report.conflicts:
         typer.echo(f"error: {conflict}", err=True)
     if report.conflicts:
         raise typer.Exit(EXIT_REFUSED)
+
+
+def _show(report: Any) -> None:
+    out = console()
+    for change in report.changes:
+        out.print(f"recorded: {change}")
+    for name in report.adopted:
+        out.print(f"adopted: {name}")
+    for name in report.removed:
+        out.print(f"removed: {name}")
+    for orphan in report.orphans:
+        out.print(f"orphan: {orphan.name} ({orphan.role} of {orphan.cluster}, {orphan.state}) was made by "
+                  "ai-how but is unknown to this store; 'ai-how reconcile --adopt CONFIG' records it, "
+                  "'--remove' deletes it")
+    if not (report.changes or report.adopted or report.removed or report.orphans or report.conflicts):
+        out.print("The store matches libvirt: nothing to record.")

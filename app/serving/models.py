@@ -5,11 +5,13 @@ InferenceService and records it; readiness is recorded as observed (``ObserveMod
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ai_how.app.ports import EventStore, ModelServing
+from ai_how.app.errors import UsageError
+from ai_how.app.ports import EventStore, ModelRegistry, ModelServing
 from ai_how.app.progress import Progress
 from ai_how.domain.cluster import ClusterKind, ClusterStatus
 from ai_how.domain.commands import DeleteModel, DeployModel, ObserveModel
@@ -172,3 +174,38 @@ def service_account_for(uri: str, namespace: str, given: str | None, defaults: d
 
 
 COMMAND_HANDLERS: dict[type, Any] = {DeployModel: deploy_model, ObserveModel: observe_model, DeleteModel: delete_model}
+
+
+@dataclass(frozen=True)
+class Replicas:
+    """What each replica of a service asks for, and how many there may be (None: the defaults)."""
+
+    gpus: int = 0
+    cpu: str | None = None
+    memory: str | None = None
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    target_concurrency: int | None = None
+
+
+def requested_spec(uri: str | None, mlflow: str | None, mlflow_uri: str | None, model_format: str, section: Any,
+                   namespace: str, service_account: str | None, replicas: Replicas,
+                   registry: Callable[[], ModelRegistry]) -> dict[str, Any]:
+    """The spec of ``model deploy``: a model by its URI, or a version of MLflow's registry
+    resolved to where its files are; the config's defaults where the command gives none."""
+    from .manifests import check_format, model_spec
+    from .registry import parse_ref, resolve, tracking_uri
+
+    if (uri is None) == (mlflow is None):
+        raise UsageError("give the model as --uri URI or as --mlflow MODEL@ALIAS (or MODEL/VERSION), one of them")
+    defaults = model_defaults(section) if section is not None else {}
+    registered = None
+    if mlflow is not None:
+        check_format(model_format)
+        parse_ref(mlflow)
+        uri, registered = resolve(registry(), tracking_uri(mlflow_uri, section=section), mlflow, section)
+    if uri is None:
+        raise UsageError("give the model as --uri URI or as --mlflow MODEL@ALIAS (or MODEL/VERSION)")
+    return model_spec(uri, model_format, defaults, replicas.gpus, replicas.cpu, replicas.memory,
+                      replicas.min_replicas, replicas.max_replicas, replicas.target_concurrency, registered,
+                      service_account_for(uri, namespace, service_account, defaults))

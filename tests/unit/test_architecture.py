@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import REPO
 
@@ -56,3 +58,59 @@ def test_a_command_s_help_builds_no_config_model(tmp_path) -> None:
     code = _help(["hpc", "--help"], ["vm", "start", "--help"], ["audit", "log", "--help"], ["validate", "--help"])
     assert [m for m in _loaded_after(code, str(state)) if m not in ("rich.table", "pydantic")] == []
     assert not state.exists()
+
+
+CAPABILITIES = {"config", "deploy", "guests", "host", "images", "lifecycle", "readside", "serving", "cli"}
+
+
+def _app_modules() -> list[tuple[Path, ast.Module]]:
+    return [(p, ast.parse(p.read_text())) for p in sorted((REPO / "app").rglob("*.py"))]
+
+
+def test_no_capability_imports_another_s_private_names() -> None:
+    found = []
+    for path, tree in _app_modules():
+        parts = path.relative_to(REPO / "app").parts
+        own = parts[0] if len(parts) > 1 else None
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                    and node.module.startswith("ai_how.app.")):
+                continue
+            target = node.module.split(".")[2]
+            private = [a.name for a in node.names if a.name.startswith("_")] + \
+                [m for m in node.module.split(".")[3:] if m.startswith("_")]
+            if target in CAPABILITIES and target != own and private:
+                found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.module} {private}")
+    assert found == []
+
+
+def test_no_import_cycle_not_even_inside_a_function() -> None:
+    import grimp
+
+    graph = grimp.build_graph("ai_how", cache_dir=None)
+    cycles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            if module != imported and graph.chain_exists(imported, module):
+                cycles.append(f"{module} <-> {imported}")
+    assert cycles == []
+
+
+def test_no_module_of_the_tool_is_over_350_lines() -> None:
+    sizes = {str(p.relative_to(REPO)): len(p.read_text().splitlines())
+             for folder in ("domain", "app", "adapters") for p in (REPO / folder).rglob("*.py")}
+    assert {path: n for path, n in sizes.items() if n > 350} == {}
+
+
+def test_no_cli_command_is_over_40_lines() -> None:
+    long = {}
+    for path, tree in _app_modules():
+        if path.parent.name != "cli":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and any(
+                    getattr(d, "id", None) == "handles_errors" for d in node.decorator_list):
+                first = min([d.lineno for d in node.decorator_list] + [node.lineno])
+                if node.end_lineno - first + 1 > 40:
+                    long[f"{path.name}:{node.name}"] = node.end_lineno - first + 1
+    assert long == {}
