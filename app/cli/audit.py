@@ -22,15 +22,17 @@ _RELATIVE = re.compile(r"^(\d+)([smhd])$")
 def parse_moment(text: str, option: str) -> datetime:
     """ISO 8601 (local time unless it says otherwise) or a duration ago: 30m, 2h, 7d."""
     match = _RELATIVE.match(text.strip())
-    if match:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-        return datetime.now(timezone.utc) - timedelta(**{unit: int(match.group(1))})
     try:
+        if match:
+            unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+            return datetime.now(timezone.utc) - timedelta(**{unit: int(match.group(1))})
         moment = datetime.fromisoformat(text.strip())
+        return moment.astimezone(timezone.utc) if moment.tzinfo is None else moment
+    except (OverflowError, OSError):
+        raise UsageError(f"{option} {text!r} is beyond the dates a log can hold: give a time since 1970") from None
     except ValueError:
         raise UsageError(f"{option} {text!r} is not a time: give ISO 8601 like 2026-11-22T14:00 or an age "
                          "like 30m, 2h, 7d") from None
-    return moment.astimezone(timezone.utc) if moment.tzinfo is None else moment
 
 
 @audit_app.command("log")

@@ -172,6 +172,9 @@ def handles_errors(func: F) -> F:
             raise fail(str(exc), EXIT_USAGE) from None
         except InfrastructureError as exc:
             raise fail(str(exc), EXIT_INFRA) from None
+        except OSError as exc:  # a file or folder the command was given, or one it keeps
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise fail(f"{where}{exc.strerror or exc}", EXIT_INFRA) from None
         except Exception as exc:
             if os.environ.get("AI_HOW_DEBUG"):
                 raise

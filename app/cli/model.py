@@ -165,7 +165,7 @@ def predict(ctx: typer.Context,
     from ai_how.app.serving.predict import predict as send
     from ai_how.domain.commands import ObserveModel
 
-    body = Path(data[1:]).read_text() if data.startswith("@") else data
+    body = _data(data)
     try:
         json.loads(body)
     except json.JSONDecodeError as exc:
@@ -214,3 +214,15 @@ def push(ctx: typer.Context,
               + (f"@{result.model.alias}'" if result.model.alias else f"/{result.model.version}'"))
     for note in result.notes:
         out.print(note)
+
+
+def _data(data: str) -> str:
+    """``--data``: the JSON itself, or @FILE."""
+    from ai_how.app.user_files import UnreadableFile, read_text
+
+    if not data.startswith("@"):
+        return data
+    try:
+        return read_text(Path(data[1:]), 64 << 20)
+    except UnreadableFile as exc:
+        raise UsageError(f"--data {data}: {exc}") from None

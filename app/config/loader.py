@@ -164,19 +164,58 @@ def _issues_from(errors: list[Any]) -> list[ConfigIssue]:
     ]
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> ClusterConfig:
-    path = Path(path)
+MAX_BYTES = 1 << 20  # a cluster.yaml is a few KB
+MAX_NODES = 100_000  # what the YAML holds once its aliases are expanded
+
+
+def _read(path: Path) -> str:
+    """The file's text; refused when it is no regular file (a FIFO would block the read), when
+    it is far bigger than any config, or when it is not UTF-8."""
+    from ai_how.app.user_files import UnreadableFile, read_text
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(path), [ConfigIssue("", "file not found; pass the path of your cluster.yaml")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [ConfigIssue("", f"cannot read the file: {exc}")]) from None
+        return read_text(path, MAX_BYTES)
+    except UnreadableFile as exc:
+        hint = "pass the path of your cluster.yaml" if "not found" in str(exc) or "not a" in str(exc) else \
+            "a cluster.yaml is a few KB: is this the right file?" if "bytes" in str(exc) else ""
+        raise ConfigError(str(path), [ConfigIssue("", f"{exc}; {hint}" if hint else str(exc))]) from None
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """How many nodes ``node`` stands for once every alias is copied out (aliases share nodes)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_nodes:
+        raise ValueError("an alias refers to a node that contains it (a recursive alias)")
+    open_nodes.add(key)
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    total = 1 + sum(_expanded_size(child, sizes, open_nodes) for child in children)
+    open_nodes.discard(key)
+    sizes[key] = min(total, MAX_NODES + 1)
+    return sizes[key]
+
+
+def _parse_yaml(text: str, source: str) -> Any:
     try:
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and _expanded_size(node, {}, set()) > MAX_NODES:
+            raise ConfigError(source, [ConfigIssue("", f"its aliases expand to more than {MAX_NODES} values; a "
+                                                       "cluster.yaml holds a few hundred")])
+        return yaml.safe_load(text)
+    except ValueError as exc:
+        raise ConfigError(source, [ConfigIssue("", f"not a usable YAML document: {exc}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(str(path), [ConfigIssue("", f"not valid YAML: {where}{problem}")]) from None
-    return parse_config(data, str(path), env)
+        raise ConfigError(source, [ConfigIssue("", f"not valid YAML: {where}{problem}")]) from None
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> ClusterConfig:
+    path = Path(path)
+    return parse_config(_parse_yaml(_read(path), str(path)), str(path), env)

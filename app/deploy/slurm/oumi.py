@@ -58,9 +58,15 @@ def _markers(cluster: str) -> tuple[str, str]:
 def write_stanza(path: Path, cluster: str, text: str) -> bool:
     """Put ``text`` in the cluster's block of the SSH config at ``path`` (made 0600, its folder
     0700, when new); False when it was there already, unchanged."""
+    from ai_how.app.user_files import UnreadableFile, read_text, regular_or_absent
+
     begin, end = _markers(cluster)
     block = f"{begin}\n{text}{end}\n"
-    current = path.read_text() if path.exists() else ""
+    try:
+        regular_or_absent(path)
+        current = read_text(path, 16 << 20) if path.exists() else ""
+    except UnreadableFile as exc:
+        raise UsageError(f"--ssh-config {path}: {exc}") from None
     pattern = re.compile(rf"^{re.escape(begin)}\n.*?^{re.escape(end)}\n?", re.DOTALL | re.MULTILINE)
     if pattern.search(current):
         updated = pattern.sub(lambda _: block, current, count=1)
