@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
 from ai_how.app.ports import DomainInfo, DomainState
+from ai_how.app.waiting import poll
 
 from .connection import HypervisorError, find, libvirt_errors, libvirt_module
 from .xml import NAMESPACE
@@ -77,13 +77,7 @@ def define(conn: Any, xml: str) -> Any:
 
 
 def _wait_for(dom: Any, wanted: DomainState, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while True:
-        if state_of(dom) == wanted:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(POLL_S)
+    return poll(lambda: state_of(dom), lambda state: state == wanted, seconds, POLL_S) == wanted
 
 
 def is_kvm_refusal(message: str) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ai_how.app.errors import UsageError
 from ai_how.app.ports import ClusterOnHost, DomainInfo, DomainState, Hypervisor, PrepareReport, TeardownReport
+from ai_how.app.waiting import poll
 from ai_how.domain.specs import ClusterPlan, VmPlan
 
 from . import domains, networks, storage
@@ -187,17 +188,15 @@ class LibvirtHypervisor(Hypervisor):
 
     def _await_ready(self, dom: Any, ready: Ready, wait_s: float) -> tuple[str, str]:
         """'ready', 'died' (the domain stopped running) or 'timeout', and the last reason."""
-        deadline = time.monotonic() + wait_s
-        why = "no answer yet"
-        while True:
+        last = ["no answer yet"]
+
+        def look() -> tuple[str, str]:
             if domains.state_of(dom) != DomainState.RUNNING:
-                return "died", why
-            answered, why = ready()
-            if answered:
-                return "ready", ""
-            if time.monotonic() >= deadline:
-                return "timeout", why
-            time.sleep(READY_POLL_S)
+                return "died", last[0]
+            answered, last[0] = ready()
+            return ("ready", "") if answered else ("timeout", last[0])
+
+        return poll(look, lambda seen: seen[0] != "timeout", wait_s, READY_POLL_S)
 
     def _force_off(self, dom: Any) -> None:
         with libvirt_errors(f"cannot force {dom.name()} off"):

@@ -26,6 +26,7 @@ from ai_how.app.faults import crash_point
 from ai_how.app.host.capacity import CapacityExceeded
 from ai_how.app.ports import EventStore, Hypervisor, KubernetesApi, SlurmAt, SlurmControl
 from ai_how.app.progress import Progress
+from ai_how.app.waiting import poll
 from ai_how.domain.cluster import ClusterKind
 from ai_how.domain.commands import CapacityPolicy, MoveGpu, StartVms, StopVms
 from ai_how.domain.errors import DomainError, MoveRefused, UnknownObject
@@ -78,13 +79,7 @@ def _kubernetes_of(store: EventStore, vm: Vm) -> Path | None:
 
 
 def _wait(check: Callable[[], bool], timeout_s: float, sleep: Callable[[float], None]) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if check():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        sleep(min(POLL_S, max(0.1, deadline - time.monotonic())))
+    return poll(check, bool, timeout_s, POLL_S, sleep)
 
 
 def drain_slurm(slurm: SlurmControl, node: str, reason: str, timeout_s: float, force: bool, progress: Progress,

@@ -4,7 +4,6 @@ InferenceService and records it; readiness is recorded as observed (``ObserveMod
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 from ai_how.app.errors import UsageError
 from ai_how.app.ports import EventStore, ModelRegistry, ModelServing
 from ai_how.app.progress import Progress
+from ai_how.app.waiting import poll
 from ai_how.domain.cluster import ClusterKind, ClusterStatus
 from ai_how.domain.commands import DeleteModel, DeployModel, ObserveModel
 from ai_how.domain.errors import ClusterNotRunning, UnknownObject
@@ -105,13 +105,9 @@ def deploy_model(command: DeployModel, store: EventStore, live_topology: Any, se
     service = _record(store, command, manifest)
     progress(f"{command.namespace}/{command.name}", "applied; waiting for it to be Ready" if command.wait_s else
              "applied")
-    deadline = time.monotonic() + command.wait_s
-    while True:
-        state, url, reason = _observe(store, serving, kubeconfig, service,
-                                      serving.get(kubeconfig, command.namespace, command.name))
-        if state != ServiceState.DEPLOYED or time.monotonic() >= deadline:
-            break
-        time.sleep(2)
+    state, url, reason = poll(lambda: _observe(store, serving, kubeconfig, service,
+                                               serving.get(kubeconfig, command.namespace, command.name)),
+                              lambda seen: seen[0] != ServiceState.DEPLOYED, command.wait_s, 2)
     result = ModelResult(command.namespace, command.name, manifest, state, url, reason)
     if command.wait_s and state == ServiceState.DEPLOYED:
         result.notes.append(f"not Ready within {command.wait_s:.0f} s; see 'ai-how model status {command.name}'")

@@ -10,6 +10,7 @@ from typing import Any
 from ai_how.app.errors import InfrastructureError, UsageError
 from ai_how.app.ports import EventStore, KeyStore, KubernetesApi, PlaybookRun
 from ai_how.app.progress import Progress
+from ai_how.app.waiting import poll
 from ai_how.domain.cluster import Cluster, ClusterKind
 from ai_how.domain.errors import ClusterNotRunning
 from ai_how.domain.specs import VmSpec
@@ -70,31 +71,27 @@ def settle_nodes(kubernetes: KubernetesApi, kubeconfig: Path, names: list[str], 
     timeout_s = settings.get("ready_timeout_s", 900) if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     pending = list(names)
-    while True:
-        known = {n.name: n for n in api_nodes(kubernetes, kubeconfig, deadline)}
+    known: dict[str, Any] = {}
+
+    def label_the_ready() -> list[str]:
+        known.update({n.name: n for n in api_nodes(kubernetes, kubeconfig, deadline)})
         for name in [n for n in pending if n in known and known[n].ready]:
             node = settings["nodes"].get(name, {})
             kubernetes.label_and_taint(kubeconfig, name, node.get("labels", {}), node.get("taints", []))
             progress(name, "node Ready; labelled and tainted as configured")
             pending.remove(name)
-        if not pending:
-            return
-        if time.monotonic() >= deadline:
-            states = ", ".join(f"{n} ({'NotReady' if n in known else 'not registered'})" for n in pending)
-            raise InfrastructureError(f"nodes not Ready after {timeout_s:.0f} s: {states}; see 'kubectl describe "
-                                      "node' with the cluster's kubeconfig")
-        time.sleep(3)
+        return pending
+
+    if poll(label_the_ready, lambda left: not left, timeout_s, 3):
+        states = ", ".join(f"{n} ({'NotReady' if n in known else 'not registered'})" for n in pending)
+        raise InfrastructureError(f"nodes not Ready after {timeout_s:.0f} s: {states}; see 'kubectl describe "
+                                  "node' with the cluster's kubeconfig")
 
 
 def api_nodes(kubernetes: KubernetesApi, kubeconfig: Path, deadline: float) -> list[Any]:
     """The nodes; an API server that is still coming up is asked again until the deadline."""
-    while True:
-        try:
-            return kubernetes.nodes(kubeconfig)
-        except InfrastructureError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(3)
+    return poll(lambda: kubernetes.nodes(kubeconfig), lambda _: True, max(0.0, deadline - time.monotonic()), 3,
+                retry_on=(InfrastructureError,))
 
 
 def kube(cluster: Cluster) -> dict[str, Any]:
