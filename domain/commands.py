@@ -257,14 +257,8 @@ class MarkKubernetesDeployed(Command):
 
 
 @dataclass(frozen=True)
-class MarkKubernetesDeployFailed(Command):
-    name: str
-    run_id: str
-    host: str
-    task: str
-    message: str
-    seconds: float
-    hosts: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
+class MarkKubernetesDeployFailed(MarkClusterDeployFailed):
+    """The same record of a failed run, of Kubespray's deploy."""
 
 
 @dataclass(frozen=True)
