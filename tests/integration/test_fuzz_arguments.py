@@ -110,7 +110,7 @@ def _argv(draw, path: tuple[str, ...], command: object, shared: Path, own: Path)
     return words
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_arguments_of_any_command_get_a_clean_answer(data, shared, monkeypatch) -> None:
