@@ -6,6 +6,7 @@ No ``from __future__ import annotations``: the commands' help texts are f-string
 noun, which typer must evaluate in the factory's scope."""
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -80,7 +81,7 @@ def cluster_app(noun: Noun) -> typer.Typer:
         bus = cli.reconciled(limits.libvirt_uri, start_wait_s=wait)
         if deploy:
             noun.prepare(ctx, parsed, kubespray)  # refused before anything starts
-        with console().status(f"Starting {planned.name}…") if console().is_terminal else _Quiet():
+        with console().status(f"Starting {planned.name}…") if console().is_terminal else nullcontext():
             result = over_capacity(lambda forced: bus.handle(StartCluster(planned.plan, capacity=CapacityPolicy(
                 limits.host_reserve_gb, limits.max_vcpu_ratio, forced), redefine=redefine)), force, yes)
         deployed = noun.deploy(ctx, bus, planned, parsed, kubespray) if deploy and json_output else None
@@ -176,11 +177,3 @@ def _report_start(kind: str, name: str, result: Any, view: Any) -> None:
         out.print(f"left off (auto_start: false): {', '.join(result.left_off)}; "
                   f"start by hand with 'ai-how vm start NAME'")
     out.print(cluster_table(view))
-
-
-class _Quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None

@@ -176,8 +176,8 @@ def _read(path: Path) -> str:
     try:
         return read_text(path, MAX_BYTES)
     except UnreadableFile as exc:
-        hint = "pass the path of your cluster.yaml" if "not found" in str(exc) or "not a" in str(exc) else \
-            "a cluster.yaml is a few KB: is this the right file?" if "bytes" in str(exc) else ""
+        hint = "pass the path of your cluster.yaml" if exc.wrong_path else \
+            "a cluster.yaml is a few KB: is this the right file?" if exc.too_big else ""
         raise ConfigError(str(path), [ConfigIssue("", f"{exc}; {hint}" if hint else str(exc))]) from None
 
 

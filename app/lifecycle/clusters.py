@@ -7,15 +7,9 @@ undo what they started when a step fails.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ai_how.app.bus import MessageBus
-    from ai_how.app.readside.views import LiveTopology
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ai_how.app.bus import decide
 from ai_how.app.errors import InfrastructureError
@@ -48,6 +42,10 @@ from .capacity_guard import guard
 from .hooks import BeforeStop
 from .leases import load_gpu, load_vm, load_with_cards, release_from
 from .redefine import RedefineResult
+
+if TYPE_CHECKING:
+    from ai_how.app.bus import MessageBus
+    from ai_how.app.readside.views import LiveTopology
 
 
 def _changed(store: EventStore, name: str, change: Callable[[Any], object]) -> Any:
