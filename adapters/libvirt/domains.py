@@ -25,11 +25,14 @@ def lookup(conn: Any, name: str) -> Any | None:
 
 
 def state_of(dom: Any) -> DomainState:
-    """A domain that is off because QEMU died reads as CRASHED, not SHUTOFF."""
+    """A domain that is off because QEMU died reads as CRASHED, not SHUTOFF; one paused because
+    libvirtd has not finished starting it (a start whose caller died, say) reads as STARTING."""
     lv = libvirt_module()
     state, reason = dom.state()
     if state == lv.VIR_DOMAIN_SHUTOFF and reason == lv.VIR_DOMAIN_SHUTOFF_CRASHED:
         return DomainState.CRASHED
+    if state == lv.VIR_DOMAIN_PAUSED and reason == lv.VIR_DOMAIN_PAUSED_STARTING_UP:
+        return DomainState.STARTING
     return _state(lv).get(state, DomainState.OTHER)
 
 
@@ -106,6 +109,8 @@ def is_cpu_model_refusal(message: str) -> bool:
 
 def start(dom: Any, wait_s: float) -> None:
     lv = libvirt_module()
+    if state_of(dom) == DomainState.STARTING:
+        _wait_for(dom, DomainState.RUNNING, wait_s)  # a start another caller began and libvirtd finishes
     if state_of(dom) == DomainState.RUNNING:
         return
     try:

@@ -18,6 +18,7 @@ from typing import Any
 from ai_how.app.bus import idempotent
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.ports import DomainInfo, DomainState, EventStore, Hypervisor, PciHost
+from ai_how.app.waiting import poll
 from ai_how.domain.cluster import ClusterStatus
 from ai_how.domain.commands import AdoptOrphans, ProvisionCluster, Reconcile, RemoveOrphans
 from ai_how.domain.errors import GpuLeasedElsewhere
@@ -28,7 +29,9 @@ from ai_how.domain.vm import StopReason, Vm, VmState
 from .leases import load_gpu, load_vm, release_held
 from .moves import settle_moves
 
-LIVE = (DomainState.RUNNING, DomainState.PAUSED, DomainState.OTHER)  # a QEMU process holds the devices
+LIVE = (DomainState.RUNNING, DomainState.PAUSED, DomainState.STARTING, DomainState.OTHER)  # QEMU holds the devices
+SETTLE_S = 60.0  # how long a start libvirtd is still making (its caller killed, say) is given to finish
+SETTLE_POLL_S = 0.5
 
 
 @dataclass
@@ -129,6 +132,9 @@ def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor, pci
         return found.state if found is not None else hypervisor.domain_state(vm.name)
 
     states = {vm.name: actual(vm) for vm in vms}
+    for name in [name for name, state in states.items() if state == DomainState.STARTING]:
+        states[name] = poll(lambda: hypervisor.domain_state(name), lambda s: s != DomainState.STARTING,
+                            SETTLE_S, SETTLE_POLL_S)
     for vm in vms:
         live = states[vm.name] in LIVE
         if vm.state in (VmState.RUNNING, VmState.STARTING, VmState.STOPPING) and not live:

@@ -14,6 +14,7 @@ class DomainState(StrEnum):
     RUNNING = "running"
     SHUTOFF = "shutoff"
     PAUSED = "paused"
+    STARTING = "starting"  # libvirtd is still starting it (QEMU runs, its CPUs not yet)
     CRASHED = "crashed"
     OTHER = "other"  # blocked, suspended, in transition
     ABSENT = "absent"  # no such domain
