@@ -8,6 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from .deployment import DeploymentStatus, DeployRun, KubernetesState
 from .errors import ClusterNotRunning, InvalidTransition
 from .ids import cluster_id
 from .specs import ClusterPlan
@@ -23,12 +24,6 @@ class ClusterStatus(StrEnum):
 class ClusterKind(StrEnum):
     HPC = "hpc"
     CLOUD = "cloud"
-
-
-class DeploymentStatus(StrEnum):
-    DEPLOYING = "deploying"
-    DEPLOYED = "deployed"
-    FAILED = "failed"
 
 
 class Cluster(Aggregate):
@@ -57,6 +52,8 @@ class Cluster(Aggregate):
         layout: dict[str, Any]
 
     # The last deployment (a check run is not one); class defaults for logs from before deploys.
+    # Stored as their events' JSON-shaped records (see deployment.py); read them as values:
+    # ``last_deploy``, ``last_check_run``, ``deploying``, ``kube``.
     deployment: dict[str, Any] | None = None
     last_check: dict[str, Any] | None = None
     host_limits: dict[str, float] | None = None  # from the config it was last started with
@@ -168,23 +165,36 @@ class Cluster(Aggregate):
         that across processes, and marks an interrupted one failed first)."""
         if self.status != ClusterStatus.RUNNING:
             raise ClusterNotRunning(f"cluster {self.name} is {self.status}, not running: nothing to deploy to")
-        if self.deploying is not None:
-            raise InvalidTransition(f"cluster {self.name} is being deployed (run {self.deploying['run_id']})")
+        self._check_not_deploying()
         self._deploy_started(run_id=run_id, playbook=playbook, playbook_digest=playbook_digest,
                              config_digest=config_digest, layout=layout, limit=limit, check=check, full=full)
 
     @property
-    def deploying(self) -> dict[str, Any] | None:
+    def last_deploy(self) -> DeployRun | None:
+        return DeployRun.of(self.deployment)
+
+    @property
+    def last_check_run(self) -> DeployRun | None:
+        return DeployRun.of(self.last_check)
+
+    def run(self, run_id: str) -> DeployRun | None:
+        """The deploy or check recorded as run ``run_id``, if it is the last of its kind."""
+        return next((r for r in (self.last_deploy, self.last_check_run) if r is not None and r.run_id == run_id), None)
+
+    @property
+    def deploying(self) -> DeployRun | None:
         """The run in progress, if any."""
-        for record in (self.deployment, self.last_check):
-            if record is not None and record["status"] == DeploymentStatus.DEPLOYING:
-                return record
-        return None
+        return next((r for r in (self.last_deploy, self.last_check_run) if r is not None and r.running), None)
+
+    def _check_not_deploying(self) -> None:
+        if (running := self.deploying) is not None:
+            raise InvalidTransition(f"cluster {self.name} is being deployed (run {running.run_id})")
 
     @property
     def is_deployed(self) -> bool:
         """Its last deployment succeeded and none runs now."""
-        return self.deploying is None and (self.deployment or {}).get("status") == DeploymentStatus.DEPLOYED
+        last = self.last_deploy
+        return self.deploying is None and last is not None and last.status == DeploymentStatus.DEPLOYED
 
     @event(ClusterDeployStarted)
     def _deploy_started(self, run_id: str, playbook: str, playbook_digest: str, config_digest: str,
@@ -197,17 +207,16 @@ class Cluster(Aggregate):
         else:
             self.deployment = record
 
-    def _running_deploy(self, run_id: str) -> dict[str, Any]:
-        record = self.deploying
-        if record is None or record["run_id"] != run_id:
+    def _running_deploy(self, run_id: str) -> DeployRun:
+        running = self.deploying
+        if running is None or running.run_id != run_id:
             raise InvalidTransition(f"run {run_id} is not the deploy in progress on cluster {self.name}")
-        return record
+        return running
 
     def mark_deployed(self, run_id: str, seconds: float, hosts: dict[str, dict[str, int]]) -> None:
-        record = self._running_deploy(run_id)
-        self._deployed(run_id=run_id, playbook_digest=record["playbook_digest"],
-                       config_digest=record["config_digest"], seconds=round(seconds, 1), hosts=hosts,
-                       check=record["check"])
+        running = self._running_deploy(run_id)
+        self._deployed(run_id=run_id, playbook_digest=running.playbook_digest, config_digest=running.config_digest,
+                       seconds=round(seconds, 1), hosts=hosts, check=bool(running.check))
 
     @event("ClusterDeployed")
     def _deployed(self, run_id: str, playbook_digest: str, config_digest: str, seconds: float,
@@ -216,9 +225,9 @@ class Cluster(Aggregate):
 
     def mark_deploy_failed(self, run_id: str, host: str, task: str, message: str, seconds: float,
                            hosts: dict[str, dict[str, int]]) -> None:
-        record = self._running_deploy(run_id)
+        running = self._running_deploy(run_id)
         self._deploy_failed(run_id=run_id, host=host, task=task, message=message, seconds=round(seconds, 1),
-                            hosts=hosts, check=record["check"])
+                            hosts=hosts, check=bool(running.check))
 
     @event("ClusterDeployFailed")
     def _deploy_failed(self, run_id: str, host: str, task: str, message: str, seconds: float,
@@ -244,8 +253,7 @@ class Cluster(Aggregate):
             raise InvalidTransition(f"cluster {self.name} is an {self.kind} cluster: Kubernetes runs on the cloud one")
         if self.status != ClusterStatus.RUNNING:
             raise ClusterNotRunning(f"cluster {self.name} is {self.status}, not running: nothing to deploy to")
-        if self.deploying is not None:
-            raise InvalidTransition(f"cluster {self.name} is being deployed (run {self.deploying['run_id']})")
+        self._check_not_deploying()
         self._kubernetes_deploy_started(run_id=run_id, playbook=playbook, playbook_digest=playbook_digest,
                                         config_digest=config_digest, limit=None, check=False, kubespray=kubespray,
                                         kube_version=kube_version, hosts=hosts, addons=addons, layout=layout)
@@ -282,6 +290,10 @@ class Cluster(Aggregate):
                                   seconds: float, hosts: dict[str, dict[str, int]]) -> None:
         self._finish(False, status=DeploymentStatus.FAILED.value, seconds=seconds, hosts=hosts, host=host,
                      task=task, message=message)
+
+    @property
+    def kube(self) -> KubernetesState | None:
+        return KubernetesState.of(self.kubernetes)
 
     @property
     def nodes(self) -> list[str]:

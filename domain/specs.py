@@ -122,6 +122,26 @@ class VmPlan:
 
 
 @dataclass(frozen=True)
+class VmRecord:
+    """A VM as the views hold it, its spec decoded once: what the read side and the deploys
+    read instead of the view's row."""
+
+    name: str
+    cluster: str
+    role: str
+    state: str  # as recorded: defined, starting, running, stopping, stopped, destroyed
+    spec: VmSpec
+
+    @classmethod
+    def of_row(cls, row: dict[str, Any]) -> VmRecord:
+        return cls(row["name"], row["cluster"], row["role"], row["state"], VmSpec.from_dict(row["spec"]))
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+@dataclass(frozen=True)
 class ClusterPlan:
     """Everything the store needs to know about one configured cluster."""
 

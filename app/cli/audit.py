@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Optional
 
 import typer
 
-from ai_how.app.errors import UsageError
-
 from .common import EXIT_REFUSED, console, handles_errors, print_json, print_json_line, state
+from .options import JsonFlag
 from .topology import render_tree
 
 audit_app = typer.Typer(help="The event log: what happened, in order; the past; the rules.", no_args_is_help=True)
-
-_RELATIVE = re.compile(r"^(\d+)([smhd])$")
-
-
-def parse_moment(text: str, option: str) -> datetime:
-    """ISO 8601 (local time unless it says otherwise) or a duration ago: 30m, 2h, 7d."""
-    match = _RELATIVE.match(text.strip())
-    try:
-        if match:
-            unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-            return datetime.now(timezone.utc) - timedelta(**{unit: int(match.group(1))})
-        moment = datetime.fromisoformat(text.strip())
-        return moment.astimezone(timezone.utc) if moment.tzinfo is None else moment
-    except (OverflowError, OSError):
-        raise UsageError(f"{option} {text!r} is beyond the dates a log can hold: give a time since 1970") from None
-    except ValueError:
-        raise UsageError(f"{option} {text!r} is not a time: give ISO 8601 like 2026-11-22T14:00 or an age "
-                         "like 30m, 2h, 7d") from None
-
 
 @audit_app.command("log")
 @handles_errors
@@ -49,11 +27,9 @@ def log(
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Every event in order: position, time, aggregate, type and payload."""
-    from ai_how.app.readside.queries import AuditFilter, audit_entries
+    from ai_how.app.readside.log import AuditFilter, audit_entries
 
-    wanted = AuditFilter(parse_moment(since, "--since") if since else None,
-                         parse_moment(until, "--until") if until else None,
-                         cluster, vm, _pci(gpu), tuple(types or ()), limit)
+    wanted = AuditFilter.of(since, until, cluster, vm, gpu, tuple(types or ()), limit)
     cli = state(ctx)
     entries = audit_entries(cli.store(), cli.topology(), wanted)
     if json_output:
@@ -61,15 +37,6 @@ def log(
             print_json_line(entry.as_dict())
         return
     _show_log(entries, wanted != AuditFilter())
-
-
-def _pci(gpu: Optional[str]) -> Optional[str]:
-    from ai_how.domain.pci import normalize_pci_address
-
-    try:
-        return normalize_pci_address(gpu) if gpu is not None else None
-    except ValueError as exc:
-        raise UsageError(f"--gpu: {exc}") from None
 
 
 def _show_log(entries: Any, filtered: bool) -> None:
@@ -88,13 +55,12 @@ def _show_log(entries: Any, filtered: bool) -> None:
 @audit_app.command("replay")
 @handles_errors
 def replay(ctx: typer.Context,
-           json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+           json_output: JsonFlag = False) -> None:
     """Drop the views and rebuild them from the first event."""
     from ai_how.app.readside.views import rebuild
 
     cli = state(ctx)
-    bus = cli.bus()
-    count, seconds = rebuild(bus.store, bus.dependencies["views"])
+    count, seconds = rebuild(cli.store(), cli.views())
     rate = count / seconds if seconds > 0 else 0.0
     if json_output:
         print_json({"events": count, "seconds": round(seconds, 3), "events_per_second": round(rate)})
@@ -107,8 +73,9 @@ def replay(ctx: typer.Context,
 def at(ctx: typer.Context,
        when: Annotated[str, typer.Argument(help="A log position (e.g. 42) or a time (ISO 8601, or an age: 2h).",
                                            show_default=False)],
-       json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+       json_output: JsonFlag = False) -> None:
     """The topology as it was at a position of the log or at a time."""
+    from ai_how.app.readside.log import parse_moment
     from ai_how.app.readside.topology import topology_tree
     from ai_how.app.readside.views import topology_at
 
@@ -130,7 +97,7 @@ def at(ctx: typer.Context,
 @audit_app.command("verify")
 @handles_errors
 def verify(ctx: typer.Context,
-           json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+           json_output: JsonFlag = False) -> None:
     """Replay the whole log checking that no rule was ever broken; exit 1 listing where one was."""
     from ai_how.app.readside.audit import verify as verify_log
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from .cluster import JsonFlag, Kubespray, Noun, cluster_app
+if TYPE_CHECKING:
+    from ai_how.domain.deployment import DeployRun
+
+from .cluster import Noun, cluster_app
 from .common import CliState, console, handles_errors, print_json, state
 from .config_input import planned_cluster
 from .kubespray import checkout, venvs
+from .options import ConfigArg, JsonFlag, Kubespray
 
 
 def _prepare(ctx: typer.Context, parsed: Any, kubespray: Optional[Path]) -> None:
@@ -19,7 +23,7 @@ def _prepare(ctx: typer.Context, parsed: Any, kubespray: Optional[Path]) -> None
 
 
 def _deploy(ctx: typer.Context, bus: Any, planned: Any, parsed: Any, kubespray: Optional[Path],
-            addons: bool = True) -> dict[str, Any]:
+            addons: bool = True) -> DeployRun:
     from ai_how.app.deploy.kubespray.saga import deploy
 
     found = checkout(kubespray, parsed)
@@ -27,20 +31,14 @@ def _deploy(ctx: typer.Context, bus: Any, planned: Any, parsed: Any, kubespray: 
         return deploy(bus, planned, found, venvs(ctx), addons)
 
 
-def _kubernetes_of(bus: Any, name: str) -> dict[str, Any] | None:
-    from ai_how.domain.ids import cluster_id
+def report_deploy(cli: CliState, name: str, run: DeployRun) -> None:
+    from ai_how.app.readside.queries import kubernetes_of
 
-    kubernetes: dict[str, Any] | None = bus.store.read(cluster_id(name)).kubernetes
-    return kubernetes
-
-
-def report_deploy(bus: Any, name: str, record: dict[str, Any]) -> None:
-    kubernetes = _kubernetes_of(bus, name) or {}
-    changed = sum(h.get("changed", 0) for h in (record.get("hosts") or {}).values())
-    console().print(f"deployed Kubernetes {kubernetes.get('version', '?')} on {name} in {record['seconds']:.0f} s "
-                    f"(run {record['run_id']}): {changed} change(s); nodes: {', '.join(kubernetes.get('nodes', []))}")
-    if kubernetes:
-        console().print(f"kubeconfig: {kubernetes['kubeconfig']}  (export KUBECONFIG={kubernetes['kubeconfig']})")
+    kube = kubernetes_of(cli.topology(), name)
+    console().print(f"deployed Kubernetes {kube.version if kube else '?'} on {name} in {run.seconds or 0:.0f} s "
+                    f"(run {run.run_id}): {run.changed} change(s); nodes: {', '.join(kube.nodes if kube else ())}")
+    if kube:
+        console().print(f"kubeconfig: {kube.kubeconfig}  (export KUBECONFIG={kube.kubeconfig})")
 
 
 def _kubernetes_nodes(cli: CliState, view: Any) -> Any:
@@ -59,7 +57,7 @@ cloud_app = cluster_app(Noun(
 @handles_errors
 def deploy_command(
         ctx: typer.Context,
-        config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
+        config: ConfigArg,
         kubespray: Kubespray = None,
         no_addons: Annotated[bool, typer.Option("--no-addons", help="Kubernetes only: no GPU operator, MLOps, "
                                                                       "serving or monitoring add-ons.")] = False,
@@ -77,19 +75,21 @@ def deploy_command(
         print_json({"joined": limit, "run_id": run_id}) if json_output else \
             console().print(f"{limit} joined {planned.name} (run {run_id})")
         return
-    record = _deploy(ctx, bus, planned, parsed, kubespray, not no_addons)
+    run = _deploy(ctx, bus, planned, parsed, kubespray, not no_addons)
     if json_output:
-        kubernetes = _kubernetes_of(bus, planned.name)
-        print_json({**record, "kubernetes": kubernetes and {k: v for k, v in kubernetes.items() if k != "layout"}})
+        from ai_how.app.readside.queries import kubernetes_of
+
+        kube = kubernetes_of(state(ctx).topology(), planned.name)
+        print_json({**run.as_dict(), "kubernetes": kube and kube.as_dict()})
     else:
-        report_deploy(bus, planned.name, record)
+        report_deploy(state(ctx), planned.name, run)
 
 
 @cloud_app.command("inventory")
 @handles_errors
 def inventory_command(
         ctx: typer.Context,
-        config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
+        config: ConfigArg,
         output: Annotated[Optional[Path], typer.Option("--output", help="Write DIR/hosts.yaml and "
                                                                         "DIR/group_vars/ (Kubespray's -i DIR).")] = None,
         kubespray: Kubespray = None) -> None:

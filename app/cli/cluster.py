@@ -13,26 +13,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .common import (
-    CliState,
-    ForceCapacity,
-    Yes,
-    confirm,
-    console,
-    fail,
-    handles_errors,
-    over_capacity,
-    print_json,
-    state,
-)
+from .common import CliState, confirm, console, fail, handles_errors, over_capacity, print_json, state
 from .config_input import cluster_name, planned_cluster
+from .options import ConfigArg, Confirmed, ForceCapacity, JsonFlag, StartWait, StopTimeout, Yes
 from .render import cluster_table, deployment_line, service_line
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
-                                            help="Seconds to wait for an ACPI shutdown before forcing a VM off.")]
-Kubespray = Annotated[Optional[Path], typer.Option(
-    "--kubespray", help="The Kubespray checkout (default: AI_HOW_KUBESPRAY_DIR, then global.kubespray.path).")]
 
 
 @dataclass(frozen=True)
@@ -42,8 +26,8 @@ class Noun:
     deploy_help: str
     more: str  # its own commands, for the noun's help
     prepare: Callable[[typer.Context, Any, Optional[Path]], None]  # before a start --deploy makes anything
-    deploy: Callable[[typer.Context, Any, Any, Any, Optional[Path]], dict[str, Any]]
-    report: Callable[[Any, str, dict[str, Any]], None]
+    deploy: Callable[[typer.Context, Any, Any, Any, Optional[Path]], Any]  # -> DeployRun
+    report: Callable[[CliState, str, Any], None]
     nodes: Callable[[CliState, Any], Any]  # a NodesView
     column: str  # the status table's column for the scheduler's view
 
@@ -57,9 +41,8 @@ def cluster_app(noun: Noun) -> typer.Typer:
     @app.command("start")
     @handles_errors
     def start(ctx: typer.Context,
-              config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
-              wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run and, when "
-                                                  "it boots an image, its guest to answer SSH.")] = 600,
+              config: ConfigArg,
+              wait: StartWait = 600,
               deploy: Annotated[bool, typer.Option("--deploy", help=noun.deploy_help)] = False,
               kubespray: Annotated[Optional[Path], typer.Option(
                   "--kubespray", hidden=kind != "cloud", help="With --deploy: the Kubespray checkout (default: "
@@ -89,11 +72,12 @@ def cluster_app(noun: Noun) -> typer.Typer:
         if view is None:
             raise fail(f"{planned.name} is not recorded here after its start; run 'ai-how reconcile'", 3)
         if json_output:
-            print_json({**({"deployed": deployed} if deploy else {}), **result.as_dict(), "cluster": view.as_dict()})
+            print_json({**({"deployed": deployed and deployed.as_dict()} if deploy else {}), **result.as_dict(),
+                        "cluster": view.as_dict()})
             return
         _report_start(kind, planned.name, result, view)
         if deploy:  # after the start's own report: a first deploy takes minutes
-            noun.report(bus, planned.name, noun.deploy(ctx, bus, planned, parsed, kubespray))
+            noun.report(cli, planned.name, noun.deploy(ctx, bus, planned, parsed, kubespray))
 
     @app.command("stop")
     @handles_errors
@@ -137,7 +121,7 @@ def cluster_app(noun: Noun) -> typer.Typer:
     @app.command("destroy")
     @handles_errors
     def destroy(ctx: typer.Context, config: OptionalConfig = None,
-                yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+                yes: Confirmed = False,
                 timeout: StopTimeout = 60) -> None:
         """Stop and remove the cluster's VMs, disks, storage pool and network; release its GPUs."""
         from ai_how.domain.commands import DestroyCluster

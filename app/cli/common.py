@@ -8,130 +8,37 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import typer
 
 from ai_how.app.config.errors import ConfigError
 from ai_how.app.errors import InfrastructureError, UsageError
+from ai_how.app.session import Session
 from ai_how.domain.errors import DomainError, UnknownObject
-
-if TYPE_CHECKING:
-    from ai_how.app.ports import GuestAccess, KeyStore, KubernetesApi, ModelRegistry, SlurmAt, VenvInstaller
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ForceCapacity = Annotated[bool, typer.Option(
-    "--force", help="Start even beyond the host's capacity: warns, asks, and records the decision.")]
-Yes = Annotated[bool, typer.Option("--yes", "-y", help="With --force: do not ask (needed without a terminal).")]
 
 
-@dataclass
-class CliState:
-    """Held in typer's context; nothing is opened until a command asks for it."""
+class CliState(Session):
+    """The session of one command line: reconcile's lines and progress go to stderr."""
 
-    state_dir: Path | None = None
-    libvirt_uri: str | None = None
-    event_store: str | None = None
-    _bus: Any = field(default=None, repr=False)
-
-    def bus(self, config_uri: str | None = None, start_wait_s: float | None = None) -> Any:
-        """The bus; ``config_uri`` is the config's ``global.libvirt_uri``, used when no flag or env names one."""
-        if self._bus is None:
-            from ai_how.app.bootstrap import bootstrap
-            from ai_how.app.lifecycle.sagas import Timing
-            from ai_how.app.settings import resolve_libvirt_uri
-
-            uri = resolve_libvirt_uri(self.libvirt_uri, os.environ, config_uri)
-            # --wait bounds the whole start: the domain running, then its guest answering SSH.
-            timing = Timing(min(start_wait_s, 120.0), start_wait_s) if start_wait_s is not None else Timing()
-            self._bus = bootstrap(self.state_dir, libvirt_uri=uri, timing=timing, event_store=self.event_store)
-            self._bus.dependencies["progress"].sink = _progress_line
-        return self._bus
-
-    def reconciled(self, config_uri: str | None = None, start_wait_s: float | None = None,
-                   strict: bool = True) -> Any:
-        """The bus, after the log has been brought back to what libvirt shows.
-
-        Mutating commands need that (``strict``); a status shows the recorded state with a
-        warning when libvirt cannot be asked.
-        """
-        from ai_how.domain.commands import Reconcile
-
-        bus = self.bus(config_uri, start_wait_s)
-        try:
-            report = bus.handle(Reconcile())
-        except InfrastructureError as exc:
-            if strict:
-                raise
-            typer.echo(f"warning: cannot compare with libvirt ({exc}); showing what is recorded", err=True)
-            return bus
-        for change in report.changes:
-            typer.echo(f"reconciled: {change}", err=True)
-        for conflict in report.conflicts:
-            typer.echo(f"warning: {conflict}", err=True)
-        if report.orphans:
-            typer.echo(f"note: {len(report.orphans)} domain(s) made by ai-how are unknown to this store "
-                       f"({', '.join(o.name for o in report.orphans)}); see 'ai-how reconcile'", err=True)
-        return bus
-
-    def store(self) -> Any:
-        return self.bus().store
-
-    def pci_host(self) -> Any:
-        """The host's PCI devices; needs no store, so it opens none."""
-        from ai_how.app.bootstrap import sysfs_host
-
-        return sysfs_host(os.environ)
-
-    def close(self) -> None:
-        if self._bus is not None:
-            self._bus.close()
-            self._bus = None
-
-    def topology(self) -> Any:
-        """The topology, caught up with the log (and the views with it)."""
-        return self.bus().dependencies["live_topology"].catch_up()
-
-    def hypervisor(self) -> Any:
-        return self.bus().dependencies["hypervisor"]
-
-    # Typed accessors: the CLI asks for what it renders from, never the dependencies dict.
-    def keys(self) -> KeyStore:
-        return self.bus().dependencies["keys"]
-
-    def guests(self) -> GuestAccess:
-        return self.bus().dependencies["guests"]
-
-    def slurm_at(self) -> SlurmAt:
-        return self.bus().dependencies["slurm_at"]
-
-    def kubernetes(self) -> KubernetesApi:
-        return self.bus().dependencies["kubernetes"]
-
-    def registry(self) -> ModelRegistry:
-        return self.bus().dependencies["registry"]
-
-    def kubespray_installer(self) -> VenvInstaller:
-        return self.bus().dependencies["kubespray_installer"]
+    def __init__(self, state_dir: Path | None = None, libvirt_uri: str | None = None,
+                 event_store: str | None = None) -> None:
+        super().__init__(state_dir, libvirt_uri, event_store, warn=lambda line: typer.echo(line, err=True),
+                         progress=_progress_line)
 
     @contextlib.contextmanager
     def playbook_progress(self) -> Iterator[None]:
         """A playbook run's progress as a live table (or changed lines), for what runs inside."""
         from .playbook_progress import PlaybookProgress
 
-        progress = self.bus().dependencies["progress"]
-        before = progress.sink
-        with PlaybookProgress() as shown:
-            progress.sink = shown
-            try:
-                yield
-            finally:
-                progress.sink = before
+        with PlaybookProgress() as shown, self.progress_to(shown):
+            yield
 
 
 def _progress_line(subject: str, message: str) -> None:

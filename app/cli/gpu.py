@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from .common import confirm, console, handles_errors, print_json, state
+from .options import JsonFlag
 
 gpu_app = typer.Typer(help="GPUs known to the store and who holds them.", no_args_is_help=True)
 
@@ -14,7 +15,7 @@ gpu_app = typer.Typer(help="GPUs known to the store and who holds them.", no_arg
 @gpu_app.command("list")
 @handles_errors
 def list_gpus(ctx: typer.Context,
-              json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+              json_output: JsonFlag = False) -> None:
     """GPUs recorded in the store, with the VM that holds each."""
     from ai_how.app.readside.queries import gpu_rows
 
@@ -43,10 +44,7 @@ def move_cell(move: dict | None) -> str:
     done = ", ".join(move["steps"]) or "no step"
     if move["state"] == "failed":
         return f"[red]to {move['to']} failed[/red]: {move['reason']}"
-    from ai_how.app import processes
-
-    how = "moving" if processes.alive(move["owner"]) else \
-        "[yellow]interrupted[/yellow] (run it again, or 'ai-how reconcile')"
+    how = "[yellow]interrupted[/yellow] (run it again, or 'ai-how reconcile')" if move["interrupted"] else "moving"
     return f"{how} to {move['to']} (done: {done})"
 
 
@@ -66,7 +64,7 @@ def move(ctx: typer.Context,
          yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm --force.")] = False,
          timeout: Annotated[float, typer.Option("--timeout", min=0, help="Seconds for the holder's ACPI "
                                                 "shutdown before it is forced off.")] = 60,
-         json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+         json_output: JsonFlag = False) -> None:
     """Hand a GPU over in one command: drain and stop its holder, start the target, wait until it takes work."""
     from ai_how.domain.commands import MoveGpu
 
@@ -86,7 +84,7 @@ def move(ctx: typer.Context,
 @gpu_app.command("inventory")
 @handles_errors
 def inventory_command(ctx: typer.Context,
-                      json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+                      json_output: JsonFlag = False) -> None:
     """The NVIDIA GPUs this host has: model, driver, IOMMU group, companions, NUMA node, reset, console."""
     from ai_how.app.host.inventory import inventory
 

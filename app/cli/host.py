@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from .common import EXIT_REFUSED, console, handles_errors, print_json, state
+from .options import JsonFlag
 
 host_app = typer.Typer(help="This machine: is it ready for GPU passthrough?", no_args_is_help=True)
 
@@ -19,8 +20,8 @@ def _capacity(cli, clusters, settings) -> list:
     from ai_how.app.host.checks import Check
 
     try:
-        bus = cli.reconciled(settings.libvirt_uri, strict=False)
-        cpus, memory_mib = bus.dependencies["hypervisor"].host_capacity()
+        cli.reconciled(settings.libvirt_uri, strict=False)
+        cpus, memory_mib = cli.hypervisor().host_capacity()
     except InfrastructureError as exc:
         return [Check("warn", "capacity", f"libvirt gives no node info, so the VMs' sums are not checked: {exc}",
                       "start libvirtd (scripts/libvirt-up.sh) or give --libvirt-uri")]
@@ -36,7 +37,7 @@ MARKS = {"pass": "[green]pass[/green]", "warn": "[yellow]warn[/yellow]", "fail":
 def check(ctx: typer.Context,
           config: Annotated[Optional[Path], typer.Argument(
               help="A cluster.yaml: also check every device it passes through.", show_default=False)] = None,
-          json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+          json_output: JsonFlag = False) -> None:
     """A pass/warn/fail checklist, each failure with its fix; exit 1 if anything fails."""
     from ai_how.app.host.checks import host_checks
 

@@ -3,35 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from .cluster import JsonFlag, Noun, cluster_app
+if TYPE_CHECKING:
+    from ai_how.domain.deployment import DeployRun
+
+from .cluster import Noun, cluster_app
 from .common import CliState, console, handles_errors, print_json, state
 from .config_input import cluster_name, planned_cluster
+from .options import ConfigArg, JsonFlag
 
 OptionalConfig = Annotated[Optional[Path], typer.Argument(
     help="The cluster.yaml (optional if only one hpc cluster is recorded).")]
 
 
 def _deploy(ctx: typer.Context, bus: Any, planned: Any, parsed: Any, kubespray: Optional[Path],
-            limit: Optional[str] = None, check: bool = False, full: bool = False) -> dict[str, Any]:
+            limit: Optional[str] = None, check: bool = False, full: bool = False) -> DeployRun:
     from ai_how.app.deploy.slurm.saga import deploy
 
     with state(ctx).playbook_progress():
         return deploy(bus, planned, limit, check, full)
 
 
-def report_deploy(bus: Any, name: str, record: dict[str, Any]) -> None:
-    hosts = record.get("hosts") or {}
-    changed = sum(h.get("changed", 0) for h in hosts.values())
-    check = record.get("check")
+def report_deploy(cli: CliState, name: str, run: DeployRun) -> None:
+    check, changed = run.check, run.changed
     summary = (f"{changed} change(s) {'would be made' if check else 'made'}" if changed else "nothing changed")
-    console().print(f"{'checked' if check else 'deployed'} {name} in {record['seconds']:.0f} s "
-                    f"(run {record['run_id']}): {summary}; "
-                    + ", ".join(f"{host} {h.get('changed', 0)} changed of {h.get('ok', 0)} ok"
-                                for host, h in sorted(hosts.items())))
+    console().print(f"{'checked' if check else 'deployed'} {name} in {run.seconds or 0:.0f} s (run {run.run_id}): "
+                    f"{summary}; " + ", ".join(f"{host} {h.get('changed', 0)} changed of {h.get('ok', 0)} ok"
+                                               for host, h in sorted((run.hosts or {}).items())))
 
 
 def _slurm_nodes(cli: CliState, view: Any) -> Any:
@@ -50,7 +51,7 @@ hpc_app = cluster_app(Noun(
 @handles_errors
 def deploy_command(
         ctx: typer.Context,
-        config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
+        config: ConfigArg,
         limit: Annotated[Optional[str], typer.Option("--limit", help="Only this VM of the cluster.")] = None,
         check: Annotated[bool, typer.Option("--check", help="Say what would change; change nothing.")] = False,
         full: Annotated[bool, typer.Option("--full", help="Run every task on every node, even on nodes whose files, "
@@ -59,11 +60,11 @@ def deploy_command(
     """Configure SLURM on the running HPC cluster (MUNGE, slurmctld, slurmd, partitions, GPUs) with Ansible."""
     planned, parsed = planned_cluster(config, "hpc")
     bus = state(ctx).reconciled(parsed.global_.libvirt_uri)
-    record = _deploy(ctx, bus, planned, parsed, None, limit, check, full)
+    run = _deploy(ctx, bus, planned, parsed, None, limit, check, full)
     if json_output:
-        print_json(record)
+        print_json(run.as_dict())
     else:
-        report_deploy(bus, planned.name, record)
+        report_deploy(state(ctx), planned.name, run)
 
 
 @hpc_app.command("ssh", context_settings={"allow_interspersed_args": False})

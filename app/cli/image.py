@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from .common import console, handles_errors, print_json, state
+from .options import JsonFlag
 
 image_app = typer.Typer(help="Golden images the VMs boot: build them, list them.", no_args_is_help=True)
 
@@ -23,17 +24,15 @@ def build(ctx: typer.Context,
           force: Annotated[bool, typer.Option("--force", help="Build again even if this recipe was built.")] = False,
           builder: Annotated[str, typer.Option("--with", help="mmdebstrap (offline, from the apt mirror) or "
                                                               "packer (from a Debian cloud image).")] = "mmdebstrap",
-          json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+          json_output: JsonFlag = False) -> None:
     """Build a bootable qcow2 (kernel, bootloader, cloud-init, the role's packages); a recipe
     already built is reused."""
     from ai_how.domain.commands import BuildImage
 
-    cli = state(ctx)
-    bus = cli.bus()
-    out = console()
+    cli, out = state(ctx), console()
     if not json_output:
-        bus.dependencies["progress"].sink = lambda subject, message: out.print(f"{subject}: {message}")
-    result = bus.handle(BuildImage(name, suite, force=force, builder=builder))
+        cli.progress = lambda subject, message: out.print(f"{subject}: {message}")
+    result = cli.bus().handle(BuildImage(name, suite, force=force, builder=builder))
     if json_output:
         print_json(result.__dict__)
         return
@@ -46,7 +45,7 @@ def build(ctx: typer.Context,
 @image_app.command("list")
 @handles_errors
 def list_images(ctx: typer.Context,
-                json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+                json_output: JsonFlag = False) -> None:
     """The images built here, newest first; a config names one with base_image: NAME."""
     from ai_how.app.images.catalogue import images
 

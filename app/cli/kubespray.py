@@ -9,10 +9,10 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .common import console, handles_errors, print_json, state
+from .options import JsonFlag
 
 kubespray_app = typer.Typer(help="The Kubespray checkout that deploys the Cloud cluster: setup, show.",
                             no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def checkout(flag: Optional[Path], parsed: Any = None) -> Any:

@@ -11,11 +11,11 @@ import typer
 from ai_how.app.errors import UsageError
 
 from .common import confirm, console, handles_errors, print_json, state
+from .options import Confirmed, JsonFlag
 
 model_app = typer.Typer(help="Models served on the Cloud cluster (KServe): deploy, list, status, delete, predict.",
                         no_args_is_help=True)
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Namespace = Annotated[str, typer.Option("--namespace", "-n", help="The Kubernetes namespace.")]
 MlflowUri = Annotated[Optional[str], typer.Option(
     "--mlflow-uri", help="MLflow's tracking URI (default: MLFLOW_TRACKING_URI, or the config's MLflow ingress).",
@@ -143,7 +143,7 @@ def status(ctx: typer.Context,
 def delete(ctx: typer.Context,
            name: Annotated[str, typer.Argument(help="The inference service.", show_default=False)],
            namespace: Namespace = "default",
-           yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False) -> None:
+           yes: Confirmed = False) -> None:
     """Remove the inference service from the cluster."""
     from ai_how.domain.commands import DeleteModel
 
@@ -198,9 +198,9 @@ def push(ctx: typer.Context,
     from ai_how.domain.commands import PushModel
 
     cluster, section = _cloud(ctx, config) if config is not None else (None, None)
-    bus = state(ctx).bus()
-    access = s3_access(s3_endpoint, os.environ, bus.dependencies["keys"], cluster, section)
-    result = bus.handle(PushModel(str(path), name, alias, bucket, tracking_uri(mlflow_uri, section=section), access))
+    cli = state(ctx)
+    access = s3_access(s3_endpoint, os.environ, cli.keys(), cluster, section)
+    result = cli.bus().handle(PushModel(str(path), name, alias, bucket, tracking_uri(mlflow_uri, section=section), access))
     if json_output:
         print_json(result.as_dict())
         return

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from .common import EXIT_REFUSED, console, handles_errors, print_json, state
+from .options import ConfigArg, JsonFlag
 
 EXIT_CHANGES = 2  # as terraform plan -detailed-exitcode
 WORDS = (("create", "to create"), ("define", "to define"), ("redefine", "to redefine"), ("start", "to start"),
@@ -41,9 +42,9 @@ def _apply_hint(view, config: Path) -> str | None:
 @handles_errors
 def plan(
     ctx: typer.Context,
-    config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
+    config: ConfigArg,
     deploy: Annotated[bool, typer.Option("--deploy", help="Also what 'start --deploy' would deploy.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonFlag = False,
     detailed_exitcode: Annotated[bool, typer.Option(
         "--detailed-exitcode", help="Exit 0 when there is nothing to do, 2 when there are changes, 1 when a "
         "rule would refuse the start.")] = False,

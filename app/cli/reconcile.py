@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .common import EXIT_REFUSED, confirm, console, handles_errors, print_json, state
+from .options import JsonFlag
 
 
 @handles_errors
@@ -18,7 +19,7 @@ def reconcile(
     remove: Annotated[bool, typer.Option(
         "--remove", help="Stop and delete domains made by ai-how that the store does not know, with their disks.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --remove.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Compare the store with libvirt and record what really happened; report orphan domains."""
     from ai_how.app.config.loader import load_config

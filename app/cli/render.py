@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ai_how.app.readside.queries import ClusterView, VmRow
+    from ai_how.domain.deployment import DeployRun
 
 STATE_COLOURS = {"running": "green", "stopped": "yellow", "defined": "yellow", "starting": "cyan",
                  "stopping": "cyan", "destroyed": "red"}
@@ -58,19 +59,17 @@ def _slurm_cell(state: str | None, role: str) -> str:
     return f"[{colour}]{state}[/{colour}]" if colour else state
 
 
-def deployment_line(deployment: dict[str, Any] | None) -> str:
+def deployment_line(deployment: DeployRun | None) -> str:
     """The last deployment in one line."""
-    if not deployment:
+    if deployment is None:
         return "not deployed yet: run 'ai-how hpc deploy CONFIG'"
-    status = deployment["status"]
-    when = deployment.get("ended_at") or deployment.get("started_at", "")
-    line = f"last deployment: {status} {when[:19].replace('T', ' ')} (run {deployment['run_id']}"
-    if "seconds" in deployment:
-        changed = sum(h.get("changed", 0) for h in (deployment.get("hosts") or {}).values())
-        line += f", {deployment['seconds']:.0f} s, {changed} changed"
+    when = deployment.ended_at or deployment.started_at or ""
+    line = f"last deployment: {deployment.status} {when[:19].replace('T', ' ')} (run {deployment.run_id}"
+    if deployment.seconds is not None:
+        line += f", {deployment.seconds:.0f} s, {deployment.changed} changed"
     line += ")"
-    if status == "failed":
-        line += f": {deployment.get('host')} at '{deployment.get('task')}': {deployment.get('message')}"
+    if (failed := deployment.failure) is not None:
+        line += f": {failed.host} at '{failed.task}': {failed.message}"
     return line
 
 

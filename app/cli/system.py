@@ -9,16 +9,15 @@ import typer
 
 from ai_how.app.errors import UsageError
 
-from .common import ForceCapacity, Yes, confirm, console, handles_errors, over_capacity, print_json, state
+from .common import confirm, console, handles_errors, over_capacity, print_json, state
 from .config_input import valid_config
+from .options import ConfigArg, Confirmed, ForceCapacity, JsonFlag, StartWait, StopTimeout, Yes
 from .render import cluster_table
 
 system_app = typer.Typer(help="The whole platform: HPC and Cloud together.", no_args_is_help=True)
 
 OptionalConfig = Annotated[Optional[Path], typer.Argument(
     help="The cluster.yaml (optional: every cluster recorded here).", show_default=False)]
-StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
-                                            help="Seconds to wait for an ACPI shutdown before forcing a VM off.")]
 
 
 def _plans(config: Path) -> tuple[list[Any], Any]:
@@ -43,8 +42,8 @@ def _names(ctx: typer.Context, config: Path | None) -> tuple[list[str], str | No
 
 @system_app.command("start")
 @handles_errors
-def start(ctx: typer.Context, config: Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)],
-          wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run and, when it boots an image, its guest to answer SSH.")] = 600,
+def start(ctx: typer.Context, config: ConfigArg,
+          wait: StartWait = 600,
           force: ForceCapacity = False, yes: Yes = False) -> None:
     """Start the HPC cluster, then the Cloud cluster; if Cloud fails, undo what this started on HPC.
     Both together are held to the host's capacity before either starts."""
@@ -105,7 +104,7 @@ def _overview(ctx: typer.Context, names: list[str], json_output: bool) -> None:
 @system_app.command("status")
 @handles_errors
 def status(ctx: typer.Context, config: OptionalConfig = None,
-           json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+           json_output: JsonFlag = False) -> None:
     """One overview: both clusters, their VMs, and each GPU with the VMs configured for it and its holder."""
     names, uri = _names(ctx, config)
     state(ctx).reconciled(uri, strict=False)
@@ -115,7 +114,7 @@ def status(ctx: typer.Context, config: OptionalConfig = None,
 @system_app.command("destroy")
 @handles_errors
 def destroy(ctx: typer.Context, config: OptionalConfig = None,
-            yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+            yes: Confirmed = False,
             timeout: StopTimeout = 60) -> None:
     """Destroy both clusters (Cloud first) after one confirmation."""
     from ai_how.domain.commands import DestroySystem

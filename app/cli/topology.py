@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .common import console, handles_errors, print_json, state
+from .options import JsonFlag
 
 STATUS_COLOURS = {"running": "green", "stopped": "yellow", "provisioned": "yellow", "defined": "yellow",
                   "starting": "cyan", "stopping": "cyan", "not provisioned": "dim"}
@@ -53,7 +54,7 @@ def render_tree(tree: dict[str, Any], title: str) -> Any:
 def topology(ctx: typer.Context,
              config: Annotated[Optional[Path], typer.Option(
                  "--config", help="Also show what this config defines but is not provisioned.")] = None,
-             json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+             json_output: JsonFlag = False) -> None:
     """Clusters, networks, VMs and GPUs as recorded, with GPU conflicts between clusters."""
     from ai_how.app.readside.topology import topology_tree
 

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from ai_how.app.errors import UsageError
-from ai_how.domain.errors import InvalidTransition, UnknownObject
+from ai_how.domain.errors import UnknownObject
 
-from .common import (
-    EXIT_INFRA,
-    ForceCapacity,
-    Yes,
-    console,
-    fail,
-    handles_errors,
-    interactive,
-    over_capacity,
-    print_json,
-    state,
-)
+from .common import EXIT_INFRA, console, fail, handles_errors, interactive, over_capacity, print_json, state
+from .options import ForceCapacity, JsonFlag, StartWait, Yes
 from .render import vm_lines
 
 vm_app = typer.Typer(help="A single VM: start, stop, restart, status, ssh, console.", no_args_is_help=True)
@@ -34,8 +23,7 @@ StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
 @vm_app.command("start")
 @handles_errors
 def start(ctx: typer.Context, name: Name,
-          wait: Annotated[float, typer.Option("--wait", min=1, help="Seconds the VM may take to run and, when it "
-                                                                    "boots an image, its guest to answer SSH.")] = 600,
+          wait: StartWait = 600,
           force: ForceCapacity = False, yes: Yes = False) -> None:
     """Lease the VM's GPUs and start it; refused, naming the holder, if a GPU is taken, and
     when it would exceed the host's capacity (the limits its cluster was started with)."""
@@ -73,7 +61,7 @@ def restart(ctx: typer.Context, name: Name, timeout: StopTimeout = 60) -> None:
 @vm_app.command("status")
 @handles_errors
 def status(ctx: typer.Context, name: Name,
-           json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+           json_output: JsonFlag = False) -> None:
     """The VM's spec, recorded and libvirt state, IP and GPUs."""
     from ai_how.app.readside.queries import vm_row
 
@@ -90,24 +78,6 @@ def status(ctx: typer.Context, name: Name,
         out.print(line)
 
 
-def _guest(ctx: typer.Context, name: str) -> tuple[Any, str, str]:
-    """The bus, the VM's login and address, for a VM whose guest can be reached."""
-    cli = state(ctx)
-    cli.reconciled(strict=False)
-    row = cli.topology().vms.get(name)
-    if row is None:
-        raise UnknownObject(f"VM {name} is not known; start its cluster first ('ai-how hpc|cloud start CONFIG')")
-    from ai_how.domain.specs import VmSpec
-
-    spec = VmSpec.from_dict(row["spec"])
-    if row["state"] != "running":
-        raise InvalidTransition(f"VM {name} is {row['state']}; start it with 'ai-how vm start {name}'")
-    if not spec.has_os or not spec.ip:
-        raise UsageError(f"VM {name} boots no image with a static IP, so there is no guest to reach; give it "
-                         "base_image (ai-how image build) and an ip in the config")
-    return cli.bus(), spec.login, spec.ip
-
-
 @vm_app.command("ssh", context_settings={"allow_interspersed_args": False})
 @handles_errors
 def ssh(ctx: typer.Context, name: Name,
@@ -121,10 +91,14 @@ def open_ssh(ctx: typer.Context, name: str, command: list[str]) -> None:
     """ssh to the VM's guest; exits with the remote command's code."""
     import subprocess
 
-    bus, login, address = _guest(ctx, name)
+    from ai_how.app.readside.queries import guest_of
+
+    cli = state(ctx)
+    cli.reconciled(strict=False)
+    login, address = guest_of(cli.topology(), name)
     if command[:1] == ["--"]:  # typer keeps the separator of 'vm ssh NAME -- CMD'
         command = command[1:]
-    argv = bus.dependencies["guests"].argv(login, address, command, tty=not command and interactive())
+    argv = cli.guests().argv(login, address, command, tty=not command and interactive())
     out = subprocess.run(argv, stderr=None if not command else subprocess.PIPE, text=True)
     if command and out.stderr:
         sys.stderr.write(out.stderr)

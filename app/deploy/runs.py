@@ -16,8 +16,10 @@ from ai_how.app.errors import InfrastructureError, UsageError
 from ai_how.app.ports import EventStore, PlaybookOutcome, PlaybookRun, Provisioner
 from ai_how.app.progress import Progress
 from ai_how.domain.cluster import Cluster, ClusterKind, ClusterStatus
+from ai_how.domain.deployment import DeployRun
 from ai_how.domain.errors import ClusterNotRunning, DeployInProgress
 from ai_how.domain.ids import cluster_id
+from ai_how.domain.specs import VmRecord
 
 INTERRUPTED = "interrupted: the ai-how that ran it stopped before the playbook ended"
 Tallies = tuple[tuple[str, tuple[tuple[str, int], ...]], ...]
@@ -57,6 +59,21 @@ def running_cluster(store: EventStore, name: str, kind: ClusterKind) -> Cluster:
     return cluster
 
 
+def running_guests(rows: list[VmRecord], cluster: str, head: str, image: str) -> list[VmRecord]:
+    """The running VMs of a cluster to deploy, once its ``head`` (controller, control plane)
+    runs; each must boot a guest (``image``: the one to build) with a static IP."""
+    first = next((r for r in rows if r.role == head), None)
+    if first is None or not first.running:
+        raise ClusterNotRunning(f"the {head.replace('-', ' ')} of {cluster} is not running: start it with "
+                                f"'ai-how vm start {cluster}-{head}', then deploy again")
+    running = [r for r in rows if r.running]
+    for row in running:
+        if not row.spec.has_os or not row.spec.ip:
+            raise UsageError(f"{row.name} boots no image, so there is no guest to configure; give the cluster "
+                             f"a base_image (ai-how image build {image}) and start it again")
+    return running
+
+
 def take_over(cluster: Cluster, provisioner: Provisioner,
               record_interrupted: Callable[[str, str, str, str, float, dict[str, Any]], None]) -> None:
     """A deploy recorded as running is another ai-how's, refused, or one whose ai-how stopped,
@@ -65,8 +82,8 @@ def take_over(cluster: Cluster, provisioner: Provisioner,
         return
     if provisioner.busy(cluster.name):
         raise DeployInProgress(f"cluster {cluster.name} is being deployed by another ai-how "
-                               f"(run {cluster.deploying['run_id']}); wait for it to end")
-    record_interrupted(cluster.deploying["run_id"], "-", "-", INTERRUPTED, 0.0, {})
+                               f"(run {cluster.deploying.run_id}); wait for it to end")
+    record_interrupted(cluster.deploying.run_id, "-", "-", INTERRUPTED, 0.0, {})
 
 
 def digest(layout: dict[str, Any]) -> str:
@@ -100,10 +117,9 @@ def failure_of(error: Exception) -> tuple[str, str, str, float, Tallies]:
     return "-", "-", str(error), 0.0, ()
 
 
-def deploy_outcome(store: EventStore, name: str, run: str) -> dict[str, Any]:
-    """The recorded outcome of run ``run``: the cluster's deployment (or check) record."""
-    cluster = store.read(cluster_id(name))
-    for record in (cluster.deployment, cluster.last_check):
-        if record is not None and record["run_id"] == run:
-            return dict(record)
-    raise LookupError(f"run {run} of {name} is not recorded")
+def deploy_outcome(store: EventStore, name: str, run: str) -> DeployRun:
+    """The recorded outcome of run ``run``: the cluster's deployment (or check)."""
+    found = store.read(cluster_id(name)).run(run)
+    if found is None:
+        raise LookupError(f"run {run} of {name} is not recorded")
+    return found

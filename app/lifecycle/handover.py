@@ -73,9 +73,9 @@ def _slurm_of(store: EventStore, vm: Vm, slurm_at: SlurmAt) -> SlurmControl | No
 def _kubernetes_of(store: EventStore, vm: Vm) -> Path | None:
     """The admin kubeconfig of ``vm``'s cluster, when Kubernetes is deployed there and the VM is a node."""
     cluster = store.get(cluster_id(vm.cluster))
-    if cluster is None or cluster.kind != ClusterKind.CLOUD or cluster.kubernetes is None or not cluster.is_deployed:
+    if cluster is None or cluster.kind != ClusterKind.CLOUD or cluster.kube is None or not cluster.is_deployed:
         return None
-    return Path(cluster.kubernetes["kubeconfig"])
+    return Path(cluster.kube.kubeconfig)
 
 
 def _wait(check: Callable[[], bool], timeout_s: float, sleep: Callable[[float], None]) -> bool:

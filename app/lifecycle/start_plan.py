@@ -184,9 +184,9 @@ def plan_cluster(plan: ClusterPlan, store: EventStore, hypervisor: Hypervisor, t
                                                    if d.state == DomainState.RUNNING}
         if recorded is None or recorded.status == ClusterStatus.DESTROYED or not recorded.is_deployed:
             view.add("deploy", plan.name, what)
-        elif plan.kind == "hpc" and (missing := sorted(running - set(recorded.deployment.get("hosts") or {}))):
+        elif plan.kind == "hpc" and (missing := sorted(running - set(recorded.last_deploy.hosts or {}))):
             view.add("deploy", plan.name, f"{what}: {', '.join(missing)} not in the deployed layout")
         else:
-            view.add("skip", "deploy", f"deployed (run {recorded.deployment['run_id']})")
+            view.add("skip", "deploy", f"deployed (run {recorded.last_deploy.run_id})")
     _drift(view, store, plan, on_host, changes)
     return view

@@ -10,7 +10,6 @@ from typing import Any
 
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.ports import KubernetesApi, NodeState, SlurmAt
-from ai_how.domain.specs import VmSpec
 
 from .projection import Topology
 from .queries import ClusterView
@@ -40,9 +39,9 @@ def slurm_nodes(topology: Topology, view: ClusterView, slurm_at: SlurmAt) -> Nod
     controller = next((vm for vm in view.vms if vm.role == "controller"), None)
     if controller is None or controller.state != "running" or not controller.ip:
         return NodesView(why="the controller is not running")
-    spec = VmSpec.from_dict(topology.vms[controller.name]["spec"])
+    recorded = topology.vm(controller.name)
     try:
-        return NodesView(states=slurm_at(spec.login, controller.ip).node_states())
+        return NodesView(states=slurm_at(recorded.spec.login if recorded else "", controller.ip).node_states())
     except InfrastructureError as exc:
         return NodesView(why=str(exc))
 
@@ -51,7 +50,7 @@ def kubernetes_nodes(view: ClusterView, kubernetes: KubernetesApi) -> NodesView:
     if view.kubernetes is None:
         return NodesView()
     try:
-        nodes = kubernetes.nodes(Path(view.kubernetes["kubeconfig"]))
+        nodes = kubernetes.nodes(Path(view.kubernetes.kubeconfig))
     except InfrastructureError as exc:
         return NodesView(why=str(exc))
     states = {n.name: ("Ready" if n.ready else "NotReady") + (",cordoned" if n.unschedulable else "")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ai_how.app.ports import LoggedEvent
+from ai_how.domain.specs import VmRecord
 
 
 @dataclass
@@ -30,6 +31,16 @@ class Topology:
 
     def table(self, name: str) -> dict[str, Any]:
         return getattr(self, name)
+
+    def vm(self, name: str) -> VmRecord | None:
+        """The VM as recorded, its spec decoded."""
+        row = self.vms.get(name)
+        return VmRecord.of_row(row) if row is not None else None
+
+    def vms_of(self, cluster: str) -> list[VmRecord]:
+        """The cluster's VMs as recorded, in its order (none for a cluster not recorded)."""
+        names = (self.clusters.get(cluster) or {}).get("vms", [])
+        return [VmRecord.of_row(self.vms[name]) for name in names if name in self.vms]
 
     def copy(self) -> Topology:
         return Topology(copy.deepcopy(self.clusters), copy.deepcopy(self.vms), copy.deepcopy(self.gpus),

@@ -6,15 +6,14 @@ audit log is the one query that is the log itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
-from ai_how.app.ports import EventStore, LoggedEvent
+from ai_how.app import processes
+from ai_how.app.errors import UsageError
+from ai_how.domain.deployment import DeployRun, KubernetesState
+from ai_how.domain.errors import InvalidTransition, UnknownObject
 from ai_how.domain.gpu_models import model_name
-from ai_how.domain.pci import slot_address
 
 from .projection import Topology
 
@@ -44,8 +43,11 @@ def gpu_rows(topology: Topology) -> list[GpuRow]:
     rows = []
     for address, gpu in sorted(topology.gpus.items()):
         holder = gpu["holder"]
+        move = gpu.get("move")
+        if move is not None and move["state"] != "failed":  # a move whose process is gone was interrupted
+            move = {**move, "interrupted": not processes.alive(move["owner"])}
         rows.append(GpuRow(address, gpu_model(gpu["functions"], address), [f["pci_address"] for f in gpu["functions"]],
-                           holder, topology.vms[holder]["state"] if holder in topology.vms else None, gpu.get("move")))
+                           holder, topology.vms[holder]["state"] if holder in topology.vms else None, move))
     return rows
 
 
@@ -90,26 +92,40 @@ class ClusterView:
     overall: str  # what its VMs add up to now
     network: dict[str, str]
     vms: list[VmRow]
-    deployment: dict[str, Any] | None = None  # the last deploy (not a --check run), as recorded
-    kubernetes: dict[str, Any] | None = None  # a deployed Cloud cluster: version, nodes, kubeconfig path
+    deployment: DeployRun | None = None  # the last deploy (not a --check run), as recorded
+    kubernetes: KubernetesState | None = None  # a deployed Cloud cluster: version, nodes, kubeconfig path
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "status": self.status, "overall": self.overall,
-                "network": self.network, "vms": [vm.as_dict() for vm in self.vms], "deployment": self.deployment,
-                **({"kubernetes": self.kubernetes} if self.kind == "cloud" else {})}
+                "network": self.network, "vms": [vm.as_dict() for vm in self.vms],
+                "deployment": self.deployment.as_dict() if self.deployment else None,
+                **({"kubernetes": self.kubernetes and self.kubernetes.as_dict()} if self.kind == "cloud" else {})}
+
+
+def guest_of(topology: Topology, name: str) -> tuple[str, str]:
+    """The login and address of a VM whose guest can be reached, or why it cannot."""
+    vm = topology.vm(name)
+    if vm is None:
+        raise UnknownObject(f"VM {name} is not known; start its cluster first ('ai-how hpc|cloud start CONFIG')")
+    spec = vm.spec
+    if not vm.running:
+        raise InvalidTransition(f"VM {name} is {vm.state}; start it with 'ai-how vm start {name}'")
+    if not spec.has_os or not spec.ip:
+        raise UsageError(f"VM {name} boots no image with a static IP, so there is no guest to reach; give it "
+                         "base_image (ai-how image build) and an ip in the config")
+    return spec.login, spec.ip
 
 
 def vm_row(topology: Topology, hypervisor: Any, name: str) -> VmRow | None:
-    vm = topology.vms.get(name)
-    if vm is None:
+    row, vm = topology.vms.get(name), topology.vm(name)
+    if row is None or vm is None:
         return None
-    spec = vm["spec"]
-    held = [a for a in spec["gpus"] if topology.gpus.get(a, {}).get("holder") == name]
-    domain_state = "absent" if vm["state"] == "destroyed" else str(hypervisor.domain_state(name))
-    return VmRow(name, vm["cluster"], vm["role"], spec.get("ip"), spec["cpu_cores"], spec["memory_gb"],
-                 spec["disk_gb"], spec.get("auto_start", True), vm["state"], domain_state, held, list(spec["gpus"]),
-                 vm["pending_intent"], vm["last_error"], spec.get("base_image") or spec.get("base_image_path"),
-                 guest_state(vm))
+    spec = vm.spec
+    held = [a for a in spec.gpus if topology.gpus.get(a, {}).get("holder") == name]
+    domain_state = "absent" if vm.state == "destroyed" else str(hypervisor.domain_state(name))
+    return VmRow(name, vm.cluster, vm.role, spec.ip, spec.cpu_cores, spec.memory_gb, spec.disk_gb, spec.auto_start,
+                 vm.state, domain_state, held, list(spec.gpus), row["pending_intent"], row["last_error"],
+                 spec.base_image or spec.base_image_path, guest_state(row))
 
 
 def _overall(status: str, rows: list[VmRow]) -> str:
@@ -130,8 +146,13 @@ def cluster_view(topology: Topology, hypervisor: Any, name: str) -> ClusterView 
     if cluster is None:
         return None
     rows = [r for vm in cluster["vms"] if (r := vm_row(topology, hypervisor, vm)) is not None]
-    return ClusterView(name, cluster["kind"], cluster["status"], _overall(cluster["status"], rows),
-                       cluster["network"], rows, cluster.get("deployment"), cluster.get("kubernetes"))
+    return ClusterView(name, cluster["kind"], cluster["status"], _overall(cluster["status"], rows), cluster["network"],
+                       rows, DeployRun.of(cluster.get("deployment")), kubernetes_of(topology, name))
+
+
+def kubernetes_of(topology: Topology, name: str) -> KubernetesState | None:
+    """The Kubernetes a Cloud cluster runs, as recorded."""
+    return KubernetesState.of((topology.clusters.get(name) or {}).get("kubernetes"))
 
 
 def cluster_names(topology: Topology, kind: str | None = None, include_destroyed: bool = False) -> list[str]:
@@ -161,66 +182,6 @@ def shared_resources(topology: Topology, clusters: list[ClusterView]) -> list[Sh
                 users.setdefault(address, {}).setdefault(view.name, []).append(vm.name)
     return [SharedResourceRow(row.pci_address, row.model, users.get(row.pci_address, {}), row.holder)
             for row in gpu_rows(topology) if row.pci_address in users]
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    event: LoggedEvent
-    subject: str  # "gpu 0000:01:00.0", "vm hpc-cluster-compute-01", "cluster hpc-cluster"
-    cluster: str | None  # the cluster it concerns, when there is one
-
-    def as_dict(self) -> dict[str, Any]:
-        e = self.event
-        return {"position": e.position, "time": e.timestamp.isoformat(), "aggregate": self.subject,
-                "aggregate_type": e.aggregate_type, "aggregate_id": str(e.aggregate_id),
-                "version": e.version, "type": e.event_type, "payload": e.payload}
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    since: datetime | None = None
-    until: datetime | None = None
-    cluster: str | None = None
-    vm: str | None = None
-    gpu: str | None = None
-    types: tuple[str, ...] = ()
-    limit: int | None = None
-
-    def keeps(self, entry: AuditEntry) -> bool:
-        e = entry.event
-        if (self.since and e.timestamp < self.since) or (self.until and e.timestamp > self.until):
-            return False
-        if self.cluster and entry.cluster != self.cluster:
-            return False
-        if self.vm and entry.subject != f"vm {self.vm}" and e.payload.get("vm") != self.vm:
-            return False
-        return not self.gpu or entry.subject == f"gpu {slot_address(self.gpu)}"
-
-
-def audit_entries(store: EventStore, topology: Topology, wanted: AuditFilter = AuditFilter()) -> Iterator[AuditEntry]:
-    """The log in order, each event named after its aggregate; the names come from the views,
-    completed from the log itself where the views are behind."""
-    names: dict[UUID, tuple[str, str]] = {}
-    clusters_of_vms = {name: vm["cluster"] for name, vm in topology.vms.items()}
-    count = 0
-    for event in store.iter_log(event_types=wanted.types):
-        if event.aggregate_id not in names:
-            known = topology.names.get(str(event.aggregate_id))
-            key = event.payload.get("pci_address") or event.payload.get("name")
-            names[event.aggregate_id] = ((str(known[0]), str(known[1])) if known
-                                         else (event.aggregate_type.lower(), str(key or event.aggregate_id)))
-        kind, key = names[event.aggregate_id]
-        if kind == "vm" and "cluster" in event.payload:
-            clusters_of_vms[key] = event.payload["cluster"]
-        cluster = {"cluster": key, "vm": clusters_of_vms.get(key)}.get(kind)
-        if kind == "gpu" and "vm" in event.payload:
-            cluster = clusters_of_vms.get(event.payload["vm"])
-        entry = AuditEntry(event, f"{kind} {key}", cluster)
-        if wanted.keeps(entry):
-            yield entry
-            count += 1
-            if wanted.limit is not None and count >= wanted.limit:
-                return
 
 
 def service_rows(topology: Topology, cluster: str | None = None, include_deleted: bool = False) -> list[dict[str, Any]]:

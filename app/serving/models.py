@@ -63,9 +63,9 @@ def kubeconfig_of(store: EventStore, cluster: str) -> Path:
     if found is None or found.status == ClusterStatus.DESTROYED or found.kind != ClusterKind.CLOUD:
         raise ClusterNotRunning(f"no Cloud cluster {cluster} is recorded here: start it with "
                                 "'ai-how cloud start CONFIG --deploy'")
-    if found.kubernetes is None:
+    if (kube := found.kube) is None:
         raise ClusterNotRunning(f"{cluster} runs no Kubernetes yet: deploy it with 'ai-how cloud deploy CONFIG'")
-    return Path(found.kubernetes["kubeconfig"])
+    return Path(kube.kubeconfig)
 
 
 def _record(store: EventStore, command: DeployModel, manifest: dict[str, Any]) -> InferenceService:

@@ -69,7 +69,7 @@ def move_shown(run_cli, gpu: str, target: str, step: str) -> None:
     row = next(r for r in _gpus(run_cli) if r["pci_address"] == gpu)
     move = row["move"]
     assert (move["to"], move["state"], move["steps"][-1]) == (target, "in_progress", step), move
-    assert not processes.alive(move["owner"])
+    assert not processes.alive(move["owner"]) and move["interrupted"] is True
     listed = run_cli("gpu", "list")
     assert "interrupted" in listed.stdout and target in listed.stdout, listed.stdout
     tree = json.loads(run_cli("topology", "--json").stdout)

@@ -55,8 +55,7 @@ def test_every_role_documents_its_defaults_and_arguments(role: str) -> None:
 
 def _layout(example: str) -> dict:
     hpc = next(c for c in plan_clusters(load_config(REPO / "examples" / example)) if c.kind == "hpc")
-    rows = [{"name": vm.name, "role": vm.role, "spec": vm.spec.to_dict()} for vm in hpc.plan.vms]
-    return slurm_layout(hpc.name, rows, settings_of(hpc.section.slurm_config))
+    return slurm_layout(hpc.name, hpc.plan.vms, settings_of(hpc.section.slurm_config))
 
 
 def test_the_gpu_example_s_slurm_conf_and_gres_conf(tmp_path: Path) -> None:

@@ -68,14 +68,14 @@ def test_a_deploy_records_its_layout_and_each_host_s_counts(deploying) -> None:
     assert run.extravars["slurm_munge_key_file"].endswith("keys/clusters/c/munge.key")
     started_event = [e for e in bus.store.read_log() if e.event_type == "ClusterDeployStarted"][0].payload
     assert "slurm_munge_key_file" not in json.dumps(started_event)  # the layout only, never a secret's path
-    deployment = bus.store.get(cluster_id("c")).deployment
-    assert (deployment["run_id"], deployment["status"]) == (started.run_id, "deployed")
-    assert deployment["hosts"] == {
+    deployment = bus.store.get(cluster_id("c")).last_deploy
+    assert (deployment.run_id, deployment.status) == (started.run_id, "deployed")
+    assert deployment.hosts == {
         "c-controller": {"ok": 7, "changed": 2, "failed": 0, "unreachable": 0, "skipped": 0},
         "c-compute-01": {"ok": 5, "changed": 0, "failed": 0, "unreachable": 0, "skipped": 4}}
     assert "c-controller: changed: The cluster's MUNGE key is on the node" in seen
     view = bus.dependencies["live_topology"].catch_up().clusters["c"]["deployment"]
-    assert (view["status"], view["hosts"]) == ("deployed", deployment["hosts"])
+    assert (view["status"], view["hosts"]) == ("deployed", deployment.hosts)
 
 
 def test_a_failed_task_is_recorded_with_its_host_and_raised(deploying) -> None:
@@ -86,8 +86,9 @@ def test_a_failed_task_is_recorded_with_its_host_and_raised(deploying) -> None:
         bus.handle(DeployCluster("c"))
     assert "the run's events and output: " in str(caught.value)
     assert _types(bus) == ["ClusterDeployStarted", "ClusterDeployFailed"]
-    deployment = bus.store.get(cluster_id("c")).deployment
-    assert (deployment["status"], deployment["host"], deployment["message"]) == ("failed", "c-controller", "unit failed")
+    deployment = bus.store.get(cluster_id("c")).last_deploy
+    assert (deployment.status, deployment.failure.host, deployment.failure.message) == \
+        ("failed", "c-controller", "unit failed")
 
 
 def test_an_interrupted_deploy_is_closed_before_the_next_and_a_running_one_refuses(deploying) -> None:

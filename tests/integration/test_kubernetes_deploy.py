@@ -95,12 +95,12 @@ def test_kubespray_deploys_joins_and_drains_on_real_guests(cloud_cluster: dict, 
             command = deploy_command(planned, checkout, Path(KUBESPRAY_VENV_DIR), addons=False)
             started_run = bus.handle(command)
             cluster = bus.store.read(cluster_id(name))
-            assert cluster.deployment["status"] == "deployed", cluster.deployment
-            assert cluster.kubernetes["version"] == resolved
-            assert cluster.kubernetes["nodes"] == [control, cpu]
+            assert cluster.last_deploy.status == "deployed", cluster.last_deploy
+            assert cluster.kube.version == resolved
+            assert cluster.kube.nodes == (control, cpu)
 
             # The kubeconfig: from the control plane, 0600, its server the control plane's address.
-            kubeconfig = Path(cluster.kubernetes["kubeconfig"])
+            kubeconfig = Path(cluster.kube.kubeconfig)
             assert kubeconfig == state / "kube" / f"{name}.conf"
             assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
             fetched = yaml.safe_load(kubeconfig.read_text())
@@ -125,7 +125,7 @@ def test_kubespray_deploys_joins_and_drains_on_real_guests(cloud_cluster: dict, 
             register_node(api, gpu)
             bus.handle(StartVms((gpu,)))
             cluster = bus.store.read(cluster_id(name))
-            assert cluster.kubernetes["nodes"] == [control, cpu, gpu]
+            assert cluster.kube.nodes == (control, cpu, gpu)
             log = [e.event_type for e in bus.store.read_log()]
             assert log.index("NodeJoined") > log.index("GuestReady", log.index("KubernetesDeployed"))
             joined = ai_how("vm", "ssh", gpu, "--", "sudo", "cat", "/etc/kubernetes/kubelet.conf").stdout

@@ -114,8 +114,8 @@ def test_the_state_directory_follows_flag_then_env_then_xdg(tmp_path) -> None:
 def test_times_are_iso_or_ages() -> None:
     from datetime import datetime, timezone
 
-    from ai_how.app.cli.audit import parse_moment
     from ai_how.app.errors import UsageError
+    from ai_how.app.readside.log import parse_moment
 
     assert parse_moment("2026-11-22T14:00:00+00:00", "--since") == datetime(2026, 11, 22, 14, tzinfo=timezone.utc)
     age = datetime.now(timezone.utc) - parse_moment("2h", "--since")

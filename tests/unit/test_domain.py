@@ -154,7 +154,8 @@ def test_only_a_running_cluster_is_deployed_one_run_at_a_time() -> None:
     with pytest.raises(InvalidTransition, match="run r9 is not the deploy in progress"):
         cluster.mark_deployed("r9", 1.0, {})
     cluster.mark_deployed("r1", 12.34, {"n": {"ok": 3, "changed": 1}})
-    assert cluster.deployment["status"] == "deployed" and cluster.deployment["seconds"] == 12.3
+    assert cluster.last_deploy.status == "deployed" and cluster.last_deploy.seconds == 12.3
+    assert cluster.last_deploy.changed == 1 and cluster.last_deploy.failure is None
     assert cluster.deploying is None
 
 
@@ -164,9 +165,11 @@ def test_a_check_run_and_a_failure_are_kept_apart_from_the_last_deployment() -> 
     cluster.mark_deployed("r1", 5.0, {})
     cluster.start_deploy("r2", "p.yml", "pd", "cd", {}, None, True)
     cluster.mark_deploy_failed("r2", "hpc-controller", "Start slurmctld", "boom", 2.0, {})
-    assert cluster.deployment["run_id"] == "r1" and cluster.deployment["status"] == "deployed"
-    assert (cluster.last_check["status"], cluster.last_check["host"], cluster.last_check["task"]) == \
-        ("failed", "hpc-controller", "Start slurmctld")
+    assert cluster.last_deploy.run_id == "r1" and cluster.last_deploy.status == "deployed"
+    check = cluster.last_check_run
+    assert (check.status, check.check, check.failure.host, check.failure.task) == \
+        ("failed", True, "hpc-controller", "Start slurmctld")
+    assert cluster.run("r2") == check and cluster.run("r9") is None
     names = [type(e).__name__ for e in cluster.collect_events()]
     assert names[-4:] == ["ClusterDeployStarted", "ClusterDeployed", "ClusterDeployStarted", "ClusterDeployFailed"]
 

@@ -131,13 +131,14 @@ def test_kubernetes_is_recorded_then_a_late_node_joins_and_a_drained_one_resumes
         cluster.record_node_joined("k-gpu-worker-01", "r0", 1.0)
     cluster.start_kubernetes_deploy("r1", "p", "d", "c", "2.29.0", "1.33.5", ["k-control-plane"], [],
                                     {"settings": {"auto_join": True}})
-    assert cluster.deploying["run_id"] == "r1"
+    assert cluster.deploying.run_id == "r1" and cluster.deploying.kube_version == "1.33.5"
     cluster.mark_kubernetes_deployed("r1", "1.33.5", ["k-control-plane"], "/state/kube/k.conf", 12.0, {})
-    assert cluster.nodes == ["k-control-plane"] and cluster.kubernetes["layout"] == {"settings": {"auto_join": True}}
+    assert cluster.nodes == ["k-control-plane"] and cluster.kube.layout == {"settings": {"auto_join": True}}
+    assert cluster.kube.auto_join and cluster.kube.drain_timeout_s == 120
     cluster.record_node_joined("k-gpu-worker-01", "r2", 30.0)
     cluster.record_node_joined("k-gpu-worker-01", "r3", 30.0)  # already a node: nothing more recorded
     cluster.record_node_drained("k-gpu-worker-01", ["serving/p"], 3.0)
-    assert cluster.drained == ["k-gpu-worker-01"]
+    assert cluster.drained == ["k-gpu-worker-01"] and cluster.kube.drained == ("k-gpu-worker-01",)
     cluster.record_node_resumed("k-gpu-worker-01")
     names = [type(e).__name__ for e in cluster.collect_events()]
     assert names == ["ClusterProvisioned", "ClusterStarted", "KubernetesDeployStarted", "KubernetesDeployed",

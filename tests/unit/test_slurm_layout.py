@@ -16,8 +16,7 @@ def _layout(example: str, slurm_config: dict | None = None) -> dict:
     config = load_config(REPO / "examples" / example)
     hpc = next(c for c in plan_clusters(config) if c.kind == "hpc")
     settings = settings_of(SlurmConfig(**slurm_config) if slurm_config is not None else hpc.section.slurm_config)
-    rows = [{"name": vm.name, "role": vm.role, "spec": vm.spec.to_dict()} for vm in hpc.plan.vms]
-    return slurm_layout(hpc.name, rows, settings)
+    return slurm_layout(hpc.name, hpc.plan.vms, settings)
 
 
 def test_the_gpu_example_has_typed_gres_and_its_partitions() -> None:

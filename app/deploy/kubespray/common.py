@@ -12,10 +12,10 @@ from ai_how.app.ports import EventStore, KeyStore, KubernetesApi, PlaybookRun
 from ai_how.app.progress import Progress
 from ai_how.app.waiting import poll
 from ai_how.domain.cluster import Cluster, ClusterKind
-from ai_how.domain.errors import ClusterNotRunning
-from ai_how.domain.specs import VmSpec
+from ai_how.domain.deployment import KubernetesState
+from ai_how.domain.specs import VmRecord
 
-from ..runs import running_cluster
+from ..runs import running_cluster, running_guests
 from .inventory import kubespray_inventory, ssh_access
 
 PLAYBOOK = "playbooks/deploy-cloud-cluster.yml"
@@ -26,24 +26,14 @@ def cloud_cluster(store: EventStore, name: str) -> Cluster:
     return running_cluster(store, name, ClusterKind.CLOUD)
 
 
-def running_rows(live_topology: Any, cluster: Cluster) -> list[dict[str, Any]]:
-    topology = live_topology.catch_up()
-    rows = [topology.vms[name] for name in cluster.vms if name in topology.vms]
-    control = next((r for r in rows if r["role"] == "control-plane"), None)
-    if control is None or control["state"] != "running":
-        raise ClusterNotRunning(f"the control plane of {cluster.name} is not running: start it with "
-                                f"'ai-how vm start {cluster.name}-control-plane', then deploy again")
-    running = [r for r in rows if r["state"] == "running"]
-    for row in running:
-        spec = VmSpec.from_dict(row["spec"])
-        if not spec.has_os or not spec.ip:
-            raise UsageError(f"{row['name']} boots no image, so there is no guest to configure; give the cluster "
-                             "a base_image (ai-how image build cloud-base) and start it again")
-    return running
+def running_rows(live_topology: Any, cluster: Cluster) -> list[VmRecord]:
+    """The cluster's running VMs, once its control plane runs and each boots a guest."""
+    rows: list[VmRecord] = live_topology.catch_up().vms_of(cluster.name)
+    return running_guests(rows, cluster.name, "control-plane", "cloud-base")
 
 
-def hosts_of(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"name": r["name"], "role": r["role"], "ip": VmSpec.from_dict(r["spec"]).ip} for r in rows]
+def hosts_of(rows: list[VmRecord]) -> list[dict[str, Any]]:
+    return [{"name": r.name, "role": r.role, "ip": r.spec.ip} for r in rows]
 
 
 def playbook_run(run_id: str, cluster: str, playbook: str, hosts: list[dict[str, Any]], layout: dict[str, Any],
@@ -61,8 +51,8 @@ def playbook_run(run_id: str, cluster: str, playbook: str, hosts: list[dict[str,
                        roles_paths=(str(checkout / "roles"),))
 
 
-def login_of(rows: list[dict[str, Any]]) -> str:
-    return sorted(VmSpec.from_dict(r["spec"]).login for r in rows)[0]
+def login_of(rows: list[VmRecord]) -> str:
+    return sorted(r.spec.login for r in rows)[0]
 
 
 def settle_nodes(kubernetes: KubernetesApi, kubeconfig: Path, names: list[str], settings: dict[str, Any],
@@ -94,12 +84,13 @@ def api_nodes(kubernetes: KubernetesApi, kubeconfig: Path, deadline: float) -> l
                 retry_on=(InfrastructureError,))
 
 
-def kube(cluster: Cluster) -> dict[str, Any]:
-    """Its Kubernetes deployment record, where one is known to be there."""
-    if cluster.kubernetes is None:
+def kube(cluster: Cluster) -> KubernetesState:
+    """Its Kubernetes, where one is known to be there."""
+    found = cluster.kube
+    if found is None:
         raise UsageError(f"{cluster.name} has no deployed Kubernetes: run 'ai-how cloud deploy CONFIG' first")
-    return cluster.kubernetes
+    return found
 
 
 def deployed(cluster: Cluster) -> bool:
-    return cluster.kubernetes is not None and cluster.is_deployed
+    return cluster.kube is not None and cluster.is_deployed

@@ -46,18 +46,19 @@ def join_node(command: JoinNode, store: EventStore, provisioner: Provisioner, li
         raise UsageError(f"{command.name} has no deployed Kubernetes to join: run 'ai-how cloud deploy CONFIG' "
                          "first")
     rows = running_rows(live_topology, cluster)
-    row = next((r for r in rows if r["name"] == command.vm), None)
-    if row is None or row["role"] not in WORKER_ROLES:
-        workers = [r["name"] for r in rows if r["role"] in WORKER_ROLES]
+    row = next((r for r in rows if r.name == command.vm), None)
+    if row is None or row.role not in WORKER_ROLES:
+        workers = [r.name for r in rows if r.role in WORKER_ROLES]
         raise UsageError(f"--limit {command.vm}: not a running worker of {command.name} "
                          f"(running workers: {', '.join(workers) or 'none'})")
-    layout = kube(cluster)["layout"]
+    deployed_as = kube(cluster)
+    layout = dict(deployed_as.layout)
     join = run_id(command.name, False).replace("-deploy-", "-join-")
     began = time.monotonic()
     try:
         scale = playbook_run(join, cluster.name, SCALE, hosts_of(rows), layout, keys, login_of(rows), limit=command.vm)
         run(provisioner, scale, progress, f"{command.vm} joins Kubernetes")
-        settle_nodes(kubernetes, Path(kube(cluster)["kubeconfig"]), [command.vm], layout["settings"], progress)
+        settle_nodes(kubernetes, Path(deployed_as.kubeconfig), [command.vm], dict(deployed_as.settings), progress)
     except Exception as exc:
         host, task, message, _, _ = failure_of(exc)
         fresh = store.get(cluster_id(command.name))
@@ -81,7 +82,7 @@ def follow_guest(event: Vm.GuestReady, store: EventStore, kubernetes: Kubernetes
     if cluster is None or cluster.kind != ClusterKind.CLOUD or not deployed(cluster):
         return None
     if vm.name in cluster.drained:
-        kubeconfig = Path(kube(cluster)["kubeconfig"])
+        kubeconfig = Path(kube(cluster).kubeconfig)
         deadline = time.monotonic() + 120
         api_nodes(kubernetes, kubeconfig, deadline)
         kubernetes.cordon(kubeconfig, vm.name, unschedulable=False)
@@ -91,7 +92,7 @@ def follow_guest(event: Vm.GuestReady, store: EventStore, kubernetes: Kubernetes
         return None
     if vm.name in cluster.nodes:
         return None
-    if not kube(cluster)["layout"]["settings"].get("auto_join", True):
+    if not kube(cluster).auto_join:
         progress(vm.name, f"not a Kubernetes node yet (auto_join: false); join it with "
                           f"'ai-how cloud deploy CONFIG --limit {vm.name}'")
         return None
@@ -130,8 +131,8 @@ class DrainBeforeStop:
         return notes
 
     def _drain(self, cluster: Cluster, name: str) -> str:
-        kubeconfig = Path(kube(cluster)["kubeconfig"])
-        timeout_s = float(kube(cluster)["layout"]["settings"].get("drain_timeout_s", 120))
+        deployed_as = kube(cluster)
+        kubeconfig, timeout_s = Path(deployed_as.kubeconfig), deployed_as.drain_timeout_s
         began = time.monotonic()
         self.kubernetes.cordon(kubeconfig, name)
         self.progress(name, "cordoned; evicting its pods")

@@ -23,6 +23,7 @@ from ai_how.domain.commands import (
     MarkKubernetesDeployed,
     MarkKubernetesDeployFailed,
 )
+from ai_how.domain.deployment import DeployRun
 from ai_how.domain.errors import UnknownObject
 from ai_how.domain.ids import cluster_id
 
@@ -47,8 +48,8 @@ def deploy_command(planned: Any, kubespray: Any, venvs: Path, addons: bool) -> D
     return DeployKubernetes(planned.name, str(kubespray.path), settings, found)
 
 
-def deploy(bus: Any, planned: Any, kubespray: Any, venvs: Path, addons: bool = True) -> dict[str, Any]:
-    """Deploy Kubernetes and its add-ons on a planned Cloud cluster that runs; the run's record."""
+def deploy(bus: Any, planned: Any, kubespray: Any, venvs: Path, addons: bool = True) -> DeployRun:
+    """Deploy Kubernetes and its add-ons on a planned Cloud cluster that runs; the run as recorded."""
     started = bus.handle(deploy_command(planned, kubespray, venvs, addons))
     return deploy_outcome(bus.store, planned.name, started.run_id)
 
@@ -73,7 +74,7 @@ def deploy_kubernetes(command: DeployKubernetes, store: EventStore, provisioner:
               "addons": {**addons, "secret_files": secrets}}
     started = run_id(command.name, False)
     cluster.start_kubernetes_deploy(started, PLAYBOOK, provisioner.digest(PLAYBOOK), digest(layout), checkout.version,
-                                    kube_version, [r["name"] for r in running], list(addons.get("enabled", [])),
+                                    kube_version, [r.name for r in running], list(addons.get("enabled", [])),
                                     layout)
     store.save(cluster)
     return DeployStarted(started, command.name)
@@ -103,7 +104,7 @@ def run_kubespray(event: Cluster.KubernetesDeployStarted, store: EventStore, pro
     if cluster is None:
         raise UnknownObject(f"the cluster of run {event.run_id} is not in the store")
     layout = event.layout
-    rows = [r for r in running_rows(live_topology, cluster) if r["name"] in event.hosts]
+    rows = [r for r in running_rows(live_topology, cluster) if r.name in event.hosts]
     hosts, login = hosts_of(rows), login_of(rows)
     deploy_run = playbook_run(event.run_id, cluster.name, PLAYBOOK, hosts, layout, keys, login)
     outcome = run(provisioner, deploy_run, progress, f"Kubernetes {layout['kube_version']} by Kubespray "

@@ -37,20 +37,17 @@ def hpc_inventory(topology: Any, cluster: str, private_key: Path, known_hosts: P
         raise UsageError(f"cluster {cluster} has not been started here; start it with 'ai-how hpc start CONFIG'")
     groups: dict[str, dict[str, dict[str, Any]]] = {"slurm_controller": {}, "slurm_compute": {}, "slurm_gpu": {}}
     logins = set()
-    for name in topology.clusters[cluster]["vms"]:
-        row = topology.vms.get(name)
-        if row is None or row["state"] != "running":
-            continue
-        spec = VmSpec.from_dict(row["spec"])
-        if not spec.ip:
+    for vm in topology.vms_of(cluster):
+        name, spec = vm.name, vm.spec
+        if not vm.running or not spec.ip:
             continue
         logins.add(spec.login)
         host = {"ansible_host": spec.ip, "cpus": spec.cpu_cores, "memory_mb": int(spec.memory_gb * 1024)}
         cards = _gpus(spec)
         if cards:
             host["gpus"] = cards
-        groups[GROUPS.get(row["role"], "slurm_compute")][name] = host
-        if cards and row["role"] == "compute":
+        groups[GROUPS.get(vm.role, "slurm_compute")][name] = host
+        if cards and vm.role == "compute":
             groups["slurm_gpu"][name] = {}
     if not groups["slurm_controller"]:
         raise UsageError(f"the controller of {cluster} is not running; start it with 'ai-how hpc start CONFIG'")

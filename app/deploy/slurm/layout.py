@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from ai_how.domain.gpu_models import model_name
-from ai_how.domain.specs import VmSpec
+from ai_how.domain.specs import VmPlan, VmRecord, VmSpec
 
 DEFAULT_PARTITION = "batch"
 GPU_PARTITION = "gpu"  # holds the GPU nodes only, unless the config lists its nodes
@@ -69,14 +70,13 @@ def _partitions(settings: dict[str, Any], nodes: list[dict[str, Any]]) -> list[d
     return partitions
 
 
-def slurm_layout(cluster: str, vms: list[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
-    """The roles' variables for ``cluster``, whose VM rows (name, role, spec) are ``vms``:
+def slurm_layout(cluster: str, vms: Sequence[VmRecord | VmPlan], settings: dict[str, Any]) -> dict[str, Any]:
+    """The roles' variables for ``cluster``, whose VMs (recorded or planned) are ``vms``:
     every compute node is in slurm.conf, running or not, so one that is off shows as down."""
-    controller = next(vm for vm in vms if vm["role"] == "controller")
-    controller_spec = VmSpec.from_dict(controller["spec"])
-    nodes = [_node(vm["name"], VmSpec.from_dict(vm["spec"])) for vm in vms if vm["role"] == "compute"]
+    controller = next(vm for vm in vms if vm.role == "controller")
+    nodes = [_node(vm.name, vm.spec) for vm in vms if vm.role == "compute"]
     return {"slurm_cluster_name": cluster,
-            "slurm_controller": {"name": controller["name"], "address": controller_spec.ip},
+            "slurm_controller": {"name": controller.name, "address": controller.spec.ip},
             "slurm_nodes": nodes,
             "slurm_partitions": _partitions(settings, nodes),
             "slurm_accounting": bool(settings.get("accounting", False))}

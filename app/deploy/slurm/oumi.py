@@ -14,7 +14,6 @@ from typing import Any
 
 from ai_how.app.errors import UsageError
 from ai_how.app.ports import KeyStore
-from ai_how.domain.specs import VmSpec
 
 
 @dataclass(frozen=True)
@@ -30,15 +29,15 @@ class OumiAccess:
 
 def oumi_access(topology: Any, cluster: str, keys: KeyStore) -> OumiAccess:
     controller = f"{cluster}-controller"
-    row = topology.vms.get(controller)
-    if row is None:
+    vm = topology.vm(controller)
+    if vm is None:
         raise UsageError(f"{cluster} has no controller VM recorded here; start it with 'ai-how hpc start CONFIG'")
-    spec = VmSpec.from_dict(row["spec"])
+    spec = vm.spec
     if not spec.ip:
         raise UsageError(f"{controller} has no static IP: Oumi has no host to reach; give it an ip in the config")
     private_key, _ = keys.platform_key()
     return OumiAccess(controller, connection(spec.login, controller),
-                      stanza(controller, spec.ip, spec.login, private_key, keys.known_hosts), row["state"], spec.has_os)
+                      stanza(controller, spec.ip, spec.login, private_key, keys.known_hosts), vm.state, spec.has_os)
 
 
 def connection(user: str, host: str) -> str:

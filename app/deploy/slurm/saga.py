@@ -13,11 +13,22 @@ from ai_how.app.ports import EventStore, KeyStore, PlaybookRun, Provisioner
 from ai_how.app.progress import Progress
 from ai_how.domain.cluster import Cluster, ClusterKind
 from ai_how.domain.commands import Command, DeployCluster, MarkClusterDeployed, MarkClusterDeployFailed
-from ai_how.domain.errors import ClusterNotRunning
+from ai_how.domain.deployment import DeployRun
 from ai_how.domain.ids import cluster_id
-from ai_how.domain.specs import VmSpec
+from ai_how.domain.specs import VmRecord
 
-from ..runs import DeployStarted, deploy_outcome, digest, failure_of, run, run_id, running_cluster, take_over, tallies
+from ..runs import (
+    DeployStarted,
+    deploy_outcome,
+    digest,
+    failure_of,
+    run,
+    run_id,
+    running_cluster,
+    running_guests,
+    take_over,
+    tallies,
+)
 from .inventory import ansible_inventory, hpc_inventory
 from .layout import slurm_layout
 
@@ -28,17 +39,8 @@ def deploy_cluster(command: DeployCluster, store: EventStore, provisioner: Provi
                    live_topology: Any) -> DeployStarted:
     provisioner.check()
     cluster = running_cluster(store, command.name, ClusterKind.HPC)
-    topology = live_topology.catch_up()
-    rows = [topology.vms[name] for name in cluster.vms if name in topology.vms]
-    controller = next((row for row in rows if row["role"] == "controller"), None)
-    if controller is None or controller["state"] != "running":
-        raise ClusterNotRunning(f"the controller of {command.name} is not running: start it with "
-                                f"'ai-how vm start {command.name}-controller', then deploy again")
-    running = [row["name"] for row in rows if row["state"] == "running"]
-    for row in rows:
-        if row["state"] == "running" and not VmSpec.from_dict(row["spec"]).has_os:
-            raise UsageError(f"{row['name']} boots no image, so there is no guest to configure; give the cluster "
-                             "a base_image (ai-how image build hpc-base) and start it again")
+    rows: list[VmRecord] = live_topology.catch_up().vms_of(cluster.name)
+    running = [row.name for row in running_guests(rows, command.name, "controller", "hpc-base")]
     if command.limit is not None and command.limit not in running:
         raise UsageError(f"--limit {command.limit}: not a running VM of {command.name} "
                          f"(running: {', '.join(running)})")
@@ -86,8 +88,8 @@ def mark_cluster_deploy_failed(command: MarkClusterDeployFailed, store: EventSto
     store.save(cluster)
 
 
-def deploy(bus: Any, planned: Any, limit: str | None = None, check: bool = False, full: bool = False) -> dict[str, Any]:
-    """Configure SLURM on a planned HPC cluster that runs; the run's record as the log has it."""
+def deploy(bus: Any, planned: Any, limit: str | None = None, check: bool = False, full: bool = False) -> DeployRun:
+    """Configure SLURM on a planned HPC cluster that runs; the run as the log has it."""
     from .layout import settings_of
 
     started = bus.handle(DeployCluster(planned.name, settings_of(planned.section.slurm_config), limit, check, full))

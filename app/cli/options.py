@@ -1,0 +1,21 @@
+"""The options and arguments several commands share, written once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ConfigArg = Annotated[Path, typer.Argument(help="The cluster.yaml.", show_default=False)]
+Confirmed = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+StopTimeout = Annotated[float, typer.Option("--timeout", min=0,
+                                            help="Seconds to wait for an ACPI shutdown before forcing a VM off.")]
+StartWait = Annotated[float, typer.Option("--wait", min=1, help="Seconds each VM may take to run and, when it "
+                                                                "boots an image, its guest to answer SSH.")]
+Kubespray = Annotated[Optional[Path], typer.Option(
+    "--kubespray", help="The Kubespray checkout (default: AI_HOW_KUBESPRAY_DIR, then global.kubespray.path).")]
+ForceCapacity = Annotated[bool, typer.Option(
+    "--force", help="Start even beyond the host's capacity: warns, asks, and records the decision.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="With --force: do not ask (needed without a terminal).")]
