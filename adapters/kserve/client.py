@@ -1,6 +1,7 @@
 """The ``ModelServing`` port: InferenceServices (serving.kserve.io/v1beta1) through the
-kubernetes client's CustomObjectsApi, with the Kubernetes adapter's connection and its
-one-line errors (409: changed meanwhile; 403: the kubeconfig's user may not)."""
+kubernetes client's CustomObjectsApi (created and changed by server-side apply, ai-how the
+field manager), with the Kubernetes adapter's connection and its one-line errors (409:
+changed meanwhile; 403: the kubeconfig's user may not)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ai_how.adapters.kubernetes.client import KubernetesClientApi
 from ai_how.app.ports import ModelServing
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+FIELD_MANAGER, APPLY = "ai-how", "application/apply-patch+yaml"
 
 
 class KserveServing(KubernetesClientApi, ModelServing):
@@ -18,21 +20,14 @@ class KserveServing(KubernetesClientApi, ModelServing):
         return self._connected(kubeconfig, what, "CustomObjectsApi")
 
     def apply(self, kubeconfig: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-        from kubernetes.client.exceptions import ApiException
-
+        """Server-side apply, as ``kubectl apply --server-side --force-conflicts``: one request
+        that creates the service or makes ai-how's fields what the manifest says."""
         namespace, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
         with self._custom(kubeconfig, f"the InferenceService {namespace}/{name}") as api:
-            try:
-                return api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, manifest,
-                                                           **self._timeout())
-            except ApiException as exc:
-                if exc.status != 409:
-                    raise
-            current = api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, **self._timeout())
-            body = {**manifest, "metadata": {**manifest["metadata"],
-                                             "resourceVersion": current["metadata"].get("resourceVersion")}}
-            return api.replace_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, body,
-                                                        **self._timeout())
+            applied: dict[str, Any] = api.patch_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, name, manifest, field_manager=FIELD_MANAGER, force=True,
+                _content_type=APPLY, **self._timeout())
+            return applied
 
     def get(self, kubeconfig: Path, namespace: str, name: str) -> dict[str, Any] | None:
         from kubernetes.client.exceptions import ApiException

@@ -9,12 +9,14 @@ adapter are the real ones.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 NODE_RESOURCE = ("", "v1", "nodes")
+APPLY = "application/apply-patch+yaml"
 
 
 class EmulatedApiServer:
@@ -25,6 +27,7 @@ class EmulatedApiServer:
         self.url = ""
         self.emulator: Any = None
         self.budgeted: set[tuple[str, str]] = set()  # pods a disruption budget keeps: eviction answers 429
+        self.applied: list[tuple[str, dict[str, str], dict[str, Any]]] = []  # (plural, query, body) applied
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
     def _serve(self) -> None:
@@ -35,13 +38,12 @@ class EmulatedApiServer:
         import kmock
 
         self.stopping = asyncio.Event()
-        async with kmock.KubernetesEmulator() as emulator, kmock.Server(emulator) as server:
+        async with _applying_emulator(self.applied) as emulator, kmock.Server(emulator) as server:
             self.emulator = emulator
             # The emulator knows no subresources: an eviction deletes the pod, as the API's
             # eviction does when no disruption budget stands in the way.
             emulator["post", kmock.subresource("eviction")] << self._evicted
-            # Nor a replace (PUT): the object becomes the body, as the API's update does.
-            emulator["put"] << self._replaced
+            # Server-side apply is taught to it: _applying_emulator.
             self.url = str(server.url).rstrip("/")
             self.ready.set()
             await self.stopping.wait()
@@ -68,17 +70,6 @@ class EmulatedApiServer:
             self.emulator.objects[key].delete()
         return {"kind": "Status", "apiVersion": "v1", "status": "Success"}
 
-    def _replaced(self, request: Any) -> Any:
-        import kmock
-
-        key = (request.resource, request.namespace, request.name)
-        if key not in self.emulator.objects or self.emulator.objects[key].deleted:
-            raise kmock.KubernetesError(404, "NotFound", f"{request.name} not found")
-        stored = self.emulator.objects[key]
-        stored.delete()
-        stored.create(request.data)
-        return stored.raw
-
     def declare(self, resource: str) -> None:
         """A custom resource the API serves, e.g. serving.kserve.io/v1beta1/inferenceservices."""
         def add(emulator: Any) -> None:
@@ -86,11 +77,12 @@ class EmulatedApiServer:
         self.call(add)
 
     def bodies(self, plural: str) -> list[dict[str, Any]]:
-        """What clients sent to create or replace objects of ``plural``, in order."""
+        """What clients sent to create or apply objects of ``plural``, in order."""
         def collect(emulator: Any) -> list[dict[str, Any]]:
             return [request.data for request in emulator if request.resource is not None
-                    and request.resource.plural == plural and str(request.method).lower().endswith(("post", "put"))
-                    and isinstance(request.data, dict)]
+                    and request.resource.plural == plural and isinstance(request.data, dict)
+                    and (str(request.method).lower().endswith("post")
+                         or request.headers.get("Content-Type") == APPLY)]
         return self.call(collect)
 
     def client(self) -> Any:
@@ -116,6 +108,39 @@ class EmulatedApiServer:
         async def run() -> Any:
             return fn(self.emulator)
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
+
+def _applying_emulator(applied: list[tuple[str, dict[str, str], dict[str, Any]]]) -> Any:
+    """kmock's emulator, which treats every PATCH as a merge into an object that exists, taught
+    server-side apply with one field manager: an absent object is created; a present one
+    becomes the applied body, keeping what the server owns (its status). Each apply is kept in
+    ``applied``. (Its merge of the same body afterwards changes nothing.)"""
+    import aiohttp.web
+    import kmock
+
+    class Applying(kmock.KubernetesEmulator):
+        async def _handle(self, request: Any) -> Any:
+            if str(request.method).endswith("PATCH") and request.headers.get("Content-Type") == APPLY:
+                if not request.params.get("fieldManager"):  # as the API answers it
+                    return aiohttp.web.json_response({"kind": "Status", "status": "Failure", "code": 400,
+                                                      "reason": "BadRequest",
+                                                      "message": "fieldManager is required for apply patch"},
+                                                     status=400)
+                body = request.data if isinstance(request.data, dict) else json.loads(request.text)
+                applied.append((request.resource.plural, dict(request.params), body))
+                key = (request.resource, request.namespace, request.name)
+                async with self._lock:
+                    if key not in self._objects:
+                        self._objects[key] = body
+                    else:
+                        stored = self._objects[key]
+                        status = None if stored.deleted else stored.raw.get("status")
+                        if not stored.deleted:
+                            stored.delete()
+                        stored.create({**body, **({"status": status} if status else {})})
+            return await super()._handle(request)
+
+    return Applying()
 
 
 @contextmanager

@@ -108,12 +108,14 @@ def test_a_model_is_deployed_listed_served_and_deleted(serving, tmp_path: Path) 
     assert predictor["model"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert predictor["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
 
-    # A second deploy of the name replaces it (the API's 409 on create is not an error).
+    # A second deploy of the name is applied over it: one request each, ai-how the field manager.
     bigger = model_spec("s3://models/iris/2", "sklearn", defaults, gpus=1, max_replicas=3)
     bus.handle(DeployModel("cloud-cluster", "serving", "iris", bigger))
     assert adapter.get(kubeconfig, "serving", "iris")["spec"]["predictor"]["model"]["storageUri"] == \
         "s3://models/iris/2"
-    assert len(bodies()) == 3  # create, create (409: it exists), replace
+    assert len(bodies()) == 2
+    assert [(plural, query.get("fieldManager"), query.get("force")) for plural, query, _ in api.applied] == \
+        [("inferenceservices", "ai-how", "true")] * 2
     validator = jsonschema.validators.validator_for(SCHEMA)(SCHEMA)
     for body in bodies():
         validator.validate(body)
@@ -129,6 +131,8 @@ def test_a_model_is_deployed_listed_served_and_deleted(serving, tmp_path: Path) 
                     labels={"serving.kserve.io/inferenceservice": "iris"})
         api.add_pod("serving", "other-predictor", "cloud-cluster-cpu-worker-01",
                     labels={"serving.kserve.io/inferenceservice": "other"})
+        again = adapter.apply(kubeconfig, bodies()[-1])  # applied again: what the server owns stays
+        assert again["status"]["url"] == url and again["spec"] == bodies()[-1]["spec"]
         observed = bus.handle(ObserveModel("serving", "iris"))
         assert (observed.state, observed.url, observed.nodes) == ("ready", url, ["cloud-cluster-gpu-worker-01"])
         instances = {"instances": [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3]]}
@@ -187,7 +191,7 @@ def test_the_api_s_refusal_is_one_line(serving) -> None:
 
     def forbidden() -> None:
         raise kmock.KubernetesError(403, "Forbidden", "inferenceservices is forbidden for this user")
-    api.call(lambda emulator: emulator["post", kmock.resource("serving.kserve.io", "v1beta1", "inferenceservices")]
+    api.call(lambda emulator: emulator["patch", kmock.resource("serving.kserve.io", "v1beta1", "inferenceservices")]
              << forbidden)
     with pytest.raises(InfrastructureError, match="answered 403 to the InferenceService default/denied: the "
                                                   "kubeconfig's user may not do this"):
