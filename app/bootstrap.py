@@ -13,6 +13,7 @@ from typing import Any
 from .bus import EventHandler, MessageBus
 from .deploy.kubespray import nodes as kube_nodes
 from .deploy.kubespray import saga as cloud_deploy
+from .deploy.slurm import nodes as slurm_nodes
 from .deploy.slurm import saga as hpc_deploy
 from .errors import StoreUnavailable
 from .images import build as image_build
@@ -46,7 +47,8 @@ COMMAND_HANDLERS: dict[type, Any] = {**lifecycle_handlers.COMMAND_HANDLERS, **im
                     **serving_models.COMMAND_HANDLERS, **serving_push.COMMAND_HANDLERS}
 EVENT_HANDLERS: dict[type, list[Any]] = {}
 _ALL_EVENT_HANDLERS: tuple[dict[Any, Any], ...] = (lifecycle_handlers.EVENT_HANDLERS, hpc_deploy.EVENT_HANDLERS,
-                                                           cloud_deploy.EVENT_HANDLERS, kube_nodes.EVENT_HANDLERS)
+                                                           cloud_deploy.EVENT_HANDLERS, kube_nodes.EVENT_HANDLERS,
+                                                           slurm_nodes.EVENT_HANDLERS)
 for _handlers in _ALL_EVENT_HANDLERS:
     for _event_type, _entries in _handlers.items():
         EVENT_HANDLERS.setdefault(_event_type, []).extend(_entries)
@@ -206,6 +208,15 @@ def kubernetes_api() -> KubernetesApi:
     return KubernetesClientApi()
 
 
+def before_stop(kubernetes: Any, slurm: Any) -> Any:
+    """Both schedulers' halves of ``BeforeStop``: SLURM's questions first, so that a refused
+    stop has drained no Kubernetes node."""
+    def prepare(vms: list[str], drain: bool, jobs: Any) -> list[str]:
+        notes: list[str] = slurm(vms, jobs)
+        return notes + kubernetes(vms, drain, jobs)
+    return prepare
+
+
 def bootstrap(
     state_dir: str | Path | None = None,
     store: EventStore | None = None,
@@ -243,7 +254,9 @@ def bootstrap(
                     "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guests,
                     "host_capacity": lambda: hypervisor.host_capacity(),
                     "image_builders": image_builders(env), "progress": progress,
-                    "kubernetes": kubernetes, "before_stop": kube_nodes.DrainBeforeStop(store, kubernetes, progress),
+                    "kubernetes": kubernetes,
+                    "before_stop": before_stop(kube_nodes.DrainBeforeStop(store, kubernetes, progress),
+                                               slurm_nodes.JobsBeforeStop(store, slurm_at, progress)),
                     "slurm_at": slurm_at, "resume_holder": handover.ResumeHolder(store, slurm_at),
                     "state_dir": state, "kubespray_installer": kubespray_installer(),
                     "serving": serving if serving is not None else model_serving(),

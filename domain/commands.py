@@ -23,6 +23,16 @@ class CapacityPolicy:
 
 
 @dataclass(frozen=True)
+class JobPolicy:
+    """What a stop does about SLURM jobs on the nodes it stops: refuse and name them
+    (``refuse``), drain the nodes and wait for the jobs up to ``timeout_s`` (``drain``), or
+    drain, requeue what can be requeued and stop (``force``)."""
+
+    mode: str = "refuse"
+    timeout_s: float = 600.0
+
+
+@dataclass(frozen=True)
 class ProvisionCluster(Command):
     """Record a configured cluster, its VMs and its GPUs in the store (idempotent)."""
 
@@ -76,6 +86,7 @@ class StopVms(Command):
     vms: tuple[str, ...]
     timeout: float = 60.0
     drain: bool = True  # a Kubernetes node is drained first (False: --force)
+    jobs: JobPolicy = JobPolicy()
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,7 @@ class MoveGpu(Command):
 class RestartVm(Command):
     vm: str
     timeout: float = 60.0
+    jobs: JobPolicy = JobPolicy()
 
 
 @dataclass(frozen=True)
@@ -123,12 +135,14 @@ class StopCluster(Command):
     name: str
     timeout: float = 60.0
     drain: bool = True
+    jobs: JobPolicy = JobPolicy()
 
 
 @dataclass(frozen=True)
 class DestroyCluster(Command):
     name: str
     timeout: float = 60.0
+    jobs: JobPolicy = JobPolicy()
 
 
 @dataclass(frozen=True)
@@ -165,12 +179,14 @@ class StopSystem(Command):
 
     names: tuple[str, ...]
     timeout: float = 60.0
+    jobs: JobPolicy = JobPolicy()
 
 
 @dataclass(frozen=True)
 class DestroySystem(Command):
     names: tuple[str, ...]
     timeout: float = 60.0
+    jobs: JobPolicy = JobPolicy()
 
 
 @dataclass(frozen=True)

@@ -69,3 +69,11 @@ class MoveRefused(DomainError):
 class RedefineRefused(DomainError):
     """A changed config that ``start --redefine`` cannot apply in place: a network, a VM
     removed, an address, an image, a disk to shrink."""
+
+
+class JobsRunning(DomainError):
+    """SLURM jobs run (or wait) on a node a command would stop: refused, the jobs named."""
+
+
+class SchedulerUnavailable(DomainError):
+    """The scheduler that must be asked before a stop does not answer."""

@@ -46,6 +46,7 @@ class Vm(Aggregate):
     # Class defaults, for aggregates restored from snapshots taken before these existed.
     guest_ready = False
     start_profile: str | None = None
+    slurm_drain: str | None = None  # the reason of the SLURM drain ai-how set on this node, until resumed
 
     @staticmethod
     def create_id(name: str, **_: Any) -> UUID:
@@ -175,6 +176,30 @@ class Vm(Aggregate):
     def _stopped(self, reason: str) -> None:
         self.state = VmState.STOPPED
         self.guest_ready = False
+
+    def record_slurm_drained(self, reason: str, jobs: list[str]) -> None:
+        """ai-how drained this SLURM node (``reason`` starts 'ai-how:') with ``jobs`` on it."""
+        self._slurm_drained(reason=reason, jobs=list(jobs))
+
+    @event("SlurmNodeDrained")
+    def _slurm_drained(self, reason: str, jobs: list[str]) -> None:
+        self.slurm_drain = reason
+
+    def record_slurm_requeued(self, requeued: list[str], ended: list[str]) -> None:
+        """Jobs on this node put back in the queue before its stop, and those that could not be."""
+        self._slurm_requeued(requeued=list(requeued), ended=list(ended))
+
+    @event("SlurmJobsRequeued")
+    def _slurm_requeued(self, requeued: list[str], ended: list[str]) -> None:
+        pass
+
+    def record_slurm_resumed(self) -> None:
+        if self.slurm_drain is not None:
+            self._slurm_resumed()
+
+    @event("SlurmNodeResumed")
+    def _slurm_resumed(self) -> None:
+        self.slurm_drain = None
 
     def destroy(self) -> None:
         if self.state == VmState.DESTROYED:

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import re
+
 from ai_how.app.errors import InfrastructureError
-from ai_how.app.ports import GuestAccess, SlurmControl
+from ai_how.app.ports import GuestAccess, SlurmControl, SlurmJob
 
 SINFO = ["sinfo", "--noheader", "--Node", "--format", "%N %t"]
 FLAGS = "*~#%!$@^-"  # sinfo's state suffixes; '*' is "not responding"
+# Every job: id, user, name, elapsed, state, the nodes it runs on, the nodes it asked for.
+SQUEUE = ["squeue", "--noheader", "--states", "all", "--format", "%i|%u|%j|%M|%T|%N|%n"]
+DONE = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "PREEMPTED", "NODE_FAIL", "BOOT_FAIL", "DEADLINE",
+        "OUT_OF_MEMORY"}
+_RANGE = re.compile(r"([^,\[]+)\[([^\]]+)\]|([^,\[]+)")
+
+
+def hostnames(expression: str) -> list[str]:
+    """SLURM's host list, expanded: 'c-compute-[01-03,05],c-controller' -> each name."""
+    names: list[str] = []
+    for prefix, ranges, plain in _RANGE.findall(expression.strip()):
+        if plain:
+            names.append(plain)
+            continue
+        for part in ranges.split(","):
+            low, _, high = part.partition("-")
+            for number in range(int(low), int(high or low) + 1):
+                names.append(f"{prefix}{number:0{len(low)}d}")
+    return [n for n in names if n and n != "(null)"]
 
 
 class SshSlurm(SlurmControl):
@@ -33,6 +54,23 @@ class SshSlurm(SlurmControl):
     def state(self, node: str) -> str:
         return self.node_states().get(node, "unknown")
 
+    def reason(self, node: str) -> str:
+        out = self._run(["sinfo", "--noheader", "--Node", "--nodes", node, "--format", "%E"], f"the state of {node}")
+        said = (out.strip().splitlines() or ["none"])[0].strip()
+        return "" if said == "none" else said
+
+    def jobs(self, nodes: list[str] | None = None) -> list[SlurmJob]:
+        found = []
+        for line in self._run(SQUEUE, "squeue").splitlines():
+            fields = line.split("|")
+            if len(fields) != 7 or fields[4] in DONE:
+                continue
+            job_id, user, name, elapsed, state, running_on, asked_for = fields
+            where = tuple(hostnames(running_on) or hostnames(asked_for))
+            if nodes is None or set(where) & set(nodes):
+                found.append(SlurmJob(job_id, user, name, elapsed, state, where))
+        return found
+
     def drain(self, node: str, reason: str) -> None:
         self._run(["sudo", "scontrol", "update", f"nodename={node}", "state=drain", f"reason={reason}"],
                   f"draining {node}")
@@ -47,3 +85,10 @@ class SshSlurm(SlurmControl):
 
     def requeue(self, jobs: list[str]) -> None:
         self._run(["sudo", "scontrol", "requeue", ",".join(jobs)], f"requeueing jobs {', '.join(jobs)}")
+
+    def requeue_each(self, jobs: list[str]) -> tuple[list[str], list[str]]:
+        requeued, refused = [], []
+        for job in jobs:
+            code, _, _ = self.guests.run(self.login, self.address, ["sudo", "scontrol", "requeue", job], timeout_s=30)
+            (requeued if code == 0 else refused).append(job)
+        return requeued, refused

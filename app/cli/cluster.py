@@ -13,9 +13,20 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .common import CliState, confirm, console, fail, handles_errors, over_capacity, print_json, state
+from .common import CliState, confirm, console, fail, handles_errors, job_policy, over_capacity, print_json, state
 from .config_input import cluster_name, planned_cluster
-from .options import ConfigArg, Confirmed, ForceCapacity, JsonFlag, StartWait, StopTimeout, Yes
+from .options import (
+    ConfigArg,
+    Confirmed,
+    DrainJobs,
+    DrainTimeout,
+    ForceCapacity,
+    ForceStop,
+    JsonFlag,
+    StartWait,
+    StopTimeout,
+    Yes,
+)
 from .render import cluster_table, deployment_line, service_line
 
 
@@ -81,14 +92,14 @@ def cluster_app(noun: Noun) -> typer.Typer:
 
     @app.command("stop")
     @handles_errors
-    def stop(ctx: typer.Context, config: OptionalConfig = None, timeout: StopTimeout = 60,
-             force: Annotated[bool, typer.Option("--force", help="Do not drain Kubernetes nodes first.",
-                                                 hidden=kind != "cloud")] = False) -> None:
+    def stop(ctx: typer.Context, config: OptionalConfig = None, timeout: StopTimeout = 60, drain: DrainJobs = False,
+             drain_timeout: DrainTimeout = 600, force: ForceStop = False) -> None:
         """Shut the cluster's VMs down (ACPI, then forced after --timeout) and release their GPUs."""
         from ai_how.domain.commands import StopCluster
 
         name, uri = cluster_name(ctx, config, kind)
-        result = state(ctx).reconciled(uri).handle(StopCluster(name, timeout, drain=not force))
+        jobs = job_policy(drain, force, drain_timeout)
+        result = state(ctx).reconciled(uri).handle(StopCluster(name, timeout, drain=not force, jobs=jobs))
         for note in result.notes:
             console().print(note)
         console().print(f"stopped: {', '.join(result.acted_on) or 'nothing was running'} ({name})")
@@ -120,7 +131,8 @@ def cluster_app(noun: Noun) -> typer.Typer:
 
     @app.command("destroy")
     @handles_errors
-    def destroy(ctx: typer.Context, config: OptionalConfig = None,
+    def destroy(ctx: typer.Context, config: OptionalConfig = None, drain: DrainJobs = False,
+                drain_timeout: DrainTimeout = 600, force: ForceStop = False,
                 yes: Confirmed = False,
                 timeout: StopTimeout = 60) -> None:
         """Stop and remove the cluster's VMs, disks, storage pool and network; release its GPUs."""
@@ -129,7 +141,10 @@ def cluster_app(noun: Noun) -> typer.Typer:
         name, uri = cluster_name(ctx, config, kind)
         confirm(f"Destroy {name}: stop its VMs and delete them with their disks, pool and network?", yes,
                 f"destroy {name}")
-        result = state(ctx).reconciled(uri).handle(DestroyCluster(name, timeout))
+        jobs = job_policy(drain, force, drain_timeout)
+        result = state(ctx).reconciled(uri).handle(DestroyCluster(name, timeout, jobs))
+        for note in result.notes:
+            console().print(note)
         removed = result.removed
         if not result.known and not removed.anything:
             console().print(f"{name} does not exist here: nothing to destroy")

@@ -106,6 +106,15 @@ def confirm(question: str, yes: bool, what: str) -> None:
         raise fail("cancelled: nothing was changed", EXIT_REFUSED)
 
 
+def job_policy(drain: bool, force: bool, timeout_s: float) -> Any:
+    """``--drain`` / ``--force`` / neither: what a stop does about SLURM jobs (a JobPolicy)."""
+    from ai_how.domain.commands import JobPolicy
+
+    if drain and force:
+        raise UsageError("--drain and --force: choose one (--drain waits for the jobs, --force requeues them)")
+    return JobPolicy("drain" if drain else "force" if force else "refuse", timeout_s)
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 

@@ -19,3 +19,11 @@ Kubespray = Annotated[Optional[Path], typer.Option(
 ForceCapacity = Annotated[bool, typer.Option(
     "--force", help="Start even beyond the host's capacity: warns, asks, and records the decision.")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="With --force: do not ask (needed without a terminal).")]
+DrainJobs = Annotated[bool, typer.Option(
+    "--drain", help="SLURM jobs on the nodes it stops: drain them and wait for the jobs to end, then stop.")]
+DrainTimeout = Annotated[float, typer.Option(
+    "--drain-timeout", min=0, help="With --drain: seconds the jobs may take; then the nodes are resumed and "
+    "the stop refused.")]
+ForceStop = Annotated[bool, typer.Option(
+    "--force", help="Stop even with work on it: requeue the SLURM jobs on its HPC nodes (what cannot be "
+    "requeued ends), stop Kubernetes nodes without draining their pods.")]

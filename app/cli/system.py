@@ -9,9 +9,20 @@ import typer
 
 from ai_how.app.errors import UsageError
 
-from .common import confirm, console, handles_errors, over_capacity, print_json, state
+from .common import confirm, console, handles_errors, job_policy, over_capacity, print_json, state
 from .config_input import valid_config
-from .options import ConfigArg, Confirmed, ForceCapacity, JsonFlag, StartWait, StopTimeout, Yes
+from .options import (
+    ConfigArg,
+    Confirmed,
+    DrainJobs,
+    DrainTimeout,
+    ForceCapacity,
+    ForceStop,
+    JsonFlag,
+    StartWait,
+    StopTimeout,
+    Yes,
+)
 from .render import cluster_table
 
 system_app = typer.Typer(help="The whole platform: HPC and Cloud together.", no_args_is_help=True)
@@ -63,13 +74,17 @@ def start(ctx: typer.Context, config: ConfigArg,
 
 @system_app.command("stop")
 @handles_errors
-def stop(ctx: typer.Context, config: OptionalConfig = None, timeout: StopTimeout = 60) -> None:
+def stop(ctx: typer.Context, config: OptionalConfig = None, timeout: StopTimeout = 60, drain: DrainJobs = False,
+         drain_timeout: DrainTimeout = 600, force: ForceStop = False) -> None:
     """Stop the Cloud cluster, then the HPC cluster, releasing every GPU."""
     from ai_how.domain.commands import StopSystem
 
     names, uri = _names(ctx, config)
-    results = state(ctx).reconciled(uri).handle(StopSystem(tuple(names), timeout))
+    jobs = job_policy(drain, force, drain_timeout)
+    results = state(ctx).reconciled(uri).handle(StopSystem(tuple(names), timeout, jobs))
     for name, result in results.items():
+        for note in result.notes:
+            console().print(note)
         console().print(f"{name}: stopped {', '.join(result.acted_on) or 'nothing was running'}")
 
 
@@ -113,7 +128,8 @@ def status(ctx: typer.Context, config: OptionalConfig = None,
 
 @system_app.command("destroy")
 @handles_errors
-def destroy(ctx: typer.Context, config: OptionalConfig = None,
+def destroy(ctx: typer.Context, config: OptionalConfig = None, drain: DrainJobs = False,
+            drain_timeout: DrainTimeout = 600, force: ForceStop = False,
             yes: Confirmed = False,
             timeout: StopTimeout = 60) -> None:
     """Destroy both clusters (Cloud first) after one confirmation."""
@@ -122,7 +138,8 @@ def destroy(ctx: typer.Context, config: OptionalConfig = None,
     names, uri = _names(ctx, config)
     confirm(f"Destroy {' and '.join(names)}: stop their VMs and delete them with their disks, pools and networks?",
             yes, f"destroy {' and '.join(names)}")
-    results = state(ctx).reconciled(uri).handle(DestroySystem(tuple(names), timeout))
+    results = state(ctx).reconciled(uri).handle(DestroySystem(tuple(names), timeout, job_policy(drain, force,
+                                                                                                drain_timeout)))
     for name, result in results.items():
         if not result.known and not result.removed.anything:
             console().print(f"{name} does not exist here: nothing to destroy")

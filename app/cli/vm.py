@@ -9,8 +9,8 @@ import typer
 
 from ai_how.domain.errors import UnknownObject
 
-from .common import EXIT_INFRA, console, fail, handles_errors, interactive, over_capacity, print_json, state
-from .options import ForceCapacity, JsonFlag, StartWait, Yes
+from .common import EXIT_INFRA, console, fail, handles_errors, interactive, job_policy, over_capacity, print_json, state
+from .options import DrainJobs, DrainTimeout, ForceCapacity, ForceStop, JsonFlag, StartWait, Yes
 from .render import vm_lines
 
 vm_app = typer.Typer(help="A single VM: start, stop, restart, status, ssh, console.", no_args_is_help=True)
@@ -36,13 +36,13 @@ def start(ctx: typer.Context, name: Name,
 
 @vm_app.command("stop")
 @handles_errors
-def stop(ctx: typer.Context, name: Name, timeout: StopTimeout = 60,
-         force: Annotated[bool, typer.Option("--force", help="A Kubernetes node: stop it without draining "
-                                                             "its pods first.")] = False) -> None:
+def stop(ctx: typer.Context, name: Name, timeout: StopTimeout = 60, drain: DrainJobs = False,
+         drain_timeout: DrainTimeout = 600, force: ForceStop = False) -> None:
     """Shut the VM down and release its GPUs (a Kubernetes node is cordoned and drained first)."""
     from ai_how.domain.commands import StopVms
 
-    result = state(ctx).reconciled().handle(StopVms((name,), timeout, drain=not force))
+    jobs = job_policy(drain, force, drain_timeout)
+    result = state(ctx).reconciled().handle(StopVms((name,), timeout, drain=not force, jobs=jobs))
     for note in result.notes:
         console().print(note)
     console().print(f"{name} is not running" if result.skipped else f"stopped {name}")
@@ -50,11 +50,13 @@ def stop(ctx: typer.Context, name: Name, timeout: StopTimeout = 60,
 
 @vm_app.command("restart")
 @handles_errors
-def restart(ctx: typer.Context, name: Name, timeout: StopTimeout = 60) -> None:
+def restart(ctx: typer.Context, name: Name, timeout: StopTimeout = 60, drain: DrainJobs = False,
+            drain_timeout: DrainTimeout = 600, force: ForceStop = False) -> None:
     """Shut the VM down and start it again; it keeps its GPUs throughout."""
     from ai_how.domain.commands import RestartVm
 
-    state(ctx).reconciled().handle(RestartVm(name, timeout))
+    for note in state(ctx).reconciled().handle(RestartVm(name, timeout, job_policy(drain, force, drain_timeout))):
+        console().print(note)
     console().print(f"restarted {name}")
 
 

@@ -20,6 +20,7 @@ from ai_how.app.ports import EventStore, Hypervisor, KeyStore, PrepareReport, Te
 from ai_how.domain.cluster import ClusterStatus
 from ai_how.domain.commands import (
     DestroyCluster,
+    JobPolicy,
     MarkVmStarted,
     MarkVmStartFailed,
     MarkVmStopped,
@@ -117,7 +118,7 @@ def stop_vms(command: StopVms, store: EventStore, before_stop: BeforeStop) -> Vm
     result = VmBatchResult()
     vms = [load_vm(store, name) for name in command.vms]
     result.notes = before_stop([vm.name for vm in vms if vm.state not in (VmState.DEFINED, VmState.STOPPED)],
-                               command.drain)
+                               command.drain, command.jobs)
 
     def stopping() -> list[Any]:
         vms = [load_vm(store, name) for name in command.vms]  # as the drain left them
@@ -145,12 +146,15 @@ def mark_vm_stopped(command: MarkVmStopped, store: EventStore) -> None:
         store.save(vm, *release_from(vm, loaded.cards(vm), f"vm stopped ({command.reason})"))
 
 
-def restart_vm(command: RestartVm, store: EventStore) -> None:
+def restart_vm(command: RestartVm, store: EventStore, before_stop: BeforeStop) -> list[str]:
     vm = load_vm(store, command.vm)
     if vm.state != VmState.RUNNING:
         raise InvalidTransition(f"cannot restart VM {vm.name}: it is {vm.state}; start it with 'ai-how vm start {vm.name}'")
+    notes = before_stop([vm.name], True, command.jobs)
+    vm = load_vm(store, command.vm)  # as the drain left it
     vm.request_stop(timeout=command.timeout, restart=True)
     store.save(vm)
+    return notes
 
 
 @dataclass
@@ -191,7 +195,7 @@ def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervis
     except InfrastructureError as failure:
         ours = [n for n in wanted if n not in running_before and load_vm(store, n).state == VmState.RUNNING]
         if ours:
-            bus.handle(StopVms(tuple(ours), command.rollback_timeout))
+            bus.handle(StopVms(tuple(ours), command.rollback_timeout, jobs=JobPolicy("force")))  # just started
         undone = f"stopped {', '.join(ours)} again" if ours else "no VM of it was left running"
         raise InfrastructureError(f"cluster {plan.name} did not start: {failure}. Rolled back: {undone}; "
                                   "no GPU lease of this start is left") from failure
@@ -203,7 +207,7 @@ def stop_cluster(command: StopCluster, store: EventStore, bus: MessageBus) -> Vm
     cluster = store.get(cluster_id(command.name))
     if cluster is None or cluster.status == ClusterStatus.DESTROYED:
         raise UnknownObject(f"cluster {command.name} is not running here; nothing to stop")
-    result: VmBatchResult = bus.handle(StopVms(tuple(cluster.vms), command.timeout, command.drain))
+    result: VmBatchResult = bus.handle(StopVms(tuple(cluster.vms), command.timeout, command.drain, command.jobs))
     decide(store, lambda: [_changed(store, command.name, lambda c: c.mark_stopped())])
     return result
 
@@ -213,6 +217,7 @@ class ClusterDestroyResult:
     known: bool
     stopped: list[str]
     removed: TeardownReport
+    notes: list[str] = field(default_factory=list)  # what was done before the stop (jobs requeued)
 
 
 def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hypervisor, bus: MessageBus,
@@ -220,8 +225,10 @@ def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hype
     cluster = store.get(cluster_id(command.name))
     known = cluster is not None and cluster.status != ClusterStatus.DESTROYED
     stopped: list[str] = []
+    notes: list[str] = []
     if known:
-        stopped = bus.handle(StopVms(tuple(cluster.vms), command.timeout)).acted_on
+        batch: VmBatchResult = bus.handle(StopVms(tuple(cluster.vms), command.timeout, jobs=command.jobs))
+        stopped, notes = batch.acted_on, batch.notes
     removed = hypervisor.teardown_cluster(command.name)
     if known:
         def destroyed() -> list[Any]:
@@ -236,7 +243,7 @@ def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hype
         for vm_name in store.read(cluster_id(command.name)).vms:
             keys.forget(vm_name)
         keys.forget_cluster(command.name)
-    return ClusterDestroyResult(known, stopped, removed)
+    return ClusterDestroyResult(known, stopped, removed, notes)
 
 
 def record_vfio_binding(command: RecordVfioBinding, store: EventStore) -> None:

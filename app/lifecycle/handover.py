@@ -28,7 +28,7 @@ from ai_how.app.ports import EventStore, Hypervisor, KubernetesApi, SlurmAt, Slu
 from ai_how.app.progress import Progress
 from ai_how.app.waiting import poll
 from ai_how.domain.cluster import ClusterKind
-from ai_how.domain.commands import CapacityPolicy, MoveGpu, StartVms, StopVms
+from ai_how.domain.commands import CapacityPolicy, JobPolicy, MoveGpu, StartVms, StopVms
 from ai_how.domain.errors import DomainError, MoveRefused, UnknownObject
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.gpu_move import STEPS, GpuMove
@@ -39,6 +39,7 @@ from ai_how.domain.vm import Vm, VmState
 from .capacity_guard import guard
 
 POLL_S = 5.0
+OURS = "ai-how:"  # the start of the reason of every drain ai-how sets: it resumes only those
 READY_WAIT_S = 300.0  # a resumed SLURM node, or a Kubernetes node with its GPU, after the guest is up
 
 
@@ -135,8 +136,12 @@ class Handover:
             return "nothing to drain: the holder is not running"
         slurm = _slurm_of(self.store, holder, self.slurm_at)
         if slurm is not None:
-            return drain_slurm(slurm, holder.name, f"ai-how gpu move {self.move.pci_address} to {self.move.target}",
-                               self.move.drain_timeout_s, self.move.force, self.progress, self.sleep)
+            reason = f"{OURS} gpu move {self.move.pci_address} to {self.move.target}"
+            said = drain_slurm(slurm, holder.name, reason, self.move.drain_timeout_s, self.move.force, self.progress,
+                               self.sleep)
+            holder.record_slurm_drained(reason, [])
+            self.store.save(holder)
+            return said
         if _kubernetes_of(self.store, holder) is not None:
             return "its Kubernetes node is cordoned and drained as its VM stops"
         return "no workload to drain: its cluster is not deployed"
@@ -145,7 +150,9 @@ class Handover:
         holder = self._vm(self.move.holder)
         if holder is None or holder.state in (VmState.STOPPED, VmState.DEFINED, VmState.DESTROYED):
             return "the holder is not running"
-        self.bus.handle(StopVms((holder.name,), self.stop_timeout_s, drain=not self.move.force))
+        # Its SLURM jobs were dealt with by the drain step: the stop does not ask again.
+        self.bus.handle(StopVms((holder.name,), self.stop_timeout_s, drain=not self.move.force,
+                                jobs=JobPolicy("force")))
         gpu: Gpu | None = self.store.get(gpu_id(self.move.pci_address))
         if gpu is not None and gpu.holder == holder.name:
             raise InfrastructureError(f"{holder.name} stopped but still holds GPU {gpu.pci_address}")
@@ -164,7 +171,15 @@ class Handover:
             raise InfrastructureError(f"{target.name} is {target.state}, not running")
         slurm = _slurm_of(self.store, target, self.slurm_at)
         if slurm is not None:
+            reason = slurm.reason(target.name)
+            if reason and not reason.startswith(OURS) and slurm.state(target.name).startswith(("drain", "drng")):
+                raise InfrastructureError(f"SLURM node {target.name} was drained by hand ({reason}): ai-how leaves "
+                                          "it so; resume it with 'ai-how hpc ssh -- sudo scontrol update "
+                                          f"nodename={target.name} state=resume' and run the move again")
             slurm.resume(target.name)
+            if target.slurm_drain is not None:
+                target.record_slurm_resumed()
+                self.store.save(target)
             if not _wait(lambda: slurm.state(target.name) in ("idle", "mix", "alloc"), READY_WAIT_S, self.sleep):
                 raise InfrastructureError(f"SLURM node {target.name} is {slurm.state(target.name)}, not idle, "
                                           f"{READY_WAIT_S:.0f} s after its guest came up")
@@ -203,7 +218,7 @@ class ResumeHolder:
             return None
         try:
             slurm = _slurm_of(self.store, holder, self.slurm_at)
-            if slurm is None:
+            if slurm is None or not slurm.reason(holder.name).startswith(OURS):
                 return None
             slurm.resume(holder.name)
         except InfrastructureError as exc:

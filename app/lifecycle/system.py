@@ -68,11 +68,13 @@ def _by_kind(store: EventStore, names: tuple[str, ...], reverse: bool) -> list[s
 
 
 def stop_system(command: StopSystem, store: EventStore, bus: MessageBus) -> dict[str, VmBatchResult]:
-    return {name: bus.handle(StopCluster(name, command.timeout)) for name in _by_kind(store, command.names, True)}
+    return {name: bus.handle(StopCluster(name, command.timeout, jobs=command.jobs))
+            for name in _by_kind(store, command.names, True)}
 
 
 def destroy_system(command: DestroySystem, store: EventStore, bus: MessageBus) -> dict[str, ClusterDestroyResult]:
-    return {name: bus.handle(DestroyCluster(name, command.timeout)) for name in _by_kind(store, command.names, True)}
+    return {name: bus.handle(DestroyCluster(name, command.timeout, command.jobs))
+            for name in _by_kind(store, command.names, True)}
 
 
 COMMAND_HANDLERS: dict[type, Any] = {StartSystem: start_system, StopSystem: stop_system, DestroySystem: destroy_system}

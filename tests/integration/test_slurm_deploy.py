@@ -24,7 +24,7 @@ import pytest
 
 from tests.ansible_render import render_slurm_files
 
-from .conftest import SharedCluster
+from .conftest import SharedCluster, states
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_libvirt]
 
@@ -183,12 +183,34 @@ def test_the_munge_key_is_in_no_event_view_output_or_artifact(shared_cluster: Sh
 
 
 @pytest.mark.changes_shared_cluster
-def test_a_stopped_compute_shows_down(shared_cluster: SharedCluster) -> None:
+def test_a_stop_never_ends_a_job_by_surprise_and_a_stopped_compute_shows_down(
+        shared_cluster: SharedCluster) -> None:
     ai_how, config, (_, first, second) = shared_cluster.ai_how, shared_cluster.config, shared_cluster.vms
-    ai_how("vm", "stop", second, "--timeout", "30")
+
+    def job_state(job: str) -> str:
+        return ai_how("hpc", "ssh", "--", "squeue", "--noheader", "-j", job, "--format", "%T").stdout.strip()
+
+    job = ai_how("hpc", "ssh", "--", "sbatch", "--parsable", "--requeue", "-w", second, "--wrap",
+                 "sleep 600").stdout.strip()
+    _wait_for(lambda: job_state(job) == "RUNNING", 60, f"job {job} running on {second}", every_s=1)
+    refused = ai_how("vm", "stop", second, "--timeout", "30", expect=1)
+    assert f"1 SLURM job(s) run or wait on {second}: job {job} (aihow, 'wrap', running" in refused.stderr, \
+        refused.stderr
+    assert "--drain" in refused.stderr and "--force" in refused.stderr
+    assert job_state(job) == "RUNNING" and states([second]) == {second: "running"}
+
+    forced = ai_how("vm", "stop", second, "--timeout", "30", "--force")
+    shared_cluster.outputs.append(forced)
+    assert f"SLURM job(s) {job} requeued" in forced.stdout and f"stopped {second}" in forced.stdout, forced.stdout
+    assert job_state(job) in ("PENDING", "REQUEUED"), "requeued: it waits for its node"
+    events = [json.loads(line) for line in ai_how("audit", "log", "--json", "--vm", second).stdout.splitlines()]
+    requeued = [e["payload"] for e in events if e["type"] == "SlurmJobsRequeued"]
+    assert requeued == [{"requeued": [job], "ended": []}]
     down = _wait_for(lambda: (s := json.loads(ai_how("hpc", "status", config, "--json").stdout)["slurm"])
-                     and s[second].startswith("down") and s, 240, f"{second} shown down by SLURM")
+                     and (s[second].startswith("down") or "not responding" in s[second]) and s, 240,
+                     f"{second} shown down by SLURM")
     assert down[first] == "idle"
+    ai_how("hpc", "ssh", "--", "scancel", job)
 
 
 def _gpu_node_is_accepted(ai_how, state: Path, controller: str, first: str, second: str, tmp_path: Path) -> None:

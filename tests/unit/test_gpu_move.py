@@ -55,12 +55,15 @@ def test_a_move_s_process_is_alive_while_it_runs_and_not_once_it_is_gone() -> No
 
 
 class _Guests(GuestAccess):
-    """A SLURM controller's shell: sinfo answers with the node states; commands are kept."""
+    """A SLURM controller's shell: sinfo answers with the node states, or a node's drain reason
+    (ai-how's unless told); commands are kept."""
 
-    def __init__(self, states: dict[str, str]) -> None:
-        self.states, self.ran = states, []
+    def __init__(self, states: dict[str, str], reason: str = "ai-how: gpu move 0000:01:00.0 to cloud-gpu-01") -> None:
+        self.states, self.reason, self.ran = states, reason, []
 
     def run(self, login: str, address: str, command: list[str], timeout_s: float) -> tuple[int, str, str]:
+        if command[0] == "sinfo" and "%E" in command:
+            return 0, self.reason + "\n", ""
         self.ran.append(" ".join(command))
         if command[0] == "sinfo":
             return 0, "".join(f"{node} {state}\n" for node, state in self.states.items()), ""
@@ -95,6 +98,14 @@ def test_a_failed_move_resumes_its_holder_s_node_while_the_holder_runs_with_the_
     said = ResumeHolder(_store("running", "hpc-compute-01"), _slurm_at(guests))(_move_of("hpc-compute-01"))
     assert said == "SLURM node hpc-compute-01 resumed: it still runs and holds the card"
     assert "sudo scontrol update nodename=hpc-compute-01 state=resume" in guests.ran
+
+
+def test_a_drain_an_operator_set_by_hand_is_never_resumed() -> None:
+    from ai_how.app.lifecycle.handover import ResumeHolder
+
+    guests = _Guests({"hpc-compute-01": "drain"}, reason="disk check (alice)")
+    assert ResumeHolder(_store("running", "hpc-compute-01"), _slurm_at(guests))(_move_of("hpc-compute-01")) is None
+    assert not any("state=resume" in command for command in guests.ran)
 
 
 def test_a_holder_that_stopped_or_gave_the_card_up_is_left_as_it_is() -> None:

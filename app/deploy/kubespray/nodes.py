@@ -12,10 +12,7 @@ from ai_how.app.errors import UsageError
 from ai_how.app.ports import EventStore, KeyStore, KubernetesApi, Provisioner
 from ai_how.app.progress import Progress
 from ai_how.domain.cluster import Cluster, ClusterKind
-from ai_how.domain.commands import (
-    Command,
-    JoinNode,
-)
+from ai_how.domain.commands import Command, JobPolicy, JoinNode
 from ai_how.domain.errors import DrainTimedOut
 from ai_how.domain.ids import cluster_id, vm_id
 from ai_how.domain.vm import Vm, VmState
@@ -111,7 +108,7 @@ class DrainBeforeStop:
         self.progress = progress
         self.sleep = sleep
 
-    def __call__(self, vms: list[str], drain: bool) -> list[str]:
+    def __call__(self, vms: list[str], drain: bool, jobs: JobPolicy | None = None) -> list[str]:
         notes = []
         for name in vms:
             vm = self.store.get(vm_id(name))
