@@ -326,3 +326,5 @@ class PushModel(Command):
     bucket: str
     tracking_uri: str
     access: Any = field(repr=False, default=None)
+    origin: str | None = None  # hpc:CLUSTER:PATH when read from the HPC cluster's shared storage
+    job: str | None = None  # the SLURM job that wrote the files

@@ -22,9 +22,15 @@ class Model(Aggregate):
         self.name = name
         self.versions: dict[str, dict[str, Any]] = {}
 
-    def record_push(self, version: str, digest: str, source: str, alias: str | None, reused: bool) -> None:
-        self._pushed(version=version, digest=digest, source=source, alias=alias, reused=reused)
+    def record_push(self, version: str, digest: str, source: str, alias: str | None, reused: bool,
+                    origin: str | None = None, job: str | None = None) -> None:
+        """``origin``: where the files were read, when not a host folder (e.g. hpc:CLUSTER:PATH on
+        the HPC cluster's shared storage); ``job``: the SLURM job that wrote them."""
+        self._pushed(version=version, digest=digest, source=source, alias=alias, reused=reused, origin=origin,
+                     job=job)
 
+    # origin and job have defaults: pushes recorded before them read back without them.
     @event("ModelPushed")
-    def _pushed(self, version: str, digest: str, source: str, alias: str | None, reused: bool) -> None:
-        self.versions[version] = {"digest": digest, "source": source, "alias": alias}
+    def _pushed(self, version: str, digest: str, source: str, alias: str | None, reused: bool,
+                origin: str | None = None, job: str | None = None) -> None:
+        self.versions[version] = {"digest": digest, "source": source, "alias": alias, "origin": origin, "job": job}

@@ -32,14 +32,23 @@ class GpuSpec:
         return {"pci_address": self.pci_address, "functions": [asdict(f) for f in self.functions]}
 
 
+SHARED_TAG = "aihow-shared"  # the HPC cluster's shared storage, mounted on every node
+
+
 @dataclass(frozen=True)
 class SharedDirectory:
-    """A host directory shared into the guest with virtiofs."""
+    """A host directory shared into the guest with virtiofs. The cluster's shared storage has
+    tag ``SHARED_TAG``; its ``host_path`` "" is the cluster's folder under the pool root, which
+    only the hypervisor's adapter knows."""
 
     tag: str
     host_path: str
     mount_point: str
     readonly: bool = False
+
+    @property
+    def cluster_storage(self) -> bool:
+        return self.tag == SHARED_TAG
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,19 @@ Feature: From MLflow's registry to an inference service on the Cloud cluster
       | {model}            | {mlflow}           | 2    | --mlflow {model}: give MODEL@ALIAS (e.g. llm@staging) or MODEL/VERSION   |
       | {model}@staging    | http://127.0.0.1:9 | 3    | MLflow at http://127.0.0.1:9 does not answer (connection refused)        |
 
+  Scenario: A model a job wrote on the HPC cluster's shared storage is pushed from there
+    Given the HPC cluster of "examples/minimal.yaml" on a base image file here
+    And I ran "ai-how hpc start {config}"
+    And the trained model copied to "aihow/model" on the HPC cluster's shared storage
+    When I run "ai-how model push hpc:/shared/aihow/model --name {model} --job 17 --s3-endpoint {s3} --mlflow-uri {mlflow}"
+    Then the exit code is 0
+    And the output says "read from hpc:mini-hpc:/shared/aihow/model ({pools}/shared/mini-hpc/aihow/model on this host), written by SLURM job 17"
+    And the output says "registered {model} version 1"
+    And the log records the push of {model} from "hpc:mini-hpc:/shared/aihow/model", job 17
+    When I run "ai-how model push hpc:/shared/../etc/passwd --name {model} --s3-endpoint {s3} --mlflow-uri {mlflow}"
+    Then the exit code is 2
+    And the errors say "hpc:/shared/../etc/passwd is outside the shared storage of mini-hpc (/shared)"
+
   Scenario: A push to an MLflow that does not answer uploads nothing
     When I run "ai-how model push {tmp}/model --name {model} --s3-endpoint {s3} --mlflow-uri http://127.0.0.1:9"
     Then the exit code is 3

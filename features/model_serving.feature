@@ -32,6 +32,14 @@ Feature: Serving a model on the GPU the lease allows
     And the output says "storageUri: gs://kfserving-examples/models/sklearn/1.0/model"
     And "ai-how model list --json" lists no inference service
 
+  Scenario: A dry run needs no recorded Cloud cluster, and says the GPU check was not made
+    When I run "ai-how model deploy llm --uri s3://models/llm --format huggingface --gpu 1 --dry-run"
+    Then the exit code is 0
+    And the output says "kind: InferenceService"
+    And the output says "nvidia.com/gpu: '1'"
+    And the errors say "note: the GPU check was not made: no Cloud cluster is recorded here"
+    And "ai-how model list --json" lists no inference service
+
   Scenario Outline: A bad name or format is refused before anything is asked of the cluster
     Given I ran "ai-how cloud start examples/multi-gpu-clusters.yaml"
     And Kubernetes is recorded as deployed on cloud-cluster

@@ -7,7 +7,8 @@
 #     every guest answers SSH with its pinned host key;
 #  4. run a command on the controller over SSH;
 #  5. configure SLURM on it with Ansible (MUNGE, slurmctld, slurmd, partitions) and run a job
-#     across both compute nodes.
+#     across both compute nodes;
+#  6. submit a batch job and read its output from the host, on the cluster's shared storage.
 # It leaves the cluster running and prints how to stop and remove it.
 set -euo pipefail
 # Under `env -i` PATH is bash's default but not exported: Python, pip and dpkg need it exported.
@@ -36,6 +37,17 @@ $AI_HOW hpc status examples/minimal.yaml
 echo
 echo "== ai-how hpc ssh -- srun -N2 hostname"
 $AI_HOW hpc ssh -- srun -N2 hostname
+echo
+echo "== a batch job's output, on the shared storage every node and this host see"
+job=$($AI_HOW hpc ssh -- sbatch --parsable --wrap 'echo trained on $(hostname)')
+for _ in $(seq 60); do
+  $AI_HOW hpc ssh -- test -s "slurm-$job.out" 2>/dev/null && break
+  sleep 2
+done
+$AI_HOW hpc storage examples/minimal.yaml
+shared=$($AI_HOW hpc storage examples/minimal.yaml --json | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["host_path"])')
+echo "on this host, $shared/aihow/slurm-$job.out:"
+cat "$shared/aihow/slurm-$job.out"
 echo
 echo "== ai-how audit log --limit 20 (what the event store recorded)"
 $AI_HOW audit log --limit 20

@@ -18,7 +18,7 @@ from . import domains, networks, storage
 from .connection import HypervisorError, connect, libvirt_errors
 from .domains import Profile
 from .profiles import StartProfiles
-from .xml import network_name, render_domain, seed_name, spec_digest, volume_name
+from .xml import network_name, render_domain, seed_name, shared_dir, spec_digest, volume_name
 
 
 class MissingBaseImage(UsageError):
@@ -65,7 +65,8 @@ class LibvirtHypervisor(Hypervisor):
         return str(self.pool_root / vm.cluster / seed_name(vm.name)) if vm.spec.has_os else None
 
     def _define(self, vm: VmPlan, disk_path: str, profile: Profile, uuid: str | None = None) -> Any:
-        return domains.define(self.conn, render_domain(vm, disk_path, profile.domain_type, cpu_mode=profile.cpu_mode,
+        return domains.define(self.conn, render_domain(vm, disk_path, profile.domain_type, pool_root=self.pool_root,
+                                                       cpu_mode=profile.cpu_mode,
                                                        uuid=uuid, seed_path=self._seed_path(vm)))
 
     def _check_base_images(self, plan: ClusterPlan) -> None:
@@ -89,6 +90,27 @@ class LibvirtHypervisor(Hypervisor):
             if path and vm.name in seeds and not os.path.exists(path):
                 write_seed_iso(Path(path), seeds[vm.name])
 
+    def shared_storage(self, cluster: str, host_path: str = "") -> str:
+        return host_path or shared_dir(self.pool_root, cluster)
+
+    def _ensure_shared(self, plan: ClusterPlan) -> list[str]:
+        """The host folders of the cluster's shared storage, made when absent (never emptied)."""
+        made = []
+        for path in sorted({self.shared_storage(plan.name, d.host_path) for vm in plan.vms
+                            for d in vm.spec.shared_directories if d.cluster_storage}):
+            if os.path.isdir(path):
+                continue
+            if os.path.exists(path):
+                raise HypervisorError(f"the shared storage of {plan.name} would be {path}, which is a file; move it "
+                                      "aside or give storage.shared.host_path another folder")
+            try:
+                os.makedirs(path, mode=0o755)
+            except OSError as exc:
+                raise HypervisorError(f"cannot make the shared storage of {plan.name} at {path}: "
+                                      f"{exc.strerror}") from None
+            made.append(f"shared storage {path}")
+        return made
+
     def prepare_cluster(self, plan: ClusterPlan, seeds: dict[str, dict[str, str]] | None = None) -> PrepareReport:
         self._check_base_images(plan)
         report = PrepareReport()
@@ -97,6 +119,7 @@ class LibvirtHypervisor(Hypervisor):
         if net_created:
             report.created.append(f"network {network_name(plan.name)}")
         pool = storage.ensure_pool(self.conn, plan.name, self.pool_root)
+        report.created += self._ensure_shared(plan)
         self._write_seeds(plan, seeds or {})
         for vm in plan.vms:
             disk, disk_created = storage.ensure_disk(pool, vm)
@@ -257,7 +280,7 @@ class LibvirtHypervisor(Hypervisor):
 
     def domain_xml(self, vm: VmPlan) -> str:
         dom, _, disk, profile = self._defined_as(vm)
-        return render_domain(vm, disk, profile.domain_type, cpu_mode=profile.cpu_mode,
+        return render_domain(vm, disk, profile.domain_type, cpu_mode=profile.cpu_mode, pool_root=self.pool_root,
                              uuid=dom.UUIDString() if dom is not None else None, seed_path=self._seed_path(vm))
 
     def redefine_vm(self, vm: VmPlan) -> list[str]:

@@ -8,11 +8,14 @@ from collections import defaultdict
 from functools import cache
 from importlib.resources import files
 from ipaddress import IPv4Network
+from pathlib import Path
 from typing import Any
 
 from ai_how.domain.ids import mac_address
 from ai_how.domain.pci import PciAddress
 from ai_how.domain.specs import VmPlan
+
+DEFAULT_POOL_ROOT = "/var/lib/libvirt/images/ai-how"  # qemu:///system's; the adapter passes its own
 
 NAMESPACE = "https://ai-how.dev/xmlns/libvirt/vm/1"
 PREFIX = "aihow-"
@@ -77,8 +80,14 @@ def _topology(vm: VmPlan) -> dict[str, int] | None:
     return {"sockets": a.sockets or 1, "cores": a.cores or 1, "threads": a.threads or 1}
 
 
+def shared_dir(pool_root: str | Path, cluster: str) -> str:
+    """Where an HPC cluster's shared storage lives on the host, unless its config says."""
+    return str(Path(pool_root) / "shared" / cluster)
+
+
 def render_domain(vm: VmPlan, disk_path: str, domain_type: str, managed: str = "no",
-                  cpu_mode: str | None = None, uuid: str | None = None, seed_path: str | None = None) -> str:
+                  cpu_mode: str | None = None, uuid: str | None = None, seed_path: str | None = None,
+                  pool_root: str | Path = DEFAULT_POOL_ROOT) -> str:
     """``managed="no"``: ai-how binds GPUs to vfio-pci itself, around each lease. ``cpu_mode`` None
     leaves QEMU's default CPU model; 'host-passthrough' and 'host-model' need KVM; any other
     value names a QEMU CPU model. ``uuid`` is given when an existing domain is redefined;
@@ -89,6 +98,7 @@ def render_domain(vm: VmPlan, disk_path: str, domain_type: str, managed: str = "
         seed_path=seed_path, topology=_topology(vm),
         memory_kib=int(vm.spec.memory_gb * 1024 * 1024), disk_path=disk_path, mac=mac_address(vm.name),
         network_name=network_name(vm.cluster), cards=_cards(vm), managed=managed,
+        shares=[(share.host_path or shared_dir(pool_root, vm.cluster), share.tag) for share in vm.spec.shared_directories],
     )
 
 

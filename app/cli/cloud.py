@@ -50,7 +50,7 @@ def _kubernetes_nodes(cli: CliState, view: Any) -> Any:
 cloud_app = cluster_app(Noun(
     "cloud", "Cloud (Kubernetes) cluster", "Then deploy Kubernetes and its add-ons on it (ai-how cloud deploy).",
     ", deploy, inventory", prepare=_prepare, deploy=_deploy, report=report_deploy, nodes=_kubernetes_nodes,
-    column="kubernetes"))
+    column="kubernetes", shared=lambda cli, name: None))
 
 
 @cloud_app.command("deploy")

@@ -40,6 +40,7 @@ class Noun:
     deploy: Callable[[typer.Context, Any, Any, Any, Optional[Path]], Any]  # -> DeployRun
     report: Callable[[CliState, str, Any], None]
     nodes: Callable[[CliState, Any], Any]  # a NodesView
+    shared: Callable[[CliState, str], Any]  # its shared storage (host.shared_storage.SharedStorage) or None
     column: str  # the status table's column for the scheduler's view
 
 
@@ -132,27 +133,50 @@ def cluster_app(noun: Noun) -> typer.Typer:
     @app.command("destroy")
     @handles_errors
     def destroy(ctx: typer.Context, config: OptionalConfig = None, drain: DrainJobs = False,
-                drain_timeout: DrainTimeout = 600, force: ForceStop = False,
-                yes: Confirmed = False,
-                timeout: StopTimeout = 60) -> None:
-        """Stop and remove the cluster's VMs, disks, storage pool and network; release its GPUs."""
+                drain_timeout: DrainTimeout = 600, force: ForceStop = False, yes: Confirmed = False,
+                timeout: StopTimeout = 60,
+                purge_data: Annotated[bool, typer.Option(
+                    "--purge-data", hidden=kind != "hpc", help="Also delete the cluster's shared storage and every "
+                    "file on it (asks first; --yes answers).")] = False) -> None:
+        """Stop and remove the cluster's VMs, disks, storage pool and network; release its GPUs.
+        The HPC cluster's shared storage stays, unless --purge-data."""
         from ai_how.domain.commands import DestroyCluster
 
         name, uri = cluster_name(ctx, config, kind)
         confirm(f"Destroy {name}: stop its VMs and delete them with their disks, pool and network?", yes,
                 f"destroy {name}")
-        jobs = job_policy(drain, force, drain_timeout)
-        result = state(ctx).reconciled(uri).handle(DestroyCluster(name, timeout, jobs))
+        cli = state(ctx)
+        cli.reconciled(uri)
+        kept = noun.shared(cli, name)
+        result = cli.bus().handle(DestroyCluster(name, timeout, job_policy(drain, force, drain_timeout)))
         for note in result.notes:
             console().print(note)
         removed = result.removed
         if not result.known and not removed.anything:
             console().print(f"{name} does not exist here: nothing to destroy")
-            return
-        console().print(f"destroyed {name}: {len(removed.domains)} domain(s), {len(removed.volumes)} disk(s)"
-                        + (", its storage pool" if removed.pool else "") + (", its network" if removed.network else ""))
+        else:
+            console().print(f"destroyed {name}: {len(removed.domains)} domain(s), {len(removed.volumes)} disk(s)"
+                            + (", its storage pool" if removed.pool else "")
+                            + (", its network" if removed.network else ""))
+        if kept is not None:
+            _shared_after_destroy(kept, purge_data, yes)
 
     return app
+
+
+def _shared_after_destroy(kept: Any, purge: bool, yes: bool) -> None:
+    """The shared storage outlives the VMs: said where it is, or deleted after its own question."""
+    from ai_how.app.host.shared_storage import purge_shared
+
+    size = f"{kept.used_bytes / 2**20:.0f} MiB" if kept.used_bytes is not None else "nothing"
+    if not purge:
+        console().print(f"kept the shared storage of {kept.cluster} at {kept.host_path} ({size}): a new cluster of "
+                        f"that name mounts it again; delete it with 'ai-how hpc destroy --purge-data'")
+        return
+    confirm(f"Delete {kept.host_path}, the shared storage of {kept.cluster}, with {size} of files on it? This "
+            "cannot be undone.", yes, "delete the shared storage")
+    purge_shared(kept.host_path)
+    console().print(f"deleted the shared storage of {kept.cluster} at {kept.host_path} ({size})")
 
 
 def _report_start(kind: str, name: str, result: Any, view: Any) -> None:

@@ -14,10 +14,11 @@ host_app = typer.Typer(help="This machine: is it ready for GPU passthrough?", no
 
 
 def _capacity(cli, clusters, settings) -> list:
-    """The capacity sums, or why libvirt could not give the host's size."""
+    """The capacity sums and the shared storage's free space, or why libvirt could not say."""
     from ai_how.app.errors import InfrastructureError
     from ai_how.app.host.capacity import capacity, capacity_checks, to_start_of
     from ai_how.app.host.checks import Check
+    from ai_how.app.host.shared_storage import space_checks
 
     try:
         cli.reconciled(settings.libvirt_uri, strict=False)
@@ -25,8 +26,10 @@ def _capacity(cli, clusters, settings) -> list:
     except InfrastructureError as exc:
         return [Check("warn", "capacity", f"libvirt gives no node info, so the VMs' sums are not checked: {exc}",
                       "start libvirtd (scripts/libvirt-up.sh) or give --libvirt-uri")]
+    shared = {c.name: cli.hypervisor().shared_storage(c.name, d.host_path) for c in clusters for vm in c.vms
+              for d in vm.plan.spec.shared_directories if d.cluster_storage}
     return capacity_checks(capacity(cli.topology(), to_start_of(clusters), cpus, memory_mib, settings.host_reserve_gb,
-                                    settings.max_vcpu_ratio))
+                                    settings.max_vcpu_ratio)) + space_checks(shared)
 
 
 MARKS = {"pass": "[green]pass[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}

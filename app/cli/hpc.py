@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from ai_how.domain.deployment import DeployRun
 
 from .cluster import Noun, cluster_app
-from .common import CliState, console, handles_errors, print_json, state
+from .common import EXIT_REFUSED, CliState, console, fail, handles_errors, print_json, state
 from .config_input import cluster_name, planned_cluster
 from .options import ConfigArg, JsonFlag
 
@@ -35,6 +35,12 @@ def report_deploy(cli: CliState, name: str, run: DeployRun) -> None:
                                                for host, h in sorted((run.hosts or {}).items())))
 
 
+def _shared(cli: CliState, name: str) -> Any:
+    from ai_how.app.host.shared_storage import shared_storage_of
+
+    return shared_storage_of(cli.topology(), cli.hypervisor(), name)
+
+
 def _slurm_nodes(cli: CliState, view: Any) -> Any:
     from ai_how.app.readside.live import slurm_nodes
 
@@ -44,7 +50,7 @@ def _slurm_nodes(cli: CliState, view: Any) -> Any:
 hpc_app = cluster_app(Noun(
     "hpc", "HPC (SLURM) cluster", "Then configure SLURM on it (ai-how hpc deploy).", ", deploy, ssh, inventory",
     prepare=lambda ctx, parsed, kubespray: None, deploy=_deploy, report=report_deploy, nodes=_slurm_nodes,
-    column="slurm"))
+    column="slurm", shared=lambda cli, name: _shared(cli, name)))
 
 
 @hpc_app.command("deploy")
@@ -67,6 +73,25 @@ def deploy_command(
         report_deploy(state(ctx), planned.name, run)
 
 
+@hpc_app.command("storage")
+@handles_errors
+def storage_command(ctx: typer.Context, config: OptionalConfig = None, json_output: JsonFlag = False) -> None:
+    """The cluster's shared storage: backend, mount point on every node, host folder, used and free."""
+    name, uri = cluster_name(ctx, config, "hpc")
+    cli = state(ctx)
+    cli.reconciled(uri, strict=False)
+    found = _shared(cli, name)
+    if found is None:
+        raise fail(f"{name} has no shared storage: its config turns it off (storage.shared.enabled: false) or its "
+                   "VMs boot no image to mount it", EXIT_REFUSED)
+    if json_output:
+        print_json(found.as_dict())
+        return
+    used = f"{found.used_bytes / 2**20:,.0f} MiB used" if found.used_bytes is not None else "not made yet"
+    console().print(f"{name}: {found.backend} at {found.mount_point} on every node, from {found.host_path} on this "
+                    f"host; {used}, {found.free_bytes / 2**30:,.1f} GiB free")
+
+
 @hpc_app.command("ssh", context_settings={"allow_interspersed_args": False})
 @handles_errors
 def ssh_command(
@@ -75,11 +100,12 @@ def ssh_command(
             help="A command to run on the controller (after --), e.g. -- srun -N2 hostname.")] = None,
         config: Annotated[Optional[Path], typer.Option("--config", help="The cluster.yaml (optional if only one hpc "
                                                                          "cluster is recorded).")] = None) -> None:
-    """A shell, or a command, on the HPC cluster's controller (where sinfo, srun and sbatch run)."""
+    """A shell, or a command, on the HPC cluster's controller (where sinfo, srun and sbatch run),
+    started in your folder on the shared storage (/shared/USER), so a job's output is seen everywhere."""
     from .vm import open_ssh
 
     name, _ = cluster_name(ctx, config, "hpc")
-    open_ssh(ctx, f"{name}-controller", list(command or []))
+    open_ssh(ctx, f"{name}-controller", list(command or []), shared_home=True)
 
 
 @hpc_app.command("inventory")

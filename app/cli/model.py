@@ -24,14 +24,20 @@ ConfigOption = Annotated[Optional[Path], typer.Option(
     "--config", help="The cluster.yaml (default: the one Cloud cluster recorded here).")]
 
 
-def _cloud(ctx: typer.Context, config: Optional[Path]) -> tuple[str, Any]:
-    """The Cloud cluster's name and its config section (None without --config)."""
+def _cloud(ctx: typer.Context, config: Optional[Path], optional: bool = False) -> tuple[str, Any]:
+    """The Cloud cluster's name and its config section (None without --config); ``optional``:
+    "" when none is recorded (a --dry-run needs none)."""
     from .config_input import cluster_name, planned_cluster
 
     if config is not None:
         planned, _ = planned_cluster(config, "cloud")
         return planned.name, planned.section
-    name, _ = cluster_name(ctx, None, "cloud")
+    try:
+        name, _ = cluster_name(ctx, None, "cloud")
+    except UsageError:
+        if not optional:
+            raise
+        return "", None
     return name, None
 
 
@@ -86,7 +92,7 @@ def deploy(ctx: typer.Context,
     from ai_how.app.serving.models import Replicas, requested_spec
     from ai_how.domain.commands import DeployModel
 
-    cluster, section = _cloud(ctx, config)
+    cluster, section = _cloud(ctx, config, optional=dry_run)
     spec = requested_spec(uri, mlflow, mlflow_uri, model_format, section, namespace, service_account,
                           Replicas(gpu, cpu, memory, min_replicas, max_replicas, target_concurrency),
                           lambda: state(ctx).registry())
@@ -96,6 +102,8 @@ def deploy(ctx: typer.Context,
         import yaml
 
         typer.echo(yaml.safe_dump(result.manifest, sort_keys=False), nl=False)
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
         return
     _show(result, json_output)
     if result.state == "failed":
@@ -179,8 +187,9 @@ def predict(ctx: typer.Context,
 @model_app.command("push")
 @handles_errors
 def push(ctx: typer.Context,
-         path: Annotated[Path, typer.Argument(help="The model's directory (or one file), e.g. on the HPC cluster's "
-                                                   "shared storage.", show_default=False)],
+         path: Annotated[str, typer.Argument(help="The model's folder (or one file) on this host, or hpc:PATH on the "
+                                                  "HPC cluster's shared storage (hpc:/shared/USER/model).",
+                                             show_default=False)],
          name: Annotated[str, typer.Option("--name", help="The model's name in MLflow's registry.",
                                            show_default=False)],
          alias: Annotated[Optional[str], typer.Option("--alias", help="Point this alias (e.g. staging) at the "
@@ -189,7 +198,10 @@ def push(ctx: typer.Context,
          s3_endpoint: Annotated[Optional[str], typer.Option(
              "--s3-endpoint", help="The S3 store's URL, e.g. http://127.0.0.1:9000 (default: AWS_ENDPOINT_URL).",
              show_default=False)] = None,
-         mlflow_uri: MlflowUri = None, config: ConfigOption = None, json_output: JsonFlag = False) -> None:
+         mlflow_uri: MlflowUri = None, config: ConfigOption = None,
+         job: Annotated[Optional[str], typer.Option("--job", help="The SLURM job that wrote it, recorded with the "
+                                                                 "push.", show_default=False)] = None,
+         json_output: JsonFlag = False) -> None:
     """Upload a model to the S3 store, check every object, and register it as a version in MLflow."""
     import os
 
@@ -199,12 +211,22 @@ def push(ctx: typer.Context,
 
     cluster, section = _cloud(ctx, config) if config is not None else (None, None)
     cli = state(ctx)
+    folder, origin = _on_host(ctx, path)
+    if job is not None and not job.isdigit():
+        raise UsageError(f"--job {job!r}: a SLURM job id is a number, as sbatch --parsable prints it")
     access = s3_access(s3_endpoint, os.environ, cli.keys(), cluster, section)
-    result = cli.bus().handle(PushModel(str(path), name, alias, bucket, tracking_uri(mlflow_uri, section=section), access))
+    result = cli.bus().handle(PushModel(folder, name, alias, bucket, tracking_uri(mlflow_uri, section=section),
+                                        access, origin, job))
+    _show_push(result, json_output, folder, origin, job)
+
+
+def _show_push(result: Any, json_output: bool, folder: str, origin: str | None, job: str | None) -> None:
     if json_output:
-        print_json(result.as_dict())
+        print_json({**result.as_dict(), "origin": origin, "job": job})
         return
     out = console()
+    if origin:
+        out.print(f"read from {origin} ({folder} on this host)" + (f", written by SLURM job {job}" if job else ""))
     out.print(f"{result.files} file(s), {result.size} bytes, at {result.source}: "
               + (f"{result.uploaded} uploaded, " if result.uploaded else "none uploaded (all there already), ")
               + "every object's checksum verified")
@@ -214,6 +236,22 @@ def push(ctx: typer.Context,
               + (f"@{result.model.alias}'" if result.model.alias else f"/{result.model.version}'"))
     for note in result.notes:
         out.print(note)
+
+
+def _on_host(ctx: typer.Context, path: str) -> tuple[str, str | None]:
+    """The folder to read on this host, and where it is said to come from (hpc:CLUSTER:PATH)."""
+    if not path.startswith("hpc:"):
+        return path, None
+    from ai_how.app.host.shared_storage import host_path_of, shared_storage_of
+
+    from .config_input import cluster_name
+
+    name, _ = cluster_name(ctx, None, "hpc")
+    cli = state(ctx)
+    found = shared_storage_of(cli.topology(), cli.hypervisor(), name)
+    if found is None:
+        raise UsageError(f"{path}: the HPC cluster {name} has no shared storage to read it from")
+    return host_path_of(found, path[len("hpc:"):]), f"hpc:{name}:{path[len('hpc:'):]}"
 
 
 def _data(data: str) -> str:

@@ -89,20 +89,26 @@ def ssh(ctx: typer.Context, name: Name,
     open_ssh(ctx, name, list(command or []))
 
 
-def open_ssh(ctx: typer.Context, name: str, command: list[str]) -> None:
-    """ssh to the VM's guest; exits with the remote command's code."""
+def open_ssh(ctx: typer.Context, name: str, command: list[str], shared_home: bool = False) -> None:
+    """ssh to the VM's guest; exits with the remote command's code. ``shared_home``: start in
+    the user's folder on the cluster's shared storage, where a job's output lands for all."""
     import subprocess
 
-    from ai_how.app.readside.queries import guest_of
+    from ai_how.app.readside.queries import guest_of, shared_home_of
 
     cli = state(ctx)
     cli.reconciled(strict=False)
     login, address = guest_of(cli.topology(), name)
     if command[:1] == ["--"]:  # typer keeps the separator of 'vm ssh NAME -- CMD'
         command = command[1:]
-    argv = cli.guests().argv(login, address, command, tty=not command and interactive())
-    out = subprocess.run(argv, stderr=None if not command else subprocess.PIPE, text=True)
-    if command and out.stderr:
+    shell = not command
+    folder = shared_home_of(cli.topology(), name) if shared_home else None
+    if folder:
+        command = ["sh", "-c", 'cd "$1" 2>/dev/null; shift; [ $# -gt 0 ] && exec "$@"; exec "${SHELL:-bash}" -l',
+                   "sh", folder, *command]
+    argv = cli.guests().argv(login, address, command, tty=shell and interactive())
+    out = subprocess.run(argv, stderr=None if shell else subprocess.PIPE, text=True)
+    if not shell and out.stderr:
         sys.stderr.write(out.stderr)
     if out.returncode == 255:
         changed = "Host key verification failed" in (out.stderr or "")

@@ -222,12 +222,30 @@ class SlurmConfig(Strict):
         return self
 
 
+class SharedStorage(Strict):
+    """One folder every node of the HPC cluster mounts read-write at ``mount_point``: jobs'
+    output, datasets, trained models. ``virtiofs``: a host directory (``host_path``; default
+    ``<pool root>/shared/<cluster>``), which outlives the VMs."""
+
+    enabled: bool = True
+    backend: Literal["virtiofs"] = "virtiofs"
+    host_path: OptionalPath = None
+    mount_point: str = "/shared"
+
+
+class HpcStorage(BaseModel):
+    """``storage`` of the HPC cluster: ``shared``; its other keys are kept as they are."""
+
+    model_config = ConfigDict(extra="allow")
+    shared: SharedStorage = SharedStorage()
+
+
 class HpcCluster(ClusterBase):
     name: Annotated[str, Field(pattern=NAME_PATTERN)] = "hpc-cluster"
     controller: VmConfig
     compute_nodes: list[VmConfig] = []
     slurm_config: SlurmConfig | None = None
-    storage: Opaque | None = None
+    storage: HpcStorage = HpcStorage()
 
 
 class CloudCluster(ClusterBase):

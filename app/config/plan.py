@@ -17,6 +17,7 @@ from typing import Any
 from ai_how.domain.pci import slot_address
 from ai_how.domain.specs import (
     DEFAULT_ADMIN_USER,
+    SHARED_TAG,
     Acceleration,
     ClusterPlan,
     DeviceFunction,
@@ -77,9 +78,18 @@ def _acceleration(cluster: ClusterBase) -> Acceleration | None:
                         threads=topology.threads if topology else None)
 
 
+def _shared(cluster: ClusterBase, has_guest: bool) -> tuple[SharedDirectory, ...]:
+    """The HPC cluster's shared storage, for a VM with a guest to mount it."""
+    shared = cluster.storage.shared if isinstance(cluster, HpcCluster) else None
+    if shared is None or not shared.enabled or not has_guest:
+        return ()
+    return (SharedDirectory(SHARED_TAG, shared.host_path or "", shared.mount_point),)
+
+
 def _vm(cluster: ClusterBase, role: str, name: str, path: str, config: VmConfig, admin_user: str) -> PlannedVm:
     units = gpu_units(config.passthrough_devices)
     base_image_path = config.base_image_path or (None if config.base_image else cluster.base_image_path)
+    has_guest = bool(base_image_path or config.base_image or cluster.base_image)
     spec = VmSpec(
         cpu_cores=config.cpu_cores,
         memory_gb=config.memory_gb,
@@ -90,8 +100,8 @@ def _vm(cluster: ClusterBase, role: str, name: str, path: str, config: VmConfig,
         gpus=tuple(u.pci_address for u in units),
         devices=tuple(f for u in units for f in u.functions),
         base_image=None if base_image_path else (config.base_image or cluster.base_image),
-        shared_directories=tuple(SharedDirectory(m.tag, m.host_path, m.mount_point, m.readonly)
-                                 for m in config.virtio_fs_mounts),
+        shared_directories=_shared(cluster, has_guest) + tuple(
+            SharedDirectory(m.tag, m.host_path, m.mount_point, m.readonly) for m in config.virtio_fs_mounts),
         acceleration=_acceleration(cluster),
         admin_user=None if admin_user == DEFAULT_ADMIN_USER else admin_user,
     )

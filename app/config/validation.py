@@ -5,29 +5,17 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Literal
 
 from ai_how.domain.gpu_models import NVIDIA_VENDOR_ID, model_name
 from ai_how.domain.pci import slot_address
 
+from .findings import Finding
 from .models import ClusterConfig, PciDevice, WorkerGroups
 from .plan import PlannedCluster, PlannedVm, plan_clusters
-
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: Severity
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+from .storage_checks import check_shared_directories, check_shared_storage
 
 
 @dataclass(frozen=True)
@@ -201,30 +189,6 @@ def _shared_gpus(clusters: list[PlannedCluster], out: list[Finding]) -> list[Sha
     return shared
 
 
-def _check_shared_directories(clusters: list[PlannedCluster], out: list[Finding]) -> None:
-    """virtio_fs_mounts: an existing host directory, a tag unique in its VM, an absolute mount point."""
-    for cluster in clusters:
-        for vm in cluster.vms:
-            tags: dict[str, int] = {}
-            for i, mount in enumerate(vm.config.virtio_fs_mounts):
-                path = f"{vm.path}.virtio_fs_mounts[{i}]"
-                if not os.path.isdir(mount.host_path):
-                    what = "is not a directory" if os.path.exists(mount.host_path) else "does not exist"
-                    out.append(Finding("error", f"{path}.host_path",
-                                       f"{mount.host_path} {what} on this host; create it or fix the path"))
-                if not mount.mount_point.startswith("/"):
-                    out.append(Finding("error", f"{path}.mount_point",
-                                       f"{mount.mount_point!r} must be an absolute path in the guest, like /data"))
-                if mount.tag in tags:
-                    out.append(Finding("error", f"{path}.tag", f"tag {mount.tag!r} is already used by "
-                                       f"{vm.path}.virtio_fs_mounts[{tags[mount.tag]}]; each mount of a VM needs "
-                                       "its own tag"))
-                tags.setdefault(mount.tag, i)
-            if vm.config.virtio_fs_mounts and not vm.plan.spec.has_os and not vm.plan.spec.base_image:
-                out.append(Finding("warning", f"{vm.path}.virtio_fs_mounts",
-                                   f"{vm.name} has no base image, so nothing in it will mount these directories"))
-
-
 def _check_cpu_topology(clusters: list[PlannedCluster], out: list[Finding]) -> None:
     for cluster in clusters:
         hardware = cluster.section.hardware
@@ -344,7 +308,8 @@ def validate_config(config: ClusterConfig, kube_versions: list[str] | None = Non
     _check_kubernetes(config, clusters, kube_versions, report.findings)
     _check_secrets(config, report.findings)
     _check_addons(config, report.findings)
-    _check_shared_directories(clusters, report.findings)
+    check_shared_directories(clusters, report.findings)
+    check_shared_storage(clusters, report.findings)
     _check_cpu_topology(clusters, report.findings)
     report.shared_gpus = _shared_gpus(clusters, report.findings)
     return report

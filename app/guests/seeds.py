@@ -44,6 +44,10 @@ def user_data(vm: VmPlan, keys: KeyStore) -> str:
     if spec.shared_directories:
         data["mounts"] = [[d.tag, d.mount_point, "virtiofs", "defaults,nofail" + (",ro" if d.readonly else ""),
                            "0", "0"] for d in spec.shared_directories]
+    for shared in (d for d in spec.shared_directories if d.cluster_storage):
+        # The admin user's own folder on the cluster's shared storage, where 'ai-how hpc ssh' starts.
+        data["runcmd"] = [["sh", "-c", f"mountpoint -q {shared.mount_point} && install -d -o {spec.login} "
+                                       f"-g {spec.login} -m 0755 {shared.mount_point}/{spec.login}"]]
     return _yaml(data, "#cloud-config\n")
 
 

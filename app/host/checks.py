@@ -126,8 +126,8 @@ def _virtiofsd(clusters: list[PlannedCluster], virtiofsd: str | None) -> list[Ch
         return []
     if virtiofsd:
         return [Check("pass", "virtiofsd", f"{virtiofsd} shares host directories into {', '.join(sharing)}")]
-    return [Check("fail", "virtiofsd", f"{', '.join(sharing)} mount host directories (virtio_fs_mounts), but "
-                  "virtiofsd is not installed", "apt-get install virtiofsd (Debian 13) or qemu-system-common "
+    return [Check("fail", "virtiofsd", f"{', '.join(sharing)} mount host directories (virtio_fs_mounts, or the "
+                  "HPC cluster's shared storage), but virtiofsd is not installed", "apt-get install virtiofsd (Debian 13) or qemu-system-common "
                   "(Debian 12, /usr/lib/qemu/virtiofsd)")]
 
 

@@ -113,4 +113,9 @@ class Hypervisor(Protocol):
         """Force the domain off, undefine it and delete its disk from the cluster's pool."""
 
     def teardown_cluster(self, cluster: str) -> TeardownReport:
-        """Undefine the cluster's domains, delete their disks, the pool and the network we made."""
+        """Undefine the cluster's domains, delete their disks, the pool and the network we made.
+        Its shared storage stays: it holds the users' work."""
+
+    def shared_storage(self, cluster: str, host_path: str = "") -> str:
+        """The host folder of an HPC cluster's shared storage (``host_path``, else the default
+        under the pool root). ``prepare_cluster`` makes it."""

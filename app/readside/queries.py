@@ -116,6 +116,13 @@ def guest_of(topology: Topology, name: str) -> tuple[str, str]:
     return spec.login, spec.ip
 
 
+def shared_home_of(topology: Topology, name: str) -> str | None:
+    """The VM's admin user's folder on its cluster's shared storage, if it mounts one."""
+    vm = topology.vm(name)
+    shared = next((d for d in vm.spec.shared_directories if d.cluster_storage), None) if vm else None
+    return f"{shared.mount_point.rstrip('/')}/{vm.spec.login}" if vm and shared else None
+
+
 def vm_row(topology: Topology, hypervisor: Any, name: str) -> VmRow | None:
     row, vm = topology.vms.get(name), topology.vm(name)
     if row is None or vm is None:

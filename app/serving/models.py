@@ -96,11 +96,19 @@ def deploy_model(command: DeployModel, store: EventStore, live_topology: Any, se
                  progress: Progress) -> ModelResult:
     check_name("the inference service's name", command.name)
     check_name("--namespace", command.namespace)
+    manifest = inference_service(command.namespace, command.name, command.spec)
+    if command.dry_run:  # as kubectl apply --dry-run=client: the manifest, with or without a cluster
+        result = ModelResult(command.namespace, command.name, manifest, "not applied (--dry-run)", applied=False)
+        try:
+            kubeconfig_of(store, command.cluster)
+        except ClusterNotRunning as why:
+            result.notes.append("the GPU check was not made: " + (str(why) if command.cluster else
+                                                                   "no Cloud cluster is recorded here"))
+            return result
+        check_gpus(live_topology.catch_up(), command.cluster, int(command.spec.get("gpus", 0)))
+        return result
     kubeconfig = kubeconfig_of(store, command.cluster)
     check_gpus(live_topology.catch_up(), command.cluster, int(command.spec.get("gpus", 0)))
-    manifest = inference_service(command.namespace, command.name, command.spec)
-    if command.dry_run:
-        return ModelResult(command.namespace, command.name, manifest, "not applied (--dry-run)", applied=False)
     serving.apply(kubeconfig, manifest)
     service = _record(store, command, manifest)
     progress(f"{command.namespace}/{command.name}", "applied; waiting for it to be Ready" if command.wait_s else

@@ -128,7 +128,7 @@ def push(command: PushModel, store: EventStore, objects: ObjectStore, registry: 
     def pushed() -> list[Model]:
         model: Model = store.get(model_id(command.name)) or Model(name=command.name)
         model.record_push(result.model.version, result.digest, result.source, result.model.alias,
-                          result.reused_version)
+                          result.reused_version, command.origin, command.job)
         return [model]
 
     decide(store, pushed)

@@ -411,3 +411,22 @@ def kubernetes_recorded(state_dir: Path, cluster: str) -> None:
 def no_service(run_cli) -> None:
     result = run_cli("model", "list", "--json")
     assert result.exit_code == 0 and json.loads(result.stdout) == []
+
+
+@given(parsers.parse('the HPC cluster of "{example}" on a base image file here'))
+def on_a_base_image(tmp_path: Path, state_dir: Path, config_path: list[str], noted: dict, monkeypatch,
+                    example: str) -> None:
+    """Its VMs boot an image (a file libvirt's test driver never reads), so each gets the
+    cluster's shared storage; their guests answer SSH at once, as booted ones would."""
+    import ai_how.app.bootstrap as bootstrap
+    from tests.fakes.guests import FakeGuests
+
+    monkeypatch.setattr(bootstrap, "guest_access", lambda keys: FakeGuests())
+    image = tmp_path / "base.qcow2"
+    image.write_bytes(b"QFI\xfb")
+    doc = yaml.safe_load((REPO / example).read_text())
+    hpc = doc["clusters"]["hpc"]
+    hpc.pop("base_image", None)
+    hpc["base_image_path"] = str(image)
+    _write_config(tmp_path, config_path, doc)
+    noted["pools"] = str(state_dir / "pools")

@@ -158,7 +158,23 @@ def pushes_recorded(run_cli, noted) -> None:
     entries = [e for e in audit(run_cli) if e["aggregate"] == f"model {noted['model']}"]
     assert [e["type"] for e in entries] == ["ModelRegistered", "ModelPushed", "ModelPushed"]
     first, again = entries[1]["payload"], entries[2]["payload"]
-    assert set(first) == {"version", "digest", "source", "alias", "reused"}, "nothing but these: no credentials"
+    assert set(first) == {"version", "digest", "source", "alias", "reused", "origin", "job"}, \
+        "nothing but these: no credentials"
+    assert (first["origin"], first["job"]) == (None, None)  # a host folder
     assert (first["version"], first["alias"], first["reused"]) == ("1", "staging", False)
     assert len(first["digest"]) == 64 and first["source"] == f"s3://models/{noted['model']}/{first['digest'][:16]}"
     assert again == {**first, "reused": True}
+
+
+@given(parsers.parse('the trained model copied to "{folder}" on the HPC cluster\'s shared storage'))
+def model_on_shared(noted: dict[str, str], folder: str) -> None:
+    import shutil
+
+    shutil.copytree(Path(noted["tmp"]) / "model", Path(noted["pools"]) / "shared" / "mini-hpc" / folder)
+
+
+@then(parsers.parse('the log records the push of {{model}} from "{origin}", job {job}'))
+def push_origin(run_cli, noted, origin: str, job: str) -> None:
+    [pushed] = [e["payload"] for e in audit(run_cli) if e["aggregate"] == f"model {noted['model']}"
+                and e["type"] == "ModelPushed"]
+    assert (pushed["origin"], pushed["job"], pushed["version"]) == (origin, job, "1")

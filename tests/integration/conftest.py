@@ -66,6 +66,7 @@ def remove_leftovers(cluster: str, names: list[str]) -> None:
     virsh("pool-delete", f"aihow-{cluster}")
     virsh("pool-undefine", f"aihow-{cluster}")
     shutil.rmtree(POOL_ROOT / cluster, ignore_errors=True)  # seeds of a cluster never destroyed keep it
+    shutil.rmtree(POOL_ROOT / "shared" / cluster, ignore_errors=True)  # destroy keeps the shared storage
 
 
 @pytest.fixture

@@ -108,7 +108,12 @@ def test_destroy_leaves_nothing_behind(shared_cluster: SharedCluster) -> None:
     state, vms = shared_cluster.state, shared_cluster.vms
     known_hosts = state / "keys" / "known_hosts"
     assert all(vm in known_hosts.read_text() for vm in vms)
-    shared_cluster.ai_how("hpc", "destroy", shared_cluster.config, "--yes", "--timeout", "5")
+    destroyed = shared_cluster.ai_how("hpc", "destroy", shared_cluster.config, "--yes", "--timeout", "5")
     assert not (POOL_ROOT / shared_cluster.name).exists()
+    shared = POOL_ROOT / "shared" / shared_cluster.name  # the users' work outlives the VMs
+    assert f"kept the shared storage of {shared_cluster.name} at {shared}" in destroyed.stdout
+    assert (shared / "aihow").is_dir()
+    purged = shared_cluster.ai_how("hpc", "destroy", shared_cluster.config, "--yes", "--purge-data")
+    assert f"deleted the shared storage of {shared_cluster.name} at {shared}" in purged.stdout and not shared.exists()
     assert not any(vm in known_hosts.read_text() for vm in vms)
     assert not (state / "keys" / "hosts" / vms[0]).exists()

@@ -89,3 +89,15 @@ def test_forgetting_a_vm_that_never_had_keys_changes_nothing(tmp_path: Path) -> 
     keys = SshKeys(tmp_path / "state")
     keys.forget("blank")
     assert not (tmp_path / "state").exists()
+
+
+def test_the_cluster_s_shared_storage_is_mounted_and_gives_the_admin_user_a_folder(tmp_path: Path) -> None:
+    from ai_how.domain.specs import SHARED_TAG
+
+    vm = _vm(shared_directories=(SharedDirectory(SHARED_TAG, "", "/shared"),
+                                 SharedDirectory("data", "/srv/data", "/data", readonly=True)))
+    user = yaml.safe_load(seed_documents(vm, NETWORK, SshKeys(tmp_path / "state"))["user-data"])
+    assert user["mounts"] == [[SHARED_TAG, "/shared", "virtiofs", "defaults,nofail", "0", "0"],
+                              ["data", "/data", "virtiofs", "defaults,nofail,ro", "0", "0"]]
+    assert user["runcmd"] == [["sh", "-c", "mountpoint -q /shared && install -d -o aihow -g aihow -m 0755 "
+                                           "/shared/aihow"]]

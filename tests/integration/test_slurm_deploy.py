@@ -24,7 +24,7 @@ import pytest
 
 from tests.ansible_render import render_slurm_files
 
-from .conftest import SharedCluster, states
+from .conftest import POOL_ROOT, SharedCluster, states
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_libvirt]
 
@@ -106,6 +106,25 @@ def test_start_deploy_gives_a_cluster_that_runs_jobs(shared_cluster: SharedClust
     output = _wait_for(lambda: ai_how("vm", "ssh", first, "--", "cat", f"/tmp/job-{job}.out", expect=None).stdout,
                        120, f"the output of job {job}")
     assert output == f"trained on {first}\n"
+
+    # A job submitted the ordinary way ('hpc ssh' starts in /shared/USER) writes its output on
+    # the shared storage: the controller, the other compute and the host read it; a file the
+    # host put there is read by the job.
+    host_folder = POOL_ROOT / "shared" / name / "aihow"
+    (host_folder / "from-host.txt").write_text("written on the host\n")
+    ordinary = ai_how("hpc", "ssh", "--", "sbatch", "--parsable", "-w", second, "--wrap",
+                      "hostname; cat from-host.txt").stdout.strip()
+    out_file = f"/shared/aihow/slurm-{ordinary}.out"
+    seen = _wait_for(lambda: ai_how("vm", "ssh", first, "--", "cat", out_file, expect=None).stdout, 120,
+                     f"the output of job {ordinary} on {first}")
+    assert seen == f"{second}\nwritten on the host\n"
+    assert ai_how("vm", "ssh", controller, "--", "cat", out_file).stdout == seen
+    assert (host_folder / f"slurm-{ordinary}.out").read_text() == seen
+    assert len({ai_how("vm", "ssh", vm, "--", "id", "-u", "aihow").stdout for vm in shared_cluster.vms}) == 1
+    storage = json.loads(ai_how("hpc", "storage", config, "--json").stdout)
+    assert (storage["backend"], storage["mount_point"], storage["host_path"]) == \
+        ("virtiofs", "/shared", str(POOL_ROOT / "shared" / name))
+    assert storage["used_bytes"] > 0 and storage["free_bytes"] > 0
 
     # Oumi's launcher runs a plain 'ssh user@host' with the value it is given: the stanza
     # ai-how writes gives it the platform key and the pinned host key.

@@ -54,7 +54,15 @@ def test_a_misspelt_section_gets_a_suggestion_and_no_second_complaint() -> None:
 
 def test_opaque_sections_keep_anything() -> None:
     data = {"clusters": {"hpc": {**BASE["clusters"]["hpc"], "storage": {"whatever": [1, {"x": 2}]}}}}
-    assert parse_config(data, env={}).clusters.hpc.storage == {"whatever": [1, {"x": 2}]}
+    storage = parse_config(data, env={}).clusters.hpc.storage
+    assert storage.model_extra == {"whatever": [1, {"x": 2}]}
+    assert (storage.shared.enabled, storage.shared.backend, storage.shared.mount_point) == (True, "virtiofs", "/shared")
+
+
+def test_the_shared_storage_refuses_a_backend_it_does_not_build() -> None:
+    data = {"clusters": {"hpc": {**BASE["clusters"]["hpc"], "storage": {"shared": {"backend": "beegfs"}}}}}
+    with pytest.raises(ConfigError, match="storage.shared.backend"):
+        parse_config(data, env={})
 
 
 def _slurm(slurm_config: dict) -> dict:
