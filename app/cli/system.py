@@ -9,20 +9,9 @@ import typer
 
 from ai_how.app.errors import UsageError
 
+from . import options as opt
 from .common import confirm, console, handles_errors, job_policy, over_capacity, print_json, state
 from .config_input import valid_config
-from .options import (
-    ConfigArg,
-    Confirmed,
-    DrainJobs,
-    DrainTimeout,
-    ForceCapacity,
-    ForceStop,
-    JsonFlag,
-    StartWait,
-    StopTimeout,
-    Yes,
-)
 from .render import cluster_table
 
 system_app = typer.Typer(help="The whole platform: HPC and Cloud together.", no_args_is_help=True)
@@ -53,9 +42,9 @@ def _names(ctx: typer.Context, config: Path | None) -> tuple[list[str], str | No
 
 @system_app.command("start")
 @handles_errors
-def start(ctx: typer.Context, config: ConfigArg,
-          wait: StartWait = 600,
-          force: ForceCapacity = False, yes: Yes = False) -> None:
+def start(ctx: typer.Context, config: opt.ConfigArg,
+          wait: opt.StartWait = 600,
+          force: opt.ForceCapacity = False, yes: opt.Yes = False) -> None:
     """Start the HPC cluster, then the Cloud cluster; if Cloud fails, undo what this started on HPC.
     Both together are held to the host's capacity before either starts."""
     from ai_how.domain.commands import CapacityPolicy, StartSystem
@@ -74,8 +63,8 @@ def start(ctx: typer.Context, config: ConfigArg,
 
 @system_app.command("stop")
 @handles_errors
-def stop(ctx: typer.Context, config: OptionalConfig = None, timeout: StopTimeout = 60, drain: DrainJobs = False,
-         drain_timeout: DrainTimeout = 600, force: ForceStop = False) -> None:
+def stop(ctx: typer.Context, config: OptionalConfig = None, timeout: opt.StopTimeout = 60, drain: opt.DrainJobs = False,
+         drain_timeout: opt.DrainTimeout = 600, force: opt.ForceStop = False) -> None:
     """Stop the Cloud cluster, then the HPC cluster, releasing every GPU."""
     from ai_how.domain.commands import StopSystem
 
@@ -119,7 +108,7 @@ def _overview(ctx: typer.Context, names: list[str], json_output: bool) -> None:
 @system_app.command("status")
 @handles_errors
 def status(ctx: typer.Context, config: OptionalConfig = None,
-           json_output: JsonFlag = False) -> None:
+           json_output: opt.JsonFlag = False) -> None:
     """One overview: both clusters, their VMs, and each GPU with the VMs configured for it and its holder."""
     names, uri = _names(ctx, config)
     state(ctx).reconciled(uri, strict=False)
@@ -128,10 +117,10 @@ def status(ctx: typer.Context, config: OptionalConfig = None,
 
 @system_app.command("destroy")
 @handles_errors
-def destroy(ctx: typer.Context, config: OptionalConfig = None, drain: DrainJobs = False,
-            drain_timeout: DrainTimeout = 600, force: ForceStop = False,
-            yes: Confirmed = False,
-            timeout: StopTimeout = 60) -> None:
+def destroy(ctx: typer.Context, config: OptionalConfig = None, drain: opt.DrainJobs = False,
+            drain_timeout: opt.DrainTimeout = 600, force: opt.ForceStop = False,
+            yes: opt.Confirmed = False,
+            timeout: opt.StopTimeout = 60) -> None:
     """Destroy both clusters (Cloud first) after one confirmation."""
     from ai_how.domain.commands import DestroySystem
 
