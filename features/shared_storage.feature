@@ -41,6 +41,13 @@ Feature: The HPC cluster's shared storage
     Then the exit code is 1
     And the errors say "mini-hpc has no shared storage"
 
+  Scenario: A start onto a full disk is refused before any VM runs
+    Given the disk under the shared storage has 8 MiB free
+    When I run "ai-how hpc start {config}"
+    Then the exit code is 3
+    And the errors say "the disk of mini-hpc's shared storage ({pools}/shared/mini-hpc) is full: 8 MiB free"
+    And libvirt has no network, pool or domain of mini-hpc
+
   Scenario Outline: A shared storage the host cannot give is refused before anything starts
     Given its shared storage set to <setting>
     When I run "ai-how validate {config}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +42,15 @@ def qemu_log_tail(name: str, lines: int = 3) -> str:
         return ""
     tail = [line.strip() for line in text.strip().splitlines()[-lines:]]
     return " | ".join(tail)
+
+
+MIN_SHARED_FREE = 256 * 2**20  # below this, the first job's output or checkpoint fails: refuse the start
+
+
+def _existing(path: str) -> str:
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    return path
 
 
 class LibvirtHypervisor(Hypervisor):
@@ -98,6 +108,10 @@ class LibvirtHypervisor(Hypervisor):
         made = []
         for path in sorted({self.shared_storage(plan.name, d.host_path) for vm in plan.vms
                             for d in vm.spec.shared_directories if d.cluster_storage}):
+            free = shutil.disk_usage(_existing(path)).free
+            if free < MIN_SHARED_FREE:
+                raise HypervisorError(f"the disk of {plan.name}'s shared storage ({path}) is full: {free // 2**20} MiB "
+                                      "free; free space there, or give storage.shared.host_path another disk")
             if os.path.isdir(path):
                 continue
             if os.path.exists(path):
@@ -114,12 +128,12 @@ class LibvirtHypervisor(Hypervisor):
     def prepare_cluster(self, plan: ClusterPlan, seeds: dict[str, dict[str, str]] | None = None) -> PrepareReport:
         self._check_base_images(plan)
         report = PrepareReport()
+        report.created += self._ensure_shared(plan)  # first: a full disk refuses before anything is made
         net_created, net_differs = networks.ensure(self.conn, plan.name, plan.network, list(plan.vms))
         report.differs += net_differs
         if net_created:
             report.created.append(f"network {network_name(plan.name)}")
         pool = storage.ensure_pool(self.conn, plan.name, self.pool_root)
-        report.created += self._ensure_shared(plan)
         self._write_seeds(plan, seeds or {})
         for vm in plan.vms:
             disk, disk_created = storage.ensure_disk(pool, vm)

@@ -22,6 +22,15 @@ def _rewrite(config_path: list[str], change) -> None:
     path.write_text(yaml.safe_dump(doc))
 
 
+@given(parsers.parse("the disk under the shared storage has {mib:d} MiB free"))
+def full_disk(monkeypatch, mib: int) -> None:
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**40, 2**40 - mib * 2**20, mib * 2**20))
+
+
 @given("its shared storage turned off")
 def turned_off(config_path: list[str]) -> None:
     _rewrite(config_path, lambda hpc: hpc.setdefault("storage", {}).update(shared={"enabled": False}))
