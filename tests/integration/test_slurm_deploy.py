@@ -137,6 +137,37 @@ def test_start_deploy_gives_a_cluster_that_runs_jobs(shared_cluster: SharedClust
     assert through.returncode == 0 and through.stdout.strip().isdigit(), through.stderr
 
 
+@pytest.mark.mlflow
+def test_a_model_a_job_wrote_is_pushed_from_the_shared_storage_and_its_manifest_printed(
+        shared_cluster: SharedCluster, mlflow_uri: str, s3_uri: str) -> None:
+    """The seeds' path: an sbatch job writes a model on the shared storage; 'model push hpc:'
+    registers it in a real MLflow (S3 on loopback); 'model deploy --mlflow --dry-run' prints
+    the InferenceService for that version, with no Cloud cluster recorded."""
+    import boto3
+
+    ai_how, name = shared_cluster.ai_how, shared_cluster.name
+    boto3.client("s3", endpoint_url=s3_uri, aws_access_key_id="test", aws_secret_access_key="test",
+                 region_name="us-east-1").create_bucket(Bucket="models")
+    env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    job = ai_how("hpc", "ssh", "--", "sbatch", "--parsable", "--wrap",
+                 "mkdir -p trained && head -c 65536 /dev/urandom > trained/model.pkl && "
+                 "printf 'flavors:\\n  sklearn: {pickled_model: model.pkl}\\n' > trained/MLmodel").stdout.strip()
+    written = POOL_ROOT / "shared" / name / "aihow" / "trained" / "MLmodel"
+    _wait_for(lambda: written.exists() and written.stat().st_size > 0, 120, f"job {job}'s model on the host")
+    model = f"trained-{shared_cluster.tag}"
+    pushed = json.loads(ai_how("model", "push", "hpc:/shared/aihow/trained", "--name", model, "--alias", "staging",
+                               "--job", job, "--s3-endpoint", s3_uri, "--mlflow-uri", mlflow_uri, "--json",
+                               extra_env=env).stdout)
+    assert (pushed["origin"], pushed["job"], pushed["files"]) == (f"hpc:{name}:/shared/aihow/trained", job, 2)
+    events = [json.loads(line) for line in ai_how("audit", "log", "--json", "--type", "ModelPushed").stdout.splitlines()]
+    assert [e["payload"]["origin"] for e in events if e["aggregate"] == f"model {model}"] == \
+        [f"hpc:{name}:/shared/aihow/trained"]
+    dry = ai_how("model", "deploy", "served", "--mlflow", f"{model}@staging", "--mlflow-uri", mlflow_uri,
+                 "--format", "sklearn", "--dry-run", extra_env=env)
+    assert "kind: InferenceService" in dry.stdout and f"storageUri: {pushed['source']}" in dry.stdout, dry.stdout
+    assert "the GPU check was not made: no Cloud cluster is recorded here" in dry.stderr
+
+
 def test_gpu_move_drains_against_the_real_slurmctld(shared_cluster: SharedCluster) -> None:
     # No card can pass through on this machine, so the move's other steps are specified on
     # libvirt's test driver (features/gpu_move.feature).
