@@ -132,8 +132,13 @@ def shutdown(dom: Any, timeout_s: float) -> str:
             pass  # no ACPI listener (e.g. still in firmware): the deadline below forces it off
         if _wait_for(dom, DomainState.SHUTOFF, timeout_s):
             return "acpi"
-        if dom.isActive():
-            dom.destroy()
+        try:
+            if dom.isActive():
+                dom.destroy()
+        except lv.libvirtError:
+            if dom.isActive():
+                raise
+            return "acpi"  # its ACPI shutdown ended between the deadline and the forced stop
         return "forced"
 
 

@@ -305,6 +305,7 @@ _HANDLERS = {
     "GpuReleased": _gpu_released,
     "GuestReady": _guest_ready,
     "ImageBuilt": _image_built,
+    "ModelRegistered": lambda t, e, p: _register(t, e, "model", p["name"]),
     "InferenceServiceDeployed": _service_deployed,
     "InferenceServiceRedeployed": _service_deployed,
     "InferenceServiceReady": _service_state("ready"),

@@ -7,6 +7,7 @@ be asked (tests/integration/test_kserve.py applies to an emulated one)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from pathlib import Path
 
@@ -175,6 +176,7 @@ def model_on_shared(noted: dict[str, str], folder: str) -> None:
 
 @then(parsers.parse('the log records the push of {{model}} from "{origin}", job {job}'))
 def push_origin(run_cli, noted, origin: str, job: str) -> None:
-    [pushed] = [e["payload"] for e in audit(run_cli) if e["aggregate"] == f"model {noted['model']}"
-                and e["type"] == "ModelPushed"]
+    result = run_cli("audit", "log", "--json", "--type", "ModelPushed")  # named without its ModelRegistered
+    [pushed] = [json.loads(line)["payload"] for line in result.stdout.splitlines()
+                if json.loads(line)["aggregate"] == f"model {noted['model']}"]
     assert (pushed["origin"], pushed["job"], pushed["version"]) == (origin, job, "1")
