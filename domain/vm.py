@@ -12,6 +12,8 @@ from .errors import InvalidTransition
 from .ids import vm_id
 from .specs import VmSpec
 
+OURS = "ai-how:"  # the start of the reason of every SLURM drain ai-how sets: it resumes only those
+
 
 class VmState(StrEnum):
     DEFINED = "defined"

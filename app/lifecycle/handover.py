@@ -34,12 +34,11 @@ from ai_how.domain.gpu import Gpu
 from ai_how.domain.gpu_move import STEPS, GpuMove
 from ai_how.domain.ids import cluster_id, gpu_id, move_id, vm_id
 from ai_how.domain.specs import VmPlan, VmSpec
-from ai_how.domain.vm import Vm, VmState
+from ai_how.domain.vm import OURS, Vm, VmState
 
 from .capacity_guard import guard
 
 POLL_S = 5.0
-OURS = "ai-how:"  # the start of the reason of every drain ai-how sets: it resumes only those
 READY_WAIT_S = 300.0  # a resumed SLURM node, or a Kubernetes node with its GPU, after the guest is up
 
 

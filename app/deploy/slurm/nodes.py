@@ -23,9 +23,8 @@ from ai_how.domain.cluster import Cluster, ClusterKind
 from ai_how.domain.commands import Command, JobPolicy
 from ai_how.domain.errors import JobsRunning, SchedulerUnavailable
 from ai_how.domain.ids import cluster_id, vm_id
-from ai_how.domain.vm import Vm, VmState
+from ai_how.domain.vm import OURS, Vm, VmState
 
-OURS = "ai-how:"
 POLL_S = 5.0
 REQUEUE_WAIT_S = 120.0
 RESUME_WAIT_S = 90.0  # slurmctld answering after the guest that runs it is up
@@ -100,7 +99,8 @@ class JobsBeforeStop:
         """Drain each node not drained by hand already; record the drain. The nodes drained."""
         drained = []
         for node in nodes:
-            if slurm.reason(node) and not slurm.reason(node).startswith(OURS):
+            said = slurm.reason(node)  # one question over SSH per node
+            if said and not said.startswith(OURS):
                 continue  # an operator's drain: left as it is, never resumed by ai-how
             slurm.drain(node, reason)
             vm = self.store.get(vm_id(node))
