@@ -39,6 +39,19 @@ def role_packages(ansible_dir: Path, name: str) -> tuple[str, ...]:
     return tuple(packages)
 
 
+def role_services_off(ansible_dir: Path, name: str) -> tuple[str, ...]:
+    """The services the image's packages enable that it carries off (``<name>_services_off``)."""
+    import yaml
+
+    variable = f"{name.replace('-', '_')}_services_off"
+    data = yaml.safe_load((role_dir(ansible_dir, name) / "defaults" / "main.yml").read_text()) or {}
+    services = list(data.get(variable) or [])
+    if not all(isinstance(s, str) for s in services):
+        raise UsageError(f"{role_dir(ansible_dir, name)}/defaults/main.yml: '{variable}' must be a list of service "
+                         "names")
+    return tuple(services)
+
+
 def _files_digest(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -55,7 +68,7 @@ def recipe(ansible_dir: Path, name: str, suite: str, builder: str) -> ImageRecip
     role = _files_digest(role_dir(ansible_dir, name))
     shape = {"name": name, "suite": suite, "packages": sorted(packages), "role": role, "builder": builder}
     digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()
-    return ImageRecipe(name, suite, packages, role, builder, digest)
+    return ImageRecipe(name, suite, packages, role, builder, digest, role_services_off(ansible_dir, name))
 
 
 def file_name(recipe: ImageRecipe) -> str:

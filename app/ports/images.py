@@ -20,6 +20,7 @@ class ImageRecipe:
     role_digest: str  # of every file of that role
     builder: str  # the builder's name and version
     digest: str
+    services_off: tuple[str, ...] = ()  # enabled by the packages, off in the image (the role's list)
 
 
 @dataclass(frozen=True)
