@@ -13,7 +13,7 @@ from ai_how.app.ports import EventStore, KeyStore, PlaybookRun, Provisioner
 from ai_how.app.progress import Progress
 from ai_how.domain.cluster import Cluster, ClusterKind
 from ai_how.domain.commands import Command, DeployCluster, MarkClusterDeployed, MarkClusterDeployFailed
-from ai_how.domain.deployment import DeployRun
+from ai_how.domain.deployment import DeploymentStatus, DeployRun
 from ai_how.domain.ids import cluster_id
 from ai_how.domain.specs import VmRecord
 
@@ -48,8 +48,11 @@ def deploy_cluster(command: DeployCluster, store: EventStore, provisioner: Provi
     playbook = PLAYBOOKS[ClusterKind.HPC]
     layout = slurm_layout(command.name, rows, command.settings)
     run = run_id(command.name, command.check)
+    # Every task, without the quick path's comparison, when asked or when no deploy ever ended
+    # well (a node never deployed has nothing to compare: the comparison only costs its time).
+    full = command.full or cluster.last_deploy is None or cluster.last_deploy.status != DeploymentStatus.DEPLOYED
     cluster.start_deploy(run, playbook, provisioner.digest(playbook), digest(layout), layout, command.limit,
-                         command.check, command.full)
+                         command.check, full)
     store.save(cluster)
     return DeployStarted(run, command.name)
 
