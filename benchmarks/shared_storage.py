@@ -6,8 +6,10 @@ Runs on a started HPC cluster whose VMs boot an image (e.g. after `bash scripts/
 In the guest, over `ai-how vm ssh`: write MIB MiB with dd (fsync before it ends) to the
 shared storage (/shared/USER) and to the guest's own disk (/var/tmp), then read each back
 after dropping the guest's page cache. Medians over the rounds, in one run; the ratios
-shared/own say what the shared folder costs against the VM's disk (virtiofs; the NFS
-backend is not built yet). Both files are removed afterwards.
+shared/own say what the shared folder costs against the VM's disk. The backend is the
+cluster's (storage.shared.backend): virtiofs (a host folder) or nfs (the controller's disk over
+the cluster network; run it on a compute); the output names the filesystem it measured. Both
+files are removed afterwards.
 """
 
 from __future__ import annotations
@@ -56,13 +58,14 @@ def main() -> None:
     args = parser.parse_args()
     user = in_guest(args.vm, "id -un").strip()
     shared = f"/shared/{user}"
-    in_guest(args.vm, f"mountpoint -q /shared && test -w {shared}")
+    in_guest(args.vm, f"test -w {shared}")  # an NFS compute mounts it on this first use
+    backend = in_guest(args.vm, f"findmnt -no FSTYPE -T {shared}").split()[-1]
     runs: dict[str, list[tuple[float, float]]] = {"shared": [], "own": []}
     for _ in range(args.rounds):  # interleaved, so that drift on a noisy host hits both alike
         runs["shared"].append(measure(args.vm, shared, args.mib))
         runs["own"].append(measure(args.vm, "/var/tmp", args.mib))
     medians = {k: (statistics.median(w for w, _ in v), statistics.median(r for _, r in v)) for k, v in runs.items()}
-    print(f"{args.mib} MiB from {args.vm}, median of {args.rounds} rounds:")
+    print(f"{args.mib} MiB from {args.vm}, shared storage on {backend}, median of {args.rounds} rounds:")
     for where, (wrote, read) in medians.items():
         print(f"  {where:6} write {wrote:6.1f} s ({args.mib / wrote:6.0f} MiB/s)   read {read:6.1f} s "
               f"({args.mib / read:6.0f} MiB/s)")

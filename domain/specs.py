@@ -37,18 +37,41 @@ SHARED_TAG = "aihow-shared"  # the HPC cluster's shared storage, mounted on ever
 
 @dataclass(frozen=True)
 class SharedDirectory:
-    """A host directory shared into the guest with virtiofs. The cluster's shared storage has
-    tag ``SHARED_TAG``; its ``host_path`` "" is the cluster's folder under the pool root, which
-    only the hypervisor's adapter knows."""
+    """A folder the guest mounts. ``virtiofs``: a host directory shared into the guest; the
+    cluster's shared storage has tag ``SHARED_TAG`` and its ``host_path`` "" is the cluster's
+    folder under the pool root, which only the hypervisor's adapter knows. ``nfs`` (the
+    cluster's shared storage only): the controller exports ``mount_point`` from its own disk
+    (``server`` ""), the computes mount it from ``server``, the controller's address."""
 
     tag: str
     host_path: str
     mount_point: str
     readonly: bool = False
+    backend: str = "virtiofs"
+    server: str = ""
 
     @property
     def cluster_storage(self) -> bool:
         return self.tag == SHARED_TAG
+
+    def to_dict(self) -> dict[str, Any]:
+        """Without the NFS fields where they are the defaults: a virtiofs folder's record (and the
+        spec digest of every VM defined before NFS) stays as it was."""
+        data = asdict(self)
+        for key in ("backend", "server"):
+            if data[key] == SharedDirectory.__dataclass_fields__[key].default:
+                del data[key]
+        return data
+
+    @property
+    def from_host(self) -> bool:
+        """A host directory, shared in by the hypervisor (virtiofs)."""
+        return self.backend == "virtiofs"
+
+    @property
+    def exported(self) -> bool:
+        """This VM serves the folder to the others over NFS."""
+        return self.backend == "nfs" and not self.server
 
 
 @dataclass(frozen=True)
@@ -97,7 +120,7 @@ class VmSpec:
         data = asdict(self)
         data["gpus"] = list(self.gpus)
         data["devices"] = [asdict(d) for d in self.devices]
-        data["shared_directories"] = [asdict(d) for d in self.shared_directories]
+        data["shared_directories"] = [d.to_dict() for d in self.shared_directories]
         for key in _OPTIONAL:
             if not data[key]:
                 del data[key]

@@ -107,7 +107,7 @@ class LibvirtHypervisor(Hypervisor):
         """The host folders of the cluster's shared storage, made when absent (never emptied)."""
         made = []
         for path in sorted({self.shared_storage(plan.name, d.host_path) for vm in plan.vms
-                            for d in vm.spec.shared_directories if d.cluster_storage}):
+                            for d in vm.spec.shared_directories if d.cluster_storage and d.from_host}):
             free = shutil.disk_usage(_existing(path)).free
             if free < MIN_SHARED_FREE:
                 raise HypervisorError(f"the disk of {plan.name}'s shared storage ({path}) is full: {free // 2**20} MiB "

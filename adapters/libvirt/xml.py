@@ -98,7 +98,8 @@ def render_domain(vm: VmPlan, disk_path: str, domain_type: str, managed: str = "
         seed_path=seed_path, topology=_topology(vm),
         memory_kib=int(vm.spec.memory_gb * 1024 * 1024), disk_path=disk_path, mac=mac_address(vm.name),
         network_name=network_name(vm.cluster), cards=_cards(vm), managed=managed,
-        shares=[(share.host_path or shared_dir(pool_root, vm.cluster), share.tag) for share in vm.spec.shared_directories],
+        shares=[(share.host_path or shared_dir(pool_root, vm.cluster), share.tag) for share in vm.spec.shared_directories
+                if share.from_host],
     )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+from pathlib import Path
 
+from ai_how.app.errors import InfrastructureError
 from ai_how.app.ports import GuestAccess, KeyStore
 
 # Written by cloud-init's last stage: before it, a later stage may still restart sshd.
@@ -54,3 +56,28 @@ class SshGuests(GuestAccess):
         except subprocess.TimeoutExpired:
             return 255, "", f"no answer in {timeout_s:.0f} s"
         return out.returncode, out.stdout, out.stderr
+
+    def fetch(self, user: str, host: str, folder: str, into: Path, timeout_s: float = 600) -> None:
+        """tar on the guest, streamed over SSH and unpacked here with tarfile's ``data`` filter
+        (no absolute paths, links out of ``into``, devices or set-id bits)."""
+        import tarfile
+
+        with subprocess.Popen(self.argv(user, host, ["sudo", "tar", "-C", folder, "-cf", "-", "."]),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL) as ssh:
+            assert ssh.stdout is not None and ssh.stderr is not None
+            try:
+                with tarfile.open(fileobj=ssh.stdout, mode="r|") as archive:
+                    archive.extractall(into, filter="data")
+            except tarfile.TarError as exc:
+                ssh.kill()
+                why = ssh.stderr.read().decode(errors="replace").strip().splitlines()
+                raise InfrastructureError(f"cannot copy {folder} from {host}: {(why or [str(exc)])[0]}") from None
+            try:
+                ssh.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                ssh.kill()
+                raise InfrastructureError(f"copying {folder} from {host} took over {timeout_s:.0f} s") from None
+            if ssh.returncode != 0:
+                why = ssh.stderr.read().decode(errors="replace").strip().splitlines()
+                raise InfrastructureError(f"cannot copy {folder} from {host}: "
+                                          f"{(why or [f'ssh exit {ssh.returncode}'])[0]}")

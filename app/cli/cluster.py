@@ -28,6 +28,7 @@ from .options import (
     Yes,
 )
 from .render import cluster_table, deployment_line, service_line
+from .shared import after_destroy, before_destroy
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ def cluster_app(noun: Noun) -> typer.Typer:
         cli = state(ctx)
         cli.reconciled(uri)
         kept = noun.shared(cli, name)
+        if kept is not None and kept.host_path is None:
+            before_destroy(kept, purge_data, yes)
         result = cli.bus().handle(DestroyCluster(name, timeout, job_policy(drain, force, drain_timeout)))
         for note in result.notes:
             console().print(note)
@@ -159,24 +162,9 @@ def cluster_app(noun: Noun) -> typer.Typer:
                             + (", its storage pool" if removed.pool else "")
                             + (", its network" if removed.network else ""))
         if kept is not None:
-            _shared_after_destroy(kept, purge_data, yes)
+            after_destroy(kept, purge_data, yes)
 
     return app
-
-
-def _shared_after_destroy(kept: Any, purge: bool, yes: bool) -> None:
-    """The shared storage outlives the VMs: said where it is, or deleted after its own question."""
-    from ai_how.app.host.shared_storage import purge_shared
-
-    size = f"{kept.used_bytes / 2**20:.0f} MiB" if kept.used_bytes is not None else "nothing"
-    if not purge:
-        console().print(f"kept the shared storage of {kept.cluster} at {kept.host_path} ({size}): a new cluster of "
-                        f"that name mounts it again; delete it with 'ai-how hpc destroy --purge-data'")
-        return
-    confirm(f"Delete {kept.host_path}, the shared storage of {kept.cluster}, with {size} of files on it? This "
-            "cannot be undone.", yes, "delete the shared storage")
-    purge_shared(kept.host_path)
-    console().print(f"deleted the shared storage of {kept.cluster} at {kept.host_path} ({size})")
 
 
 def _report_start(kind: str, name: str, result: Any, view: Any) -> None:

@@ -27,7 +27,7 @@ def _capacity(cli, clusters, settings) -> list:
         return [Check("warn", "capacity", f"libvirt gives no node info, so the VMs' sums are not checked: {exc}",
                       "start libvirtd (scripts/libvirt-up.sh) or give --libvirt-uri")]
     shared = {c.name: cli.hypervisor().shared_storage(c.name, d.host_path) for c in clusters for vm in c.vms
-              for d in vm.plan.spec.shared_directories if d.cluster_storage}
+              for d in vm.plan.spec.shared_directories if d.cluster_storage and d.from_host}
     return capacity_checks(capacity(cli.topology(), to_start_of(clusters), cpus, memory_mib, settings.host_reserve_gb,
                                     settings.max_vcpu_ratio)) + space_checks(shared)
 

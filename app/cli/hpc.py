@@ -14,6 +14,7 @@ from .cluster import Noun, cluster_app
 from .common import EXIT_REFUSED, CliState, console, fail, handles_errors, print_json, state
 from .config_input import cluster_name, planned_cluster
 from .options import ConfigArg, JsonFlag
+from .shared import shared_of, storage_line
 
 OptionalConfig = Annotated[Optional[Path], typer.Argument(
     help="The cluster.yaml (optional if only one hpc cluster is recorded).")]
@@ -35,12 +36,6 @@ def report_deploy(cli: CliState, name: str, run: DeployRun) -> None:
                                                for host, h in sorted((run.hosts or {}).items())))
 
 
-def _shared(cli: CliState, name: str) -> Any:
-    from ai_how.app.host.shared_storage import shared_storage_of
-
-    return shared_storage_of(cli.topology(), cli.hypervisor(), name)
-
-
 def _slurm_nodes(cli: CliState, view: Any) -> Any:
     from ai_how.app.readside.live import slurm_nodes
 
@@ -50,7 +45,7 @@ def _slurm_nodes(cli: CliState, view: Any) -> Any:
 hpc_app = cluster_app(Noun(
     "hpc", "HPC (SLURM) cluster", "Then configure SLURM on it (ai-how hpc deploy).", ", deploy, ssh, inventory",
     prepare=lambda ctx, parsed, kubespray: None, deploy=_deploy, report=report_deploy, nodes=_slurm_nodes,
-    column="slurm", shared=lambda cli, name: _shared(cli, name)))
+    column="slurm", shared=shared_of))
 
 
 @hpc_app.command("deploy")
@@ -80,16 +75,14 @@ def storage_command(ctx: typer.Context, config: OptionalConfig = None, json_outp
     name, uri = cluster_name(ctx, config, "hpc")
     cli = state(ctx)
     cli.reconciled(uri, strict=False)
-    found = _shared(cli, name)
+    found = shared_of(cli, name)
     if found is None:
         raise fail(f"{name} has no shared storage: its config turns it off (storage.shared.enabled: false) or its "
                    "VMs boot no image to mount it", EXIT_REFUSED)
     if json_output:
         print_json(found.as_dict())
         return
-    used = f"{found.used_bytes / 2**20:,.0f} MiB used" if found.used_bytes is not None else "not made yet"
-    console().print(f"{name}: {found.backend} at {found.mount_point} on every node, from {found.host_path} on this "
-                    f"host; {used}, {found.free_bytes / 2**30:,.1f} GiB free")
+    console().print(storage_line(name, found))
 
 
 @hpc_app.command("ssh", context_settings={"allow_interspersed_args": False})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -211,22 +213,23 @@ def push(ctx: typer.Context,
 
     cluster, section = _cloud(ctx, config) if config is not None else (None, None)
     cli = state(ctx)
-    folder, origin = _on_host(ctx, path)
     if job is not None and not job.isdigit():
         raise UsageError(f"--job {job!r}: a SLURM job id is a number, as sbatch --parsable prints it")
     access = s3_access(s3_endpoint, os.environ, cli.keys(), cluster, section)
-    result = cli.bus().handle(PushModel(folder, name, alias, bucket, tracking_uri(mlflow_uri, section=section),
-                                        access, origin, job))
-    _show_push(result, json_output, folder, origin, job)
+    with _on_host(ctx, path) as (folder, origin, shown):
+        result = cli.bus().handle(PushModel(folder, name, alias, bucket, tracking_uri(mlflow_uri, section=section),
+                                            access, origin, job))
+    _show_push(result, json_output, shown, origin, job)
 
 
-def _show_push(result: Any, json_output: bool, folder: str, origin: str | None, job: str | None) -> None:
+def _show_push(result: Any, json_output: bool, read: str, origin: str | None, job: str | None) -> None:
+    """``read``: where the files were read (a host folder, or the NFS controller they were copied from)."""
     if json_output:
         print_json({**result.as_dict(), "origin": origin, "job": job})
         return
     out = console()
     if origin:
-        out.print(f"read from {origin} ({folder} on this host)" + (f", written by SLURM job {job}" if job else ""))
+        out.print(f"read from {origin} ({read})" + (f", written by SLURM job {job}" if job else ""))
     out.print(f"{result.files} file(s), {result.size} bytes, at {result.source}: "
               + (f"{result.uploaded} uploaded, " if result.uploaded else "none uploaded (all there already), ")
               + "every object's checksum verified")
@@ -238,11 +241,14 @@ def _show_push(result: Any, json_output: bool, folder: str, origin: str | None, 
         out.print(note)
 
 
-def _on_host(ctx: typer.Context, path: str) -> tuple[str, str | None]:
-    """The folder to read on this host, and where it is said to come from (hpc:CLUSTER:PATH)."""
+@contextmanager
+def _on_host(ctx: typer.Context, path: str) -> Iterator[tuple[str, str | None, str]]:
+    """The folder to read on this host, where it is said to come from (hpc:CLUSTER:PATH), and
+    where it was read (the host folder, or the NFS controller it was copied from)."""
     if not path.startswith("hpc:"):
-        return path, None
-    from ai_how.app.host.shared_storage import host_path_of, shared_storage_of
+        yield path, None, path
+        return
+    from ai_how.app.host.shared_storage import readable_copy, shared_storage_of
 
     from .config_input import cluster_name
 
@@ -251,7 +257,10 @@ def _on_host(ctx: typer.Context, path: str) -> tuple[str, str | None]:
     found = shared_storage_of(cli.topology(), cli.hypervisor(), name)
     if found is None:
         raise UsageError(f"{path}: the HPC cluster {name} has no shared storage to read it from")
-    return host_path_of(found, path[len("hpc:"):]), f"hpc:{name}:{path[len('hpc:'):]}"
+    guest_path = path[len("hpc:"):]
+    with readable_copy(found, cli.topology(), cli.guests(), guest_path) as folder:
+        shown = f"{folder} on this host" if found.host_path is not None else f"copied over SSH from {found.controller}"
+        yield folder, f"hpc:{name}:{guest_path}", shown
 
 
 def _data(data: str) -> str:

@@ -27,3 +27,6 @@ DrainTimeout = Annotated[float, typer.Option(
 ForceStop = Annotated[bool, typer.Option(
     "--force", help="Stop even with work on it: requeue the SLURM jobs on its HPC nodes (what cannot be "
     "requeued ends), stop Kubernetes nodes without draining their pods.")]
+PurgeData = Annotated[bool, typer.Option(
+    "--purge-data", help="Also delete the HPC cluster's shared storage and every file on it (asks first; --yes "
+    "answers).")]

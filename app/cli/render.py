@@ -95,3 +95,12 @@ def service_line(service: dict[str, Any]) -> str:
             + (f" · {service['url']}" if service["url"] else "")
             + "".join(f" · on {p['node']}" + (f" ({', '.join(p['gpus'])})" if p["gpus"] else "")
                       for p in service["placement"]))
+
+
+def size_text(size: int) -> str:
+    """Bytes as people read them: 512 KiB, 12 MiB, 1.5 GiB."""
+    if size >= 2**30:
+        return f"{size / 2**30:,.1f} GiB"
+    if size >= 2**20:
+        return f"{size / 2**20:,.0f} MiB"
+    return f"{size / 2**10:,.0f} KiB"

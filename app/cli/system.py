@@ -13,6 +13,7 @@ from . import options as opt
 from .common import confirm, console, handles_errors, job_policy, over_capacity, print_json, state
 from .config_input import valid_config
 from .render import cluster_table
+from .shared import after_destroy, before_destroy, shared_of
 
 system_app = typer.Typer(help="The whole platform: HPC and Cloud together.", no_args_is_help=True)
 
@@ -120,18 +121,26 @@ def status(ctx: typer.Context, config: OptionalConfig = None,
 def destroy(ctx: typer.Context, config: OptionalConfig = None, drain: opt.DrainJobs = False,
             drain_timeout: opt.DrainTimeout = 600, force: opt.ForceStop = False,
             yes: opt.Confirmed = False,
-            timeout: opt.StopTimeout = 60) -> None:
-    """Destroy both clusters (Cloud first) after one confirmation."""
+            timeout: opt.StopTimeout = 60, purge_data: opt.PurgeData = False) -> None:
+    """Destroy both clusters (Cloud first) after one confirmation. The HPC cluster's shared
+    storage stays, unless --purge-data."""
     from ai_how.domain.commands import DestroySystem
 
     names, uri = _names(ctx, config)
     confirm(f"Destroy {' and '.join(names)}: stop their VMs and delete them with their disks, pools and networks?",
             yes, f"destroy {' and '.join(names)}")
-    results = state(ctx).reconciled(uri).handle(DestroySystem(tuple(names), timeout, job_policy(drain, force,
-                                                                                                drain_timeout)))
+    cli = state(ctx)
+    bus = cli.reconciled(uri)
+    kept = [found for name in names if (found := shared_of(cli, name)) is not None]
+    for found in kept:
+        if found.host_path is None:
+            before_destroy(found, purge_data, yes)
+    results = bus.handle(DestroySystem(tuple(names), timeout, job_policy(drain, force, drain_timeout)))
     for name, result in results.items():
         if not result.known and not result.removed.anything:
             console().print(f"{name} does not exist here: nothing to destroy")
         else:
             console().print(f"destroyed {name}: {len(result.removed.domains)} domain(s), "
                             f"{len(result.removed.volumes)} disk(s)")
+    for found in kept:
+        after_destroy(found, purge_data, yes)

@@ -225,10 +225,12 @@ class SlurmConfig(Strict):
 class SharedStorage(Strict):
     """One folder every node of the HPC cluster mounts read-write at ``mount_point``: jobs'
     output, datasets, trained models. ``virtiofs``: a host directory (``host_path``; default
-    ``<pool root>/shared/<cluster>``), which outlives the VMs."""
+    ``<pool root>/shared/<cluster>``), which outlives the VMs. ``nfs``: the controller exports
+    the folder from its own disk over the cluster's network and the computes mount it (for
+    hosts without virtiofsd); its data goes with the controller's disk."""
 
     enabled: bool = True
-    backend: Literal["virtiofs"] = "virtiofs"
+    backend: Literal["virtiofs", "nfs"] = "virtiofs"
     host_path: OptionalPath = None
     mount_point: str = "/shared"
 

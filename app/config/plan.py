@@ -78,11 +78,16 @@ def _acceleration(cluster: ClusterBase) -> Acceleration | None:
                         threads=topology.threads if topology else None)
 
 
-def _shared(cluster: ClusterBase, has_guest: bool) -> tuple[SharedDirectory, ...]:
-    """The HPC cluster's shared storage, for a VM with a guest to mount it."""
+def _shared(cluster: ClusterBase, role: str, has_guest: bool) -> tuple[SharedDirectory, ...]:
+    """The HPC cluster's shared storage, for a VM with a guest to mount it: from the host
+    (virtiofs), or exported by the controller and mounted from its address (nfs)."""
     shared = cluster.storage.shared if isinstance(cluster, HpcCluster) else None
     if shared is None or not shared.enabled or not has_guest:
         return ()
+    if shared.backend == "nfs":
+        assert isinstance(cluster, HpcCluster)
+        server = "" if role == "controller" else str(cluster.controller.ip or "")
+        return (SharedDirectory(SHARED_TAG, "", shared.mount_point, backend="nfs", server=server),)
     return (SharedDirectory(SHARED_TAG, shared.host_path or "", shared.mount_point),)
 
 
@@ -100,7 +105,7 @@ def _vm(cluster: ClusterBase, role: str, name: str, path: str, config: VmConfig,
         gpus=tuple(u.pci_address for u in units),
         devices=tuple(f for u in units for f in u.functions),
         base_image=None if base_image_path else (config.base_image or cluster.base_image),
-        shared_directories=_shared(cluster, has_guest) + tuple(
+        shared_directories=_shared(cluster, role, has_guest) + tuple(
             SharedDirectory(m.tag, m.host_path, m.mount_point, m.readonly) for m in config.virtio_fs_mounts),
         acceleration=_acceleration(cluster),
         admin_user=None if admin_user == DEFAULT_ADMIN_USER else admin_user,

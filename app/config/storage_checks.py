@@ -50,6 +50,9 @@ def check_shared_storage(clusters: list[PlannedCluster], out: list[Finding]) -> 
                     out.append(Finding("error", f"{vm.path}.virtio_fs_mounts[{i}].mount_point",
                                        f"{mount.mount_point} is where the cluster's shared storage is mounted "
                                        f"({path}.mount_point): choose another mount point"))
+        if shared.backend == "nfs":
+            _check_nfs(cluster, path, out)
+            continue
         host = shared.host_path
         if host is None:
             continue
@@ -61,3 +64,15 @@ def check_shared_storage(clusters: list[PlannedCluster], out: list[Finding]) -> 
         elif os.path.isdir(host) and not os.access(host, os.W_OK):
             out.append(Finding("error", f"{path}.host_path", f"{host} is not writable by this user: the VMs' "
                                "jobs write there; fix its permissions or choose another folder"))
+
+
+def _check_nfs(cluster: PlannedCluster, path: str, out: list[Finding]) -> None:
+    """The computes mount the controller's export by its address; nothing of it is on the host."""
+    section = cluster.section
+    assert isinstance(section, HpcCluster)
+    if section.storage.shared.host_path is not None:
+        out.append(Finding("error", f"{path}.host_path", "host_path is for backend virtiofs; with nfs the folder is on "
+                           "the controller's disk: remove host_path, or choose backend virtiofs"))
+    if section.controller.ip is None:
+        out.append(Finding("error", f"{cluster.path}.controller.ip", "the NFS shared storage is mounted from the "
+                           "controller's address: give the controller an ip"))

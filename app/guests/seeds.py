@@ -14,7 +14,7 @@ from typing import Any
 
 from ai_how.app.ports import KeyStore
 from ai_how.domain.ids import mac_address
-from ai_how.domain.specs import VmPlan
+from ai_how.domain.specs import SharedDirectory, VmPlan
 
 
 def _yaml(data: Any, header: str = "") -> str:
@@ -23,7 +23,8 @@ def _yaml(data: Any, header: str = "") -> str:
     return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
-def user_data(vm: VmPlan, keys: KeyStore) -> str:
+def user_data(vm: VmPlan, keys: KeyStore, subnet: str = "") -> str:
+    """``subnet``: the cluster's network, to which an NFS controller exports the shared storage."""
     _, platform_public = keys.platform_key()
     host_private, host_public = keys.host_key(vm.name)
     spec = vm.spec
@@ -41,14 +42,46 @@ def user_data(vm: VmPlan, keys: KeyStore) -> str:
         "growpart": {"mode": "auto", "devices": ["/"]},
         "resize_rootfs": True,
     }
-    if spec.shared_directories:
-        data["mounts"] = [[d.tag, d.mount_point, "virtiofs", "defaults,nofail" + (",ro" if d.readonly else ""),
-                           "0", "0"] for d in spec.shared_directories]
+    mounts = [_fstab(d) for d in spec.shared_directories if not d.exported]
+    if mounts:
+        data["mounts"] = mounts
     for shared in (d for d in spec.shared_directories if d.cluster_storage):
-        # The admin user's own folder on the cluster's shared storage, where 'ai-how hpc ssh' starts.
-        data["runcmd"] = [["sh", "-c", f"mountpoint -q {shared.mount_point} && install -d -o {spec.login} "
-                                       f"-g {spec.login} -m 0755 {shared.mount_point}/{spec.login}"]]
+        data.update(_cluster_storage(shared, spec.login, subnet))
     return _yaml(data, "#cloud-config\n")
+
+
+def _fstab(folder: SharedDirectory) -> list[str]:
+    if folder.from_host:
+        return [folder.tag, folder.mount_point, "virtiofs", "defaults,nofail" + (",ro" if folder.readonly else ""),
+                "0", "0"]
+    # Mounted on first use, so a compute that boots before its controller exports does not
+    # wait for it at boot; a hard mount, as for every NFS home: I/O waits out a controller reboot.
+    return [f"{folder.server}:{folder.mount_point}", folder.mount_point, "nfs",
+            "rw,hard,noauto,_netdev,x-systemd.automount,x-systemd.mount-timeout=180", "0", "0"]
+
+
+def _cluster_storage(shared: SharedDirectory, login: str, subnet: str) -> dict[str, Any]:
+    """The cluster's shared storage at first boot. The admin user's own folder on it, where
+    'ai-how hpc ssh' starts, is made by the node that holds the data: any node for virtiofs
+    (the host's folder), the controller for NFS, which also exports it to the cluster's network;
+    an NFS compute turns on the automount cloud-init's fstab entry asks for."""
+    mount = shared.mount_point
+    user_folder = f"install -d -o {login} -g {login} -m 0755 {mount}/{login}"
+    if shared.from_host:
+        return {"runcmd": [["sh", "-c", f"mountpoint -q {mount} && {user_folder}"]]}
+    if shared.exported:
+        return {"write_files": [{"path": "/etc/exports.d/ai-how-shared.exports", "permissions": "0644",
+                                 "content": f"{mount} {subnet}(rw,sync,no_subtree_check)\n"}],
+                "runcmd": [["sh", "-c", f"install -d -m 0755 {mount} && {user_folder}"],
+                           ["systemctl", "enable", "--now", "nfs-server"]]}
+    return {"runcmd": [["systemctl", "daemon-reload"], ["systemctl", "start", f"{_escaped(mount)}.automount"]]}
+
+
+def _escaped(path: str) -> str:
+    """``systemd-escape --path``: the unit name of a mount point."""
+    name = path.strip("/")
+    return "".join("-" if c == "/" else c if (c.isascii() and c.isalnum()) or (c in ":_." and (i or c != "."))
+                   else f"\\x{ord(c):02x}" for i, c in enumerate(name)) or "-"
 
 
 def meta_data(vm: VmPlan) -> str:
@@ -76,7 +109,7 @@ def network_config(vm: VmPlan, network: dict[str, str]) -> str:
 
 def seed_documents(vm: VmPlan, network: dict[str, str], keys: KeyStore) -> dict[str, str]:
     """The VM's seed, with its host key pinned for its name and address."""
-    documents = {"user-data": user_data(vm, keys), "meta-data": meta_data(vm),
+    documents = {"user-data": user_data(vm, keys, network["subnet"]), "meta-data": meta_data(vm),
                  "network-config": network_config(vm, network)}
     keys.pin(vm.name, [vm.name, *([vm.spec.ip] if vm.spec.ip else [])])
     return documents

@@ -121,7 +121,7 @@ def _configured_device_checks(host: PciHost, clusters: list[PlannedCluster], use
 
 
 def _virtiofsd(clusters: list[PlannedCluster], virtiofsd: str | None) -> list[Check]:
-    sharing = [vm.name for c in clusters for vm in c.vms if vm.plan.spec.shared_directories]
+    sharing = [vm.name for c in clusters for vm in c.vms if any(d.from_host for d in vm.plan.spec.shared_directories)]
     if not sharing:
         return []
     if virtiofsd:

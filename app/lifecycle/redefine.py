@@ -20,7 +20,7 @@ from ai_how.domain.commands import RedefineCluster
 from ai_how.domain.errors import IdentityMismatch, RedefineRefused
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.ids import cluster_id, gpu_id, vm_id
-from ai_how.domain.specs import ClusterPlan, VmPlan, VmSpec
+from ai_how.domain.specs import SHARED_TAG, ClusterPlan, VmPlan, VmSpec
 from ai_how.domain.vm import Vm, VmState
 
 # What a shut-off VM's domain can take without a new disk, address or seed.
@@ -37,6 +37,14 @@ def _shown(key: str, value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def _storage_backend(shared: Any) -> str | None:
+    """The backend of the cluster's shared storage among a VM's recorded shared folders."""
+    for folder in shared or []:
+        if folder.get("tag") == SHARED_TAG:
+            return str(folder.get("backend", "virtiofs"))
+    return None
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,11 @@ class VmChange:
         if fixed:
             return (f"{', '.join(fixed)} cannot change in place (a new disk, address or seed): destroy the cluster "
                     "and start it again, or put the config back")
+        shared = next(((old, new) for key, old, new in self.fields if key == "shared_directories"), None)
+        before, after = (_storage_backend(folders) for folders in shared) if shared is not None else (None, None)
+        if before != after and (before is not None or after == "nfs"):
+            return ("the shared storage's backend is set up by a VM's first boot (its seed), not in place: copy its "
+                    "data off, destroy the cluster and start it again, or put the config back")
         disk = next(((old, new) for key, old, new in self.fields if key == "disk_gb"), None)
         if disk is not None and disk[1] < disk[0]:
             return f"a disk is never shrunk; give disk_gb: {disk[0]:g} or more"

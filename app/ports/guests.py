@@ -45,3 +45,7 @@ class GuestAccess(Protocol):
 
     def run(self, user: str, host: str, command: list[str], timeout_s: float = 30) -> tuple[int, str, str]:
         """(exit code, stdout, stderr) of ``command`` on the guest; 255 when SSH itself failed."""
+
+    def fetch(self, user: str, host: str, folder: str, into: Path, timeout_s: float = 600) -> None:
+        """Copy what the guest's ``folder`` holds (read as root) into the local folder ``into``;
+        raise ``InfrastructureError`` saying why when it cannot."""

@@ -413,15 +413,22 @@ def no_service(run_cli) -> None:
     assert result.exit_code == 0 and json.loads(result.stdout) == []
 
 
+@pytest.fixture
+def fake_guests():
+    """The guests of a scenario's VMs, answering SSH at once (tests/fakes/guests.py)."""
+    from tests.fakes.guests import FakeGuests
+
+    return FakeGuests()
+
+
 @given(parsers.parse('the HPC cluster of "{example}" on a base image file here'))
 def on_a_base_image(tmp_path: Path, state_dir: Path, config_path: list[str], noted: dict, monkeypatch,
-                    example: str) -> None:
+                    example: str, fake_guests) -> None:
     """Its VMs boot an image (a file libvirt's test driver never reads), so each gets the
     cluster's shared storage; their guests answer SSH at once, as booted ones would."""
     import ai_how.app.bootstrap as bootstrap
-    from tests.fakes.guests import FakeGuests
 
-    monkeypatch.setattr(bootstrap, "guest_access", lambda keys: FakeGuests())
+    monkeypatch.setattr(bootstrap, "guest_access", lambda keys: fake_guests)
     image = tmp_path / "base.qcow2"
     image.write_bytes(b"QFI\xfb")
     doc = yaml.safe_load((REPO / example).read_text())

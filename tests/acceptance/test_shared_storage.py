@@ -41,7 +41,7 @@ def set_to(tmp_path: Path, config_path: list[str], setting: str) -> None:
     key, _, rest = setting.partition(": ")
     value, _, also = rest.partition(", and a virtio_fs_mounts at ")
     value = value.replace("{tmp}", str(tmp_path))
-    if key == "host_path":
+    if key == "host_path" and not value.endswith("/folder"):
         Path(value).write_text("not a folder")
 
     def change(hpc: dict) -> None:
@@ -99,3 +99,29 @@ def still_there(noted: dict, name: str) -> None:
 @then("the shared storage is gone")
 def gone(noted: dict) -> None:
     assert not _folder(noted).exists()
+
+
+@given("its controller without an ip")
+def no_controller_ip(config_path: list[str]) -> None:
+    _rewrite(config_path, lambda hpc: hpc["controller"].pop("ip"))
+
+
+@then("no folder of the shared storage is on the host")
+def no_host_folder(noted: dict) -> None:
+    assert not (Path(noted["pools"]) / "shared").exists()
+
+
+@then(parsers.parse('its JSON has backend "{backend}", mount_point "{mount}", no host_path and controller '
+                    '"{controller}"'))
+def nfs_json(result, backend: str, mount: str, controller: str) -> None:
+    found = json.loads(result.stdout)
+    assert (found["backend"], found["mount_point"], found["host_path"], found["controller"]) == \
+        (backend, mount, None, controller)
+
+
+@given("the controller's shared folder holds files")
+def controller_holds_files(fake_guests) -> None:
+    """What the controller's du, df and find answer: 1 MiB of files, 2 GB free."""
+    from ai_how.app.host.shared_storage import measure_command
+
+    fake_guests.canned[tuple(measure_command("/shared"))] = "1048576\n2000000000\n1\n"

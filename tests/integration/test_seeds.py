@@ -101,3 +101,24 @@ def test_the_cluster_s_shared_storage_is_mounted_and_gives_the_admin_user_a_fold
                               ["data", "/data", "virtiofs", "defaults,nofail,ro", "0", "0"]]
     assert user["runcmd"] == [["sh", "-c", "mountpoint -q /shared && install -d -o aihow -g aihow -m 0755 "
                                            "/shared/aihow"]]
+
+
+def test_an_nfs_controller_exports_the_shared_storage_and_a_compute_mounts_it_on_first_use(tmp_path: Path) -> None:
+    from ai_how.domain.specs import SHARED_TAG
+
+    keys = SshKeys(tmp_path / "state")
+    controller = _vm(shared_directories=(SharedDirectory(SHARED_TAG, "", "/srv/shared", backend="nfs"),))
+    user = yaml.safe_load(seed_documents(controller, NETWORK, keys)["user-data"])
+    assert "mounts" not in user
+    assert user["write_files"] == [{"path": "/etc/exports.d/ai-how-shared.exports", "permissions": "0644",
+                                    "content": "/srv/shared 10.9.8.0/24(rw,sync,no_subtree_check)\n"}]
+    assert user["runcmd"] == [["sh", "-c", "install -d -m 0755 /srv/shared && install -d -o aihow -g aihow -m 0755 "
+                                           "/srv/shared/aihow"], ["systemctl", "enable", "--now", "nfs-server"]]
+
+    compute = _vm("c-compute-01", ip="10.9.8.11", shared_directories=(
+        SharedDirectory(SHARED_TAG, "", "/srv/shared", backend="nfs", server="10.9.8.10"),))
+    user = yaml.safe_load(seed_documents(compute, NETWORK, keys)["user-data"])
+    assert user["mounts"] == [["10.9.8.10:/srv/shared", "/srv/shared", "nfs",
+                               "rw,hard,noauto,_netdev,x-systemd.automount,x-systemd.mount-timeout=180", "0", "0"]]
+    assert user["runcmd"] == [["systemctl", "daemon-reload"], ["systemctl", "start", "srv-shared.automount"]]
+    assert "write_files" not in user

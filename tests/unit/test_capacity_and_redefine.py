@@ -66,3 +66,12 @@ def test_a_rebuilt_image_of_the_same_name_is_no_change():
     assert (kept.base_image_path, kept.base_image_sha256, kept.cpu_cores) == ("/images/old.qcow2", "aa", 2)
     other = VmSpec(cpu_cores=1, memory_gb=1, disk_gb=10, ip=None, base_image="cloud-base")
     assert kept_image(recorded, other).base_image_path is None
+
+
+def test_the_shared_storage_s_backend_does_not_change_in_place_but_an_older_cluster_gets_virtiofs():
+    virtiofs = [{"tag": "aihow-shared", "host_path": "", "mount_point": "/shared", "readonly": False}]
+    nfs = [{**virtiofs[0], "backend": "nfs"}]
+    assert "backend is set up by a VM's first boot" in _change(("shared_directories", virtiofs, nfs)).blocked
+    assert "backend is set up by a VM's first boot" in _change(("shared_directories", nfs, virtiofs)).blocked
+    assert "backend is set up by a VM's first boot" in _change(("shared_directories", [], nfs)).blocked
+    assert _change(("shared_directories", [], virtiofs)).blocked is None

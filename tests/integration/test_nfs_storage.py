@@ -1,0 +1,82 @@
+"""The NFS backend of the HPC cluster's shared storage on real guests: the minimal example's
+controller and one compute (hpc-base, TCG, an isolated network) with
+``storage.shared.backend: nfs``. Nothing is made on the host; the compute mounts the
+controller's export on first use; what the admin user writes there on the compute (as a job's
+output would be) is on the controller's disk under the same owner; ``hpc storage`` measures it
+on the controller; ``model push hpc:`` copies it over SSH and registers it in a real MLflow
+(S3 on loopback); a destroy that would delete it is refused until ``--purge-data``.
+
+SLURM is not deployed here: the run's budget has room for one SLURM cluster, the shared one,
+whose jobs write on virtiofs storage (test_slurm_deploy.py); the mount is what differs.
+Needs root, libvirtd (scripts/libvirt-up.sh), the image tools and PostgreSQL (.ci/run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import POOL_ROOT, cli_runner, isolated_example, remove_leftovers, states
+
+pytestmark = [pytest.mark.slow, pytest.mark.real_libvirt, pytest.mark.mlflow]
+
+
+def test_nfs_storage_is_the_controller_s_disk_mounted_by_the_computes(tmp_path: Path, libvirtd, mlflow_uri: str,
+                                                                     s3_uri: str) -> None:
+    import boto3
+
+    doc, info = isolated_example("minimal.yaml", "nf", 9)
+    hpc = info["section"]
+    hpc["compute_nodes"] = hpc["compute_nodes"][:1]
+    hpc["storage"] = {"shared": {"backend": "nfs"}}
+    controller, compute = info["vms"][:2]
+    controller_ip = hpc["controller"]["ip"]
+    config = tmp_path / "nfs.yaml"
+    config.write_text(yaml.safe_dump(doc))
+    ai_how = cli_runner(tmp_path / "state")
+    try:
+        ai_how("image", "build", "hpc-base")
+        ai_how("hpc", "start", str(config))
+        assert not (POOL_ROOT / "shared" / info["name"]).exists(), "nfs: nothing of it is on the host"
+
+        mounted = ai_how("vm", "ssh", compute, "--", "sh", "-c",
+                         "ls /shared/aihow >/dev/null && findmnt -no FSTYPE,SOURCE -T /shared/aihow").stdout
+        assert mounted.split() == ["nfs4", f"{controller_ip}:/shared"], mounted
+        weights = ai_how("vm", "ssh", compute, "--", "sh", "-c",
+                         "mkdir -p /shared/aihow/trained && head -c 300000 /dev/urandom > /shared/aihow/trained/model.pkl"
+                         " && printf 'flavors:\\n  sklearn: {pickled_model: model.pkl}\\n' > /shared/aihow/trained/MLmodel"
+                         " && sha256sum /shared/aihow/trained/model.pkl").stdout.split()[0]
+        on_controller = ai_how("vm", "ssh", controller, "--", "sh", "-c",
+                               "stat -c '%U %s' /shared/aihow/trained/model.pkl && "
+                               "sha256sum /shared/aihow/trained/model.pkl").stdout.split()
+        assert on_controller[:3] == ["aihow", "300000", weights], on_controller
+
+        storage = json.loads(ai_how("hpc", "storage", str(config), "--json").stdout)
+        assert (storage["backend"], storage["mount_point"], storage["host_path"], storage["controller"]) == \
+            ("nfs", "/shared", None, controller)
+        assert storage["used_bytes"] >= 300000 and storage["free_bytes"] > 0
+
+        boto3.client("s3", endpoint_url=s3_uri, aws_access_key_id="test", aws_secret_access_key="test",
+                     region_name="us-east-1").create_bucket(Bucket="models")
+        env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+        pushed = ai_how("model", "push", "hpc:/shared/aihow/trained", "--name", f"nfs-{info['tag']}",
+                        "--s3-endpoint", s3_uri, "--mlflow-uri", mlflow_uri, extra_env=env)
+        assert f"read from hpc:{info['name']}:/shared/aihow/trained (copied over SSH from {controller})" in pushed.stdout
+        assert "2 file(s), " in pushed.stdout and "every object's checksum verified" in pushed.stdout
+        stored = boto3.client("s3", endpoint_url=s3_uri, aws_access_key_id="test", aws_secret_access_key="test",
+                              region_name="us-east-1")
+        keys = [o["Key"] for o in stored.list_objects_v2(Bucket="models")["Contents"] if o["Key"].endswith("model.pkl")]
+        assert hashlib.sha256(stored.get_object(Bucket="models", Key=keys[0])["Body"].read()).hexdigest() == weights
+
+        refused = ai_how("hpc", "destroy", str(config), "--yes", "--timeout", "10", expect=1)
+        assert f"the shared storage of {info['name']} (nfs, /shared) is on {controller}'s disk and holds" \
+            in refused.stderr, refused.stderr
+        assert states([controller, compute]) == {controller: "running", compute: "running"}
+        gone = ai_how("hpc", "destroy", str(config), "--yes", "--timeout", "10", "--purge-data")
+        assert f"the shared storage of {info['name']} went with {controller}'s disk (nfs)" in gone.stdout
+    finally:
+        remove_leftovers(info["name"], info["vms"])
