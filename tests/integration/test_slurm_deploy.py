@@ -5,8 +5,10 @@ would: sinfo, srun across both computes, an sbatch job, and one through the SSH 
 deploy changes nothing and takes the quick path; a pinned host key that does not match, and a
 partition that names an unknown node, fail with the host and the task; a GPU node's slurm.conf
 and gres.conf, as the roles render them, are accepted by the guests' real slurmctld and slurmd
-(and the deployed files are put back after); a stopped compute shows as down. The MUNGE key is
-in no event, view, output or run artifact.
+(and the deployed files are put back after). A stop with a job on its node is refused,
+--force requeues, --drain waits for a short job; a stopped compute shows as down, and the next
+start resumes the nodes ai-how drained. The MUNGE key is in no event, view, output or run
+artifact.
 
 The tests build on each other in file order, as an operator's session would.
 Needs root, libvirtd (scripts/libvirt-up.sh) and the image tools (.ci/run installs them).
@@ -233,12 +235,19 @@ def test_the_munge_key_is_in_no_event_view_output_or_artifact(shared_cluster: Sh
 
 
 @pytest.mark.changes_shared_cluster
-def test_a_stop_never_ends_a_job_by_surprise_and_a_stopped_compute_shows_down(
+def test_a_stop_never_ends_a_job_by_surprise_and_drained_nodes_resume_after_their_next_start(
         shared_cluster: SharedCluster) -> None:
+    """A stop with a job on the node is refused and the job runs on; --force requeues it and
+    stops; --drain waits for a short job to end, then stops; the stopped compute shows down;
+    the next start resumes both nodes ai-how drained, and the requeued job runs again."""
     ai_how, config, (_, first, second) = shared_cluster.ai_how, shared_cluster.config, shared_cluster.vms
 
     def job_state(job: str) -> str:
         return ai_how("hpc", "ssh", "--", "squeue", "--noheader", "-j", job, "--format", "%T").stdout.strip()
+
+    def events_of(vm: str, kind: str) -> list[dict]:
+        return [e["payload"] for line in ai_how("audit", "log", "--json", "--vm", vm).stdout.splitlines()
+                if (e := json.loads(line))["type"] == kind]
 
     job = ai_how("hpc", "ssh", "--", "sbatch", "--parsable", "--requeue", "-w", second, "--wrap",
                  "sleep 600").stdout.strip()
@@ -251,15 +260,36 @@ def test_a_stop_never_ends_a_job_by_surprise_and_a_stopped_compute_shows_down(
 
     forced = ai_how("vm", "stop", second, "--timeout", "30", "--force")
     shared_cluster.outputs.append(forced)
+    print(forced.stdout)
     assert f"SLURM job(s) {job} requeued" in forced.stdout and f"stopped {second}" in forced.stdout, forced.stdout
     assert job_state(job) in ("PENDING", "REQUEUED"), "requeued: it waits for its node"
-    events = [json.loads(line) for line in ai_how("audit", "log", "--json", "--vm", second).stdout.splitlines()]
-    requeued = [e["payload"] for e in events if e["type"] == "SlurmJobsRequeued"]
-    assert requeued == [{"requeued": [job], "ended": []}]
+    assert events_of(second, "SlurmJobsRequeued") == [{"requeued": [job], "ended": []}]
+    stopped_at = time.monotonic()
+
+    short = ai_how("hpc", "ssh", "--", "sbatch", "--parsable", "-w", first, "--wrap", "sleep 8; echo done").stdout.strip()
+    _wait_for(lambda: job_state(short) == "RUNNING", 60, f"job {short} running on {first}", every_s=1)
+    drained = ai_how("vm", "stop", first, "--timeout", "30", "--drain", "--drain-timeout", "120")
+    shared_cluster.outputs.append(drained)
+    print(drained.stdout)
+    assert f"SLURM node(s) {first} drained; their jobs ended in " in drained.stdout, drained.stdout
+    assert f"stopped {first}" in drained.stdout
+    assert (POOL_ROOT / "shared" / shared_cluster.name / "aihow" / f"slurm-{short}.out").read_text() == "done\n"
+    assert [e["reason"].startswith("ai-how:") for e in events_of(first, "SlurmNodeDrained")] == [True]
+
     down = _wait_for(lambda: (s := json.loads(ai_how("hpc", "status", config, "--json").stdout)["slurm"])
                      and (s[second].startswith("down") or "not responding" in s[second]) and s, 240,
                      f"{second} shown down by SLURM")
-    assert down[first] == "idle"
+    print(f"{second} shown down {time.monotonic() - stopped_at:.0f} s after its stop: {down}")
+
+    started = ai_how("hpc", "start", config)
+    shared_cluster.outputs.append(started)
+    assert f"started: {first}, {second}" in started.stdout or f"started: {second}, {first}" in started.stdout, \
+        started.stdout
+    for vm in (first, second):
+        assert len(events_of(vm, "SlurmNodeResumed")) == 1, vm
+    _wait_for(lambda: job_state(job) == "RUNNING", 120, f"the requeued job {job} running again on {second}")
+    nodes = ai_how("hpc", "ssh", "--", "sinfo", "--noheader", "--Node", "--format", "%N %t").stdout
+    assert f"{first} idle" in nodes and (f"{second} alloc" in nodes or f"{second} mix" in nodes), nodes
     ai_how("hpc", "ssh", "--", "scancel", job)
 
 
@@ -272,15 +302,16 @@ def _gpu_node_is_accepted(ai_how, state: Path, controller: str, first: str, seco
             node["gres"] = [{"type": "a100_pcie_80gb", "count": 1}]
             node["gpu_files"] = [{"type": "a100_pcie_80gb", "file": "/dev/nvidia0"}]
     layout["slurm_partitions"].append({"name": "gpu", "nodes": [], "default": False, "max_time": "INFINITE"})
-    files = render_slurm_files(layout, tmp_path / "gpu-conf")
+    files = {name: text for name, text in render_slurm_files(layout, tmp_path / "gpu-conf").items()
+             if name in ("slurm.conf", "gres.conf")}
     assert "GresTypes=gpu" in files["slurm.conf"]
     assert "PartitionName=gpu Default=NO" in files["slurm.conf"]  # a partition of no node yet
-    ai_how("vm", "ssh", first, "--", "sudo", "sh", "-c", "[ -e /dev/nvidia0 ] || mknod -m 666 /dev/nvidia0 c 195 0")
-    for vm in (controller, first, second):
-        for file_name in ("slurm.conf", "gres.conf"):
-            ai_how("vm", "ssh", vm, "--", "sudo", "sh", "-c",
-                   f"echo {base64.b64encode(files[file_name].encode()).decode()} | base64 -d > /etc/slurm/{file_name}")
-    _restart_slurm(ai_how, controller, (first, second))
+    ai_how("vm", "ssh", controller, "--", "sudo", "sh", "-c", _writes(files))
+    # slurmd first, as the roles' handlers do; one SSH command per node (each costs seconds)
+    ai_how("vm", "ssh", first, "--", "sudo", "sh", "-c", "{ [ -e /dev/nvidia0 ] || mknod -m 666 /dev/nvidia0 c 195 0; } "
+           f"&& {_writes(files)} && systemctl restart slurmd")
+    ai_how("vm", "ssh", second, "--", "sudo", "sh", "-c", f"{_writes(files)} && systemctl restart slurmd")
+    ai_how("vm", "ssh", controller, "--", "sudo", "systemctl", "restart", "slurmctld")
     shown = _wait_for(lambda: (out := ai_how("hpc", "ssh", "--", "scontrol", "show", "node", first).stdout)
                       and "State=IDLE" in out and out, 120, f"{first} idle with its GPU")
     assert "Gres=gpu:a100_pcie_80gb:1" in shown
@@ -291,24 +322,21 @@ def _gpu_node_is_accepted(ai_how, state: Path, controller: str, first: str, seco
     assert "gpu 0" in partitions
 
 
-def _restart_slurm(ai_how, controller: str, computes: tuple[str, ...]) -> None:
-    for vm in computes:  # slurmd first, as the roles' handlers do
-        ai_how("vm", "ssh", vm, "--", "sudo", "systemctl", "restart", "slurmd")
-    ai_how("vm", "ssh", controller, "--", "sudo", "systemctl", "restart", "slurmctld")
+def _writes(files: dict[str, str]) -> str:
+    """A shell command that writes each file under /etc/slurm with the given text."""
+    return " && ".join(f"echo {base64.b64encode(text.encode()).decode()} | base64 -d > /etc/slurm/{name}"
+                       for name, text in files.items())
 
 
 def _put_back(ai_how, vms: list[str], files: dict[str, dict[str, str]]) -> None:
     """The deployed files again, and the daemons on them, for the tests after."""
-    for vm in vms:
-        for file_name, text in files[vm].items():
-            ai_how("vm", "ssh", vm, "--", "sudo", "sh", "-c",
-                   f"echo {base64.b64encode(text.encode()).decode()} | base64 -d > /etc/slurm/{file_name}")
-    ai_how("vm", "ssh", vms[1], "--", "sudo", "rm", "-f", "/dev/nvidia0")
     # slurmctld first here: a slurmd that registers without the GPU with a slurmctld still
     # configured with it is drained for the missing gres.
-    ai_how("vm", "ssh", vms[0], "--", "sudo", "systemctl", "restart", "slurmctld")
-    for vm in vms[1:]:
-        ai_how("vm", "ssh", vm, "--", "sudo", "systemctl", "restart", "slurmd")
+    ai_how("vm", "ssh", vms[0], "--", "sudo", "sh", "-c", f"{_writes(files[vms[0]])} && systemctl restart slurmctld")
+    ai_how("vm", "ssh", vms[1], "--", "sudo", "sh", "-c",
+           f"{_writes(files[vms[1]])} && rm -f /dev/nvidia0 && systemctl restart slurmd")
+    for vm in vms[2:]:
+        ai_how("vm", "ssh", vm, "--", "sudo", "sh", "-c", f"{_writes(files[vm])} && systemctl restart slurmd")
 
     def idle() -> bool:
         states = dict(line.split() for line in ai_how("hpc", "ssh", "--", "sinfo", "--noheader", "--Node",
