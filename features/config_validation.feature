@@ -148,9 +148,33 @@ Feature: Validating a cluster configuration
       | [{tag: data, host_path: /tmp, mount_point: data}]                                                        | clusters.hpc.controller.virtio_fs_mounts[0].mount_point: 'data' must be an absolute path in the guest     |
       | [{tag: "bad tag", host_path: /tmp, mount_point: /data}]                                                  | clusters.hpc.controller.virtio_fs_mounts[0].tag: must be 1-36 letters, digits                             |
 
-  Scenario: A CPU topology must add up to the VM's vCPUs
+  Scenario: A config shaped like the predecessor's validates; each key ai-how does not act on is warned about
+    When I validate "tests/data/predecessor-shaped.yaml"
+    Then the exit code is 0
+    And the output says "is valid: 2 cluster(s), 6 VM(s), 1 GPU(s)"
+    And the warnings say "clusters.hpc.hardware.acceleration.cpu_features: accepted, not acted on: the guests get the CPU model's own features, not +vmx, +svm, +sse4.2, +avx2"
+    And the warnings say "clusters.hpc.hardware.acceleration.performance.cpu_pinning: accepted, not acted on: the vCPUs float over the host's CPUs"
+    And the warnings say "clusters.hpc.controller.virtio_fs_mounts[0]: owner, group, mode, options accepted, not acted on"
+    And the warnings say "clusters.hpc.storage.beegfs: BeeGFS is not in Debian: its mount_point /mnt/beegfs is the cluster's shared storage (storage.shared, backend virtiofs) on every node"
+    And the plan lists these VMs:
+      | name                        | role          | ip             | gpus         | auto_start |
+      | hpc-cluster-controller      | controller    | 192.168.100.10 |              | true       |
+      | hpc-cluster-compute-01      | compute       | 192.168.100.11 | 0000:01:00.0 | true       |
+      | hpc-cluster-compute-02      | compute       | 192.168.100.12 |              | true       |
+      | cloud-cluster-control-plane | control-plane | 192.168.200.10 |              | true       |
+      | cloud-cluster-cpu-worker-01 | cpu-worker    | 192.168.200.11 |              | true       |
+      | cloud-cluster-gpu-worker-01 | gpu-worker    | 192.168.200.12 | 0000:01:00.0 | false      |
+
+  Scenario: A cluster's CPU topology is a shape: each VM's vCPUs must divide into its sockets and threads
     Given the config "examples/minimal.yaml"
-    And its field "clusters.hpc.hardware" set to {acceleration: {enable_kvm: false, cpu_topology: {sockets: 1, cores: 2, threads: 1}}}
+    And its field "clusters.hpc.hardware" set to {acceleration: {enable_kvm: false, cpu_topology: {sockets: 2, cores: 4, threads: 1}}}
     When I validate it
     Then the exit code is 2
-    And the errors say "clusters.hpc.hardware.acceleration.cpu_topology: 1 socket × 2 cores × 1 thread is 2 vCPUs, but mini-hpc-controller has 1"
+    And the errors say "clusters.hpc.controller.cpu_cores: mini-hpc-controller has 1 vCPUs, which do not divide into the cluster's 2 socket(s) × 1 thread(s) per core (clusters.hpc.hardware.acceleration.cpu_topology): give it cpu_cores 2, or a cpu_topology of its own"
+
+  Scenario: A VM's own CPU topology must add up to its vCPUs
+    Given the config "examples/minimal.yaml"
+    And its field "clusters.hpc.controller.cpu_topology" set to {sockets: 1, cores: 2, threads: 1}
+    When I validate it
+    Then the exit code is 2
+    And the errors say "clusters.hpc.controller.cpu_topology: 1 socket(s) × 2 cores × 1 thread(s) is 2 vCPUs, but mini-hpc-controller has cpu_cores 1"

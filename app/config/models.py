@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     model_validator,
 )
@@ -23,6 +24,7 @@ from pydantic import (
 from ai_how.domain.pci import HEX_ID_PATTERN, normalize_pci_address
 
 from .addon_models import Mlops, Monitoring, Serving
+from .hardware_models import CpuTopology, Hardware
 from .kubernetes_models import KubernetesConfig
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
@@ -64,6 +66,11 @@ class VirtioFsMount(Strict):
     host_path: str
     mount_point: str
     readonly: bool = False
+    # The predecessor's keys: accepted, not acted on (a warning says so).
+    owner: Annotated[str, Field(pattern=USER_PATTERN)] | None = None
+    group: Annotated[str, Field(pattern=USER_PATTERN)] | None = None
+    mode: Annotated[str, Field(pattern=r"^0?[0-7]{3}$")] | None = None
+    options: Annotated[str, Field(pattern=r"^[A-Za-z0-9_=.,-]{1,200}$")] | None = None
 
 
 class VmConfig(Strict):
@@ -77,6 +84,7 @@ class VmConfig(Strict):
     base_image_path: OptionalPath = None
     base_image: ImageName | None = None
     virtio_fs_mounts: list[VirtioFsMount] = []
+    cpu_topology: CpuTopology | None = None  # this VM's own, instead of the cluster's shape
     pcie_passthrough: PciePassthrough | None = None
     worker_type: Literal["cpu", "gpu"] | None = None
     kubernetes_role: str | None = None
@@ -152,25 +160,6 @@ WorkerNodes = Annotated[
 UNION_TAGS = {"list-form", "groups-form", "partition-name", "partition-table"}
 
 
-class CpuTopology(Strict):
-    sockets: Annotated[int, Field(ge=1, le=64)] = 1
-    cores: Annotated[int, Field(ge=1, le=256)] = 1
-    threads: Annotated[int, Field(ge=1, le=8)] = 1
-
-
-class Acceleration(Strict):
-    enable_kvm: bool = True  # false: TCG, QEMU's emulator (slow, runs anywhere)
-    cpu_model: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] | None = None  # host-passthrough, host-model, or a named model
-    cpu_topology: CpuTopology | None = None
-
-
-class Hardware(BaseModel):
-    """``acceleration`` is honoured; other keys are kept as data."""
-
-    model_config = ConfigDict(extra="allow")
-    acceleration: Acceleration | None = None
-
-
 class ClusterBase(Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     base_image_path: OptionalPath = None
@@ -235,11 +224,42 @@ class SharedStorage(Strict):
     mount_point: str = "/shared"
 
 
+class BeeGfs(Strict):
+    """The predecessor's BeeGFS (not in Debian): its ``mount_point`` becomes the shared storage's."""
+
+    enabled: bool = False
+    mount_point: str = "/mnt/beegfs"
+    management_node: str | None = None
+    metadata_nodes: list[str] = []
+    storage_nodes: list[str] = []
+    client_config: Opaque = {}
+
+
+class VirtioFsSwitch(Strict):
+    enabled: bool = True
+
+
 class HpcStorage(BaseModel):
-    """``storage`` of the HPC cluster: ``shared``; its other keys are kept as they are."""
+    """``storage`` of the HPC cluster: ``shared``; the predecessor's ``beegfs`` and ``virtio_fs``;
+    other keys are kept as they are."""
 
     model_config = ConfigDict(extra="allow")
     shared: SharedStorage = SharedStorage()
+    beegfs: BeeGfs | None = None
+    _shared_from_beegfs: bool = PrivateAttr(default=False)
+    virtio_fs: VirtioFsSwitch | None = None
+
+    @model_validator(mode="after")
+    def _beegfs_mount_point(self) -> HpcStorage:
+        """An enabled BeeGFS without a ``shared`` section: the shared storage takes its place."""
+        if self.beegfs is not None and self.beegfs.enabled and "shared" not in self.model_fields_set:
+            self.shared = SharedStorage(mount_point=self.beegfs.mount_point)
+            self._shared_from_beegfs = True
+        return self
+
+    @property
+    def shared_from_beegfs(self) -> bool:
+        return self._shared_from_beegfs
 
 
 class HpcCluster(ClusterBase):

@@ -68,14 +68,28 @@ def gpu_units(devices: list[PciDevice]) -> tuple[GpuSpec, ...]:
                  for slot, funcs in sorted(by_slot.items()))
 
 
-def _acceleration(cluster: ClusterBase) -> Acceleration | None:
+def vm_topology(cluster: ClusterBase, config: VmConfig) -> tuple[int, int, int] | None:
+    """(sockets, cores, threads) of the VM: its own ``cpu_topology`` as written, or the cluster's
+    as a shape (sockets and threads kept, cores = vCPUs ÷ (sockets × threads); None where that
+    does not divide, which validation reports)."""
+    if config.cpu_topology is not None:
+        own = config.cpu_topology
+        return own.sockets, own.cores, own.threads
     wanted = cluster.hardware.acceleration if cluster.hardware is not None else None
-    if wanted is None:
+    shape = wanted.cpu_topology if wanted is not None else None
+    if shape is None or config.cpu_cores % (shape.sockets * shape.threads):
         return None
-    topology = wanted.cpu_topology
-    return Acceleration(enable_kvm=wanted.enable_kvm, cpu_model=wanted.cpu_model,
-                        sockets=topology.sockets if topology else None, cores=topology.cores if topology else None,
-                        threads=topology.threads if topology else None)
+    return shape.sockets, config.cpu_cores // (shape.sockets * shape.threads), shape.threads
+
+
+def _acceleration(cluster: ClusterBase, config: VmConfig) -> Acceleration | None:
+    wanted = cluster.hardware.acceleration if cluster.hardware is not None else None
+    topology = vm_topology(cluster, config)
+    if wanted is None and topology is None:
+        return None
+    sockets, cores, threads = topology or (None, None, None)
+    return Acceleration(enable_kvm=wanted.enable_kvm if wanted else True, cpu_model=wanted.cpu_model if wanted else None,
+                        sockets=sockets, cores=cores, threads=threads)
 
 
 def _shared(cluster: ClusterBase, role: str, has_guest: bool) -> tuple[SharedDirectory, ...]:
@@ -107,7 +121,7 @@ def _vm(cluster: ClusterBase, role: str, name: str, path: str, config: VmConfig,
         base_image=None if base_image_path else (config.base_image or cluster.base_image),
         shared_directories=_shared(cluster, role, has_guest) + tuple(
             SharedDirectory(m.tag, m.host_path, m.mount_point, m.readonly) for m in config.virtio_fs_mounts),
-        acceleration=_acceleration(cluster),
+        acceleration=_acceleration(cluster, config),
         admin_user=None if admin_user == DEFAULT_ADMIN_USER else admin_user,
     )
     return PlannedVm(VmPlan(name, cluster.name, role, spec), path, config)

@@ -16,6 +16,7 @@ from .findings import Finding
 from .models import ClusterConfig, PciDevice, WorkerGroups
 from .plan import PlannedCluster, PlannedVm, plan_clusters
 from .storage_checks import check_shared_directories, check_shared_storage
+from .tuning_checks import check_accepted_keys
 
 
 @dataclass(frozen=True)
@@ -190,17 +191,27 @@ def _shared_gpus(clusters: list[PlannedCluster], out: list[Finding]) -> list[Sha
 
 
 def _check_cpu_topology(clusters: list[PlannedCluster], out: list[Finding]) -> None:
+    """A VM's own topology gives its vCPUs; the cluster's shape divides each VM's vCPUs."""
     for cluster in clusters:
         hardware = cluster.section.hardware
-        topology = hardware.acceleration.cpu_topology if hardware and hardware.acceleration else None
-        if topology is None:
-            continue
-        vcpus = topology.sockets * topology.cores * topology.threads
+        shape = hardware.acceleration.cpu_topology if hardware and hardware.acceleration else None
         for vm in cluster.vms:
-            if vm.plan.spec.cpu_cores != vcpus:
-                out.append(Finding("error", f"{cluster.path}.hardware.acceleration.cpu_topology",
-                                   f"{topology.sockets} socket × {topology.cores} cores × {topology.threads} thread "
-                                   f"is {vcpus} vCPUs, but {vm.name} has {vm.plan.spec.cpu_cores}; make them agree"))
+            cpus, own = vm.config.cpu_cores, vm.config.cpu_topology
+            if own is not None:
+                if own.sockets * own.cores * own.threads != cpus:
+                    out.append(Finding("error", f"{vm.path}.cpu_topology", f"{own.sockets} socket(s) × {own.cores} "
+                                       f"cores × {own.threads} thread(s) is {own.sockets * own.cores * own.threads} "
+                                       f"vCPUs, but {vm.name} has cpu_cores {cpus}; make them agree"))
+                continue
+            if shape is None:
+                continue
+            per_core = shape.sockets * shape.threads
+            if cpus % per_core:
+                fits = sorted({max(per_core, cpus // per_core * per_core), (cpus // per_core + 1) * per_core})
+                out.append(Finding("error", f"{vm.path}.cpu_cores", f"{vm.name} has {cpus} vCPUs, which do not divide "
+                                   f"into the cluster's {shape.sockets} socket(s) × {shape.threads} thread(s) per core "
+                                   f"({cluster.path}.hardware.acceleration.cpu_topology): give it cpu_cores "
+                                   f"{' or '.join(map(str, fits))}, or a cpu_topology of its own"))
 
 
 def _check_kubernetes(config: ClusterConfig, clusters: list[PlannedCluster], kube_versions: list[str] | None,
@@ -311,5 +322,6 @@ def validate_config(config: ClusterConfig, kube_versions: list[str] | None = Non
     check_shared_directories(clusters, report.findings)
     check_shared_storage(clusters, report.findings)
     _check_cpu_topology(clusters, report.findings)
+    check_accepted_keys(clusters, report.findings)
     report.shared_gpus = _shared_gpus(clusters, report.findings)
     return report

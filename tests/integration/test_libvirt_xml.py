@@ -77,3 +77,17 @@ def test_pool_and_volume_xml_are_valid(tmp_path: Path) -> None:
 def test_macs_are_stable_and_distinct() -> None:
     assert mac_address("a") == mac_address("a") != mac_address("b")
     assert mac_address("a").startswith("52:54:00:")
+
+
+def test_the_predecessor_s_cluster_topology_is_a_shape_each_vm_takes_with_its_own_cores(tmp_path: Path) -> None:
+    """sockets 1 × 4 cores × 1 thread on a 4-vCPU controller and 8-vCPU computes: each VM keeps
+    one socket and one thread per core, and gets its vCPUs as cores; the XML validates."""
+    vms = {vm.plan.name: vm.plan for c in plan_clusters(load_config(REPO / "tests/data/predecessor-shaped.yaml"))
+           for vm in c.vms}
+    shapes = {}
+    for name in ("hpc-cluster-controller", "hpc-cluster-compute-01"):
+        xml = render_domain(vms[name], f"/pool/{name}.qcow2", "kvm")
+        validate(tmp_path, "domain", xml)
+        shapes[name] = ET.fromstring(xml).find("./cpu/topology").attrib
+    assert shapes == {"hpc-cluster-controller": {"sockets": "1", "dies": "1", "cores": "4", "threads": "1"},
+                      "hpc-cluster-compute-01": {"sockets": "1", "dies": "1", "cores": "8", "threads": "1"}}
