@@ -24,6 +24,12 @@ Feature: A stop never ends a SLURM job by surprise
       | hpc-cluster-compute-01 |
     And SLURM still runs job 42 on hpc-cluster-compute-01
 
+  Scenario: A job that is completing (its processes gone, SLURM cleaning up) does not refuse the stop
+    Given SLURM runs job 42 of alice named "train" on hpc-cluster-compute-01, completing
+    When I run "ai-how hpc stop examples/multi-gpu-clusters.yaml --timeout 1"
+    Then the exit code is 0
+    And libvirt shows hpc-cluster-compute-01 defined and shut off
+
   Scenario: A node without jobs stops as before
     When I run "ai-how vm stop hpc-cluster-compute-01 --timeout 1"
     Then the exit code is 0

@@ -58,6 +58,11 @@ def job_not_requeueable(slurm: FakeSlurm, job: str, user: str, name: str, node: 
     slurm.jobs_.append(Job(job, user, name, node, requeueable=False))
 
 
+@given(parsers.parse('SLURM runs job {job} of {user} named "{name}" on {node}, completing'))
+def job_completing(slurm: FakeSlurm, job: str, user: str, name: str, node: str) -> None:
+    slurm.jobs_.append(Job(job, user, name, node, state="COMPLETING"))
+
+
 @given("SLURM does not answer")
 def not_answering(slurm: FakeSlurm) -> None:
     slurm.answering = False

@@ -44,7 +44,7 @@ def test_nfs_storage_is_the_controller_s_disk_mounted_by_the_computes(tmp_path: 
         assert not (POOL_ROOT / "shared" / info["name"]).exists(), "nfs: nothing of it is on the host"
 
         mounted = ai_how("vm", "ssh", compute, "--", "sh", "-c",
-                         "ls /shared/aihow >/dev/null && findmnt -no FSTYPE,SOURCE -T /shared/aihow").stdout
+                         "ls /shared/aihow >/dev/null && findmnt -no FSTYPE,SOURCE -t nfs,nfs4 /shared").stdout
         assert mounted.split() == ["nfs4", f"{controller_ip}:/shared"], mounted
         weights = ai_how("vm", "ssh", compute, "--", "sh", "-c",
                          "mkdir -p /shared/aihow/trained && head -c 300000 /dev/urandom > /shared/aihow/trained/model.pkl"

@@ -291,6 +291,7 @@ def test_a_stop_never_ends_a_job_by_surprise_and_drained_nodes_resume_after_thei
     nodes = ai_how("hpc", "ssh", "--", "sinfo", "--noheader", "--Node", "--format", "%N %t").stdout
     assert f"{first} idle" in nodes and (f"{second} alloc" in nodes or f"{second} mix" in nodes), nodes
     ai_how("hpc", "ssh", "--", "scancel", job)
+    _wait_for(lambda: job_state(job) == "", 60, f"job {job} gone", every_s=1)
 
 
 def _gpu_node_is_accepted(ai_how, state: Path, controller: str, first: str, second: str, tmp_path: Path) -> None:

@@ -29,6 +29,9 @@ POLL_S = 5.0
 REQUEUE_WAIT_S = 120.0
 RESUME_WAIT_S = 90.0  # slurmctld answering after the guest that runs it is up
 LIVE = ("RUNNING", "COMPLETING", "CONFIGURING", "SUSPENDED")
+# A job whose processes have ended (COMPLETING: SLURM is cleaning up after it) holds no work a
+# stop could lose: it does not refuse one, though a drain still waits for it to be gone.
+ENDED = ("COMPLETING",)
 
 
 def slurm_of(store: EventStore, cluster: Cluster, slurm_at: SlurmAt) -> SlurmControl | None:
@@ -72,7 +75,8 @@ class JobsBeforeStop:
         whole = any(vm.role == "controller" for vm in stopping)
         computes = [vm.name for vm in stopping if vm.role == "compute"]
         try:
-            jobs = [j for j in slurm.jobs(None if whole else computes) if not whole or j.state in LIVE]
+            jobs = [j for j in slurm.jobs(None if whole else computes)
+                    if j.state not in ENDED and (not whole or j.state in LIVE)]
         except InfrastructureError as exc:
             if policy.mode == "force":
                 return [f"SLURM of {cluster.name} does not answer ({exc}); stopping {', '.join(names)} without "
