@@ -55,7 +55,7 @@ for _handlers in _ALL_EVENT_HANDLERS:
 
 
 # What a decision may be given: it reads, decides and saves, so the bus may run it again.
-DECISION_DEPENDENCIES = frozenset({"store", "live_topology", "views", "host_capacity"})
+DECISION_DEPENDENCIES = frozenset({"store", "live_topology", "views", "host_capacity", "host_hugepages"})
 
 
 def inject(handler: Callable[..., Any], dependencies: Mapping[str, Any]) -> Callable[..., Any]:
@@ -253,6 +253,7 @@ def bootstrap(
     dependencies = {"store": store, "hypervisor": hypervisor, "views": views, "live_topology": live,
                     "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guests,
                     "host_capacity": lambda: hypervisor.host_capacity(),
+                    "host_hugepages": lambda: hypervisor.free_hugepages(),
                     "image_builders": image_builders(env), "progress": progress,
                     "kubernetes": kubernetes,
                     "before_stop": before_stop(kube_nodes.DrainBeforeStop(store, kubernetes, progress),

@@ -87,7 +87,7 @@ class Acceleration:
 
 # Keys added after the first release: left out of a spec's dict while unset, so the digests
 # of VMs that do not use them stay what they were.
-_OPTIONAL = ("base_image", "base_image_sha256", "shared_directories", "acceleration", "admin_user")
+_OPTIONAL = ("base_image", "base_image_sha256", "shared_directories", "acceleration", "admin_user", "hugepages_kib")
 DEFAULT_ADMIN_USER = "aihow"
 
 
@@ -106,6 +106,7 @@ class VmSpec:
     shared_directories: tuple[SharedDirectory, ...] = ()
     acceleration: Acceleration | None = None
     admin_user: str | None = None  # the guest's login (None: DEFAULT_ADMIN_USER)
+    hugepages_kib: int | None = None  # memory backed by hugepages of this size (2048, 1048576)
 
     @property
     def login(self) -> str:
@@ -142,6 +143,7 @@ class VmSpec:
             shared_directories=tuple(SharedDirectory(**d) for d in data.get("shared_directories", ())),
             acceleration=Acceleration(**data["acceleration"]) if data.get("acceleration") else None,
             admin_user=data.get("admin_user"),
+            hugepages_kib=data.get("hugepages_kib"),
         )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +18,8 @@ from . import domains, networks, storage
 from .connection import HypervisorError, connect, libvirt_errors
 from .domains import Profile
 from .profiles import StartProfiles
-from .xml import network_name, render_domain, seed_name, shared_dir, spec_digest, volume_name
+from .shared_folders import ensure_shared_folders
+from .xml import console_log, network_name, render_domain, seed_name, shared_dir, spec_digest, volume_name
 
 
 class MissingBaseImage(UsageError):
@@ -31,26 +31,18 @@ class MissingBaseImage(UsageError):
 TRANSIENT_RETRIES = 1
 TRANSIENT_PAUSE_S = 1.0
 READY_POLL_S = 2.0
+HUGEPAGE_KIB = (2048, 1048576)  # x86's hugepage sizes
 
 Ready = Callable[[], tuple[bool, str]]
 
 
-def qemu_log_tail(name: str, lines: int = 3) -> str:
+def qemu_log_tail(name: str, lines: int = 3, path: str | None = None) -> str:
     try:
-        text = Path(f"/var/log/libvirt/qemu/{name}.log").read_text(errors="replace")
+        text = Path(path or f"/var/log/libvirt/qemu/{name}.log").read_text(errors="replace")
     except OSError:
         return ""
     tail = [line.strip() for line in text.strip().splitlines()[-lines:]]
     return " | ".join(tail)
-
-
-MIN_SHARED_FREE = 256 * 2**20  # below this, the first job's output or checkpoint fails: refuse the start
-
-
-def _existing(path: str) -> str:
-    while not os.path.exists(path) and os.path.dirname(path) != path:
-        path = os.path.dirname(path)
-    return path
 
 
 class LibvirtHypervisor(Hypervisor):
@@ -103,32 +95,10 @@ class LibvirtHypervisor(Hypervisor):
     def shared_storage(self, cluster: str, host_path: str = "") -> str:
         return host_path or shared_dir(self.pool_root, cluster)
 
-    def _ensure_shared(self, plan: ClusterPlan) -> list[str]:
-        """The host folders of the cluster's shared storage, made when absent (never emptied)."""
-        made = []
-        for path in sorted({self.shared_storage(plan.name, d.host_path) for vm in plan.vms
-                            for d in vm.spec.shared_directories if d.cluster_storage and d.from_host}):
-            free = shutil.disk_usage(_existing(path)).free
-            if free < MIN_SHARED_FREE:
-                raise HypervisorError(f"the disk of {plan.name}'s shared storage ({path}) is full: {free // 2**20} MiB "
-                                      "free; free space there, or give storage.shared.host_path another disk")
-            if os.path.isdir(path):
-                continue
-            if os.path.exists(path):
-                raise HypervisorError(f"the shared storage of {plan.name} would be {path}, which is a file; move it "
-                                      "aside or give storage.shared.host_path another folder")
-            try:
-                os.makedirs(path, mode=0o755)
-            except OSError as exc:
-                raise HypervisorError(f"cannot make the shared storage of {plan.name} at {path}: "
-                                      f"{exc.strerror}") from None
-            made.append(f"shared storage {path}")
-        return made
-
     def prepare_cluster(self, plan: ClusterPlan, seeds: dict[str, dict[str, str]] | None = None) -> PrepareReport:
         self._check_base_images(plan)
         report = PrepareReport()
-        report.created += self._ensure_shared(plan)  # first: a full disk refuses before anything is made
+        report.created += ensure_shared_folders(plan, self.shared_storage)  # first: a full disk refuses first
         net_created, net_differs = networks.ensure(self.conn, plan.name, plan.network, list(plan.vms))
         report.differs += net_differs
         if net_created:
@@ -199,8 +169,10 @@ class LibvirtHypervisor(Hypervisor):
                 return profile.name
             if outcome == "timeout":
                 domains.shutdown(dom, 0)
+                seen = qemu_log_tail(vm.name, 5, console_log(vm.name))
                 raise HypervisorError(f"{vm.name} ran but its guest did not answer SSH within {ready_wait_s:g}s "
-                                      f"({why}); see its console with 'ai-how vm console {vm.name}'")
+                                      f"({why}); its console is kept in {console_log(vm.name)}"
+                                      + (f", ending: {seen}" if seen else ""))
             state = domains.state_of(dom)
             self._force_off(dom)  # a guest KVM could not run is left paused: it must not linger
             log = qemu_log_tail(vm.name)
@@ -266,6 +238,22 @@ class LibvirtHypervisor(Hypervisor):
         with libvirt_errors("cannot read the host's node info"):
             info = self.conn.getInfo()  # [model, memory MiB, CPUs, MHz, NUMA nodes, sockets, cores, threads]
         return int(info[2]), int(info[1])
+
+    def free_hugepages(self) -> dict[int, int]:
+        import libvirt
+
+        free: dict[int, int] = {}
+        with libvirt_errors("cannot read the host's node info"):
+            cells = max(1, int(self.conn.getInfo()[4]))
+        for size in HUGEPAGE_KIB:
+            try:
+                found = self.conn.getFreePages([size], 0, cells)
+            except libvirt.libvirtError:
+                continue  # a size this host's kernel does not offer
+            counts = [by_size[size] for by_size in (found or {}).values() if size in by_size]
+            if counts:
+                free[size] = sum(counts)
+        return free
 
     def inspect_cluster(self, plan: ClusterPlan) -> ClusterOnHost:
         with libvirt_errors(f"cannot look at cluster {plan.name} in libvirt"):

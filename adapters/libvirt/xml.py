@@ -80,6 +80,14 @@ def _topology(vm: VmPlan) -> dict[str, int] | None:
     return {"sockets": a.sockets or 1, "cores": a.cores or 1, "threads": a.threads or 1}
 
 
+QEMU_LOG_DIR = Path("/var/log/libvirt/qemu")  # libvirt's own, for qemu:///system (virtlogd writes it)
+
+
+def console_log(name: str) -> str:
+    """Where a guest's serial console is kept (its last boot): readable after a failed start."""
+    return str(QEMU_LOG_DIR / f"{name}-console.log")
+
+
 def shared_dir(pool_root: str | Path, cluster: str) -> str:
     """Where an HPC cluster's shared storage lives on the host, unless its config says."""
     return str(Path(pool_root) / "shared" / cluster)
@@ -96,8 +104,9 @@ def render_domain(vm: VmPlan, disk_path: str, domain_type: str, managed: str = "
     return template.render(
         vm=vm, domain_type=domain_type, cpu_mode=cpu_mode, uuid=uuid, namespace=NAMESPACE, spec_digest=spec_digest(vm),
         seed_path=seed_path, topology=_topology(vm),
-        memory_kib=int(vm.spec.memory_gb * 1024 * 1024), disk_path=disk_path, mac=mac_address(vm.name),
+        memory_kib=int(vm.spec.memory_gb * 1024 * 1024), hugepages_kib=vm.spec.hugepages_kib, disk_path=disk_path, mac=mac_address(vm.name),
         network_name=network_name(vm.cluster), cards=_cards(vm), managed=managed,
+        console_log=console_log(vm.name) if vm.spec.has_os else None,
         shares=[(share.host_path or shared_dir(pool_root, vm.cluster), share.tag) for share in vm.spec.shared_directories
                 if share.from_host],
     )

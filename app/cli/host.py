@@ -16,7 +16,7 @@ host_app = typer.Typer(help="This machine: is it ready for GPU passthrough?", no
 def _capacity(cli, clusters, settings) -> list:
     """The capacity sums and the shared storage's free space, or why libvirt could not say."""
     from ai_how.app.errors import InfrastructureError
-    from ai_how.app.host.capacity import capacity, capacity_checks, to_start_of
+    from ai_how.app.host.capacity import capacity, capacity_checks, hugepage_checks, hugepages_needed, to_start_of
     from ai_how.app.host.checks import Check
     from ai_how.app.host.shared_storage import space_checks
 
@@ -28,8 +28,11 @@ def _capacity(cli, clusters, settings) -> list:
                       "start libvirtd (scripts/libvirt-up.sh) or give --libvirt-uri")]
     shared = {c.name: cli.hypervisor().shared_storage(c.name, d.host_path) for c in clusters for vm in c.vms
               for d in vm.plan.spec.shared_directories if d.cluster_storage and d.from_host}
-    return capacity_checks(capacity(cli.topology(), to_start_of(clusters), cpus, memory_mib, settings.host_reserve_gb,
-                                    settings.max_vcpu_ratio)) + space_checks(shared)
+    to_start = to_start_of(clusters)
+    needed = hugepages_needed(to_start, cli.topology())
+    pages = hugepage_checks(needed, cli.hypervisor().free_hugepages()) if needed else []
+    return capacity_checks(capacity(cli.topology(), to_start, cpus, memory_mib, settings.host_reserve_gb,
+                                    settings.max_vcpu_ratio)) + pages + space_checks(shared)
 
 
 MARKS = {"pass": "[green]pass[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}

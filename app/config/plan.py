@@ -82,6 +82,18 @@ def vm_topology(cluster: ClusterBase, config: VmConfig) -> tuple[int, int, int] 
     return shape.sockets, config.cpu_cores // (shape.sockets * shape.threads), shape.threads
 
 
+PAGE_KIB = {"2M": 2048, "1G": 1048576}
+
+
+def hugepages_kib(cluster: ClusterBase) -> int | None:
+    """The hugepage size (KiB) that backs the cluster's VMs' memory, if it asks for hugepages."""
+    wanted = cluster.hardware.acceleration if cluster.hardware is not None else None
+    if wanted is None:
+        return None
+    perf = wanted.performance
+    return PAGE_KIB[perf.hugepage_size] if perf.enable_hugepages or perf.memory_backing == "hugepages" else None
+
+
 def _acceleration(cluster: ClusterBase, config: VmConfig) -> Acceleration | None:
     wanted = cluster.hardware.acceleration if cluster.hardware is not None else None
     topology = vm_topology(cluster, config)
@@ -123,6 +135,7 @@ def _vm(cluster: ClusterBase, role: str, name: str, path: str, config: VmConfig,
             SharedDirectory(m.tag, m.host_path, m.mount_point, m.readonly) for m in config.virtio_fs_mounts),
         acceleration=_acceleration(cluster, config),
         admin_user=None if admin_user == DEFAULT_ADMIN_USER else admin_user,
+        hugepages_kib=hugepages_kib(cluster),
     )
     return PlannedVm(VmPlan(name, cluster.name, role, spec), path, config)
 

@@ -28,8 +28,6 @@ def _acceleration(cluster: PlannedCluster, out: list[Finding]) -> None:
         (bool(wanted.cpu_features), "cpu_features",
          f"the guests get the CPU model's own features, not {', '.join(wanted.cpu_features)}"),
         (wanted.numa_topology is not None, "numa_topology", "each guest is one NUMA node"),
-        (perf.enable_hugepages or perf.memory_backing == "hugepages", "performance.enable_hugepages",
-         "guest memory is in ordinary pages"),
         (perf.cpu_pinning, "performance.cpu_pinning", "the vCPUs float over the host's CPUs"),
         (perf.memory_backing == "memfd", "performance.memory_backing",
          "memfd backs only the VMs that share folders by virtiofs"),

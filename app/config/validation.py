@@ -214,6 +214,18 @@ def _check_cpu_topology(clusters: list[PlannedCluster], out: list[Finding]) -> N
                                    f"{' or '.join(map(str, fits))}, or a cpu_topology of its own"))
 
 
+def _check_hugepages(clusters: list[PlannedCluster], out: list[Finding]) -> None:
+    """Memory backed by hugepages is a whole number of them."""
+    for cluster in clusters:
+        for vm in cluster.vms:
+            page = vm.plan.spec.hugepages_kib
+            if page and (vm.config.memory_gb * 1024 * 1024) % page:
+                size = "1 GiB" if page == 1048576 else "2 MiB"
+                out.append(Finding("error", f"{vm.path}.memory_gb", f"{vm.name}'s {vm.config.memory_gb:g} GiB is not a "
+                                   f"whole number of {size} hugepages ({cluster.path}.hardware.acceleration.performance."
+                                   "hugepage_size): give a multiple of it"))
+
+
 def _check_kubernetes(config: ClusterConfig, clusters: list[PlannedCluster], kube_versions: list[str] | None,
                       out: list[Finding]) -> None:
     """Pod and service ranges apart from each other and from every cluster's subnet; the
@@ -323,5 +335,6 @@ def validate_config(config: ClusterConfig, kube_versions: list[str] | None = Non
     check_shared_storage(clusters, report.findings)
     _check_cpu_topology(clusters, report.findings)
     check_accepted_keys(clusters, report.findings)
+    _check_hugepages(clusters, report.findings)
     report.shared_gpus = _shared_gpus(clusters, report.findings)
     return report

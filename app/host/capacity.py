@@ -105,6 +105,53 @@ def capacity_checks(found: Capacity) -> list[Check]:
                    "or raise global.max_vcpu_ratio")]
 
 
+class HugepagesShort(DomainError):
+    """A start whose VMs' memory is backed by hugepages the host has not reserved (exit 1; no
+    --force: QEMU would fail to start it)."""
+
+
+def page_name(kib: int) -> str:
+    return "1 GiB" if kib == 1048576 else "2 MiB" if kib == 2048 else f"{kib} KiB"
+
+
+def hugepages_needed(to_start: list[Any], topology: Any) -> dict[int, list[tuple[str, int]]]:
+    """By page size: (VM, pages) of each VM to start (not already running) backed by hugepages."""
+    needed: dict[int, list[tuple[str, int]]] = {}
+    for vm in to_start:
+        kib = vm.spec.hugepages_kib
+        if kib and topology.vms.get(vm.name, {}).get("state") not in LIVE:
+            needed.setdefault(kib, []).append((vm.name, int(vm.spec.memory_gb * 1024 * 1024) // kib))
+    return needed
+
+
+def hugepage_checks(needed: dict[int, list[tuple[str, int]]], free: dict[int, int]) -> list[Check]:
+    checks = []
+    for kib, vms in sorted(needed.items()):
+        want, have = sum(n for _, n in vms), free.get(kib)
+        subject, who = f"hugepages: {page_name(kib)}", ", ".join(f"{name} ({n})" for name, n in vms)
+        pool = f"/sys/kernel/mm/hugepages/hugepages-{kib}kB/nr_hugepages"
+        if have is None:
+            checks.append(Check("fail", subject, f"{who} want {page_name(kib)} hugepages, which this host does not "
+                                f"offer", "choose hugepage_size 2M, or boot the host with 1 GiB pages "
+                                "(default_hugepagesz=1G hugepagesz=1G hugepages=N on its kernel command line)"))
+        elif have < want:
+            checks.append(Check("fail", subject, f"{want} pages of {page_name(kib)} for {who}, {have} free",
+                                f"reserve {want - have} more: echo $(( $(cat {pool}) + {want - have} )) > {pool} "
+                                "(and give them back when the VMs are gone)"))
+        else:
+            checks.append(Check("pass", subject, f"{want} pages of {page_name(kib)} for {who}, {have} free"))
+    return checks
+
+
+def enforce_hugepages(to_start: list[Any], topology: Any, free: dict[int, int]) -> None:
+    """Refuse a start whose hugepages are not free, before anything is made."""
+    failed = [c for c in hugepage_checks(hugepages_needed(to_start, topology), free) if c.status == "fail"]
+    if failed:
+        short = HugepagesShort("; ".join(f"{c.subject}: {c.message}" for c in failed) + ": nothing was started")
+        short.hint = "fix: " + "; ".join(c.fix for c in failed if c.fix)
+        raise short
+
+
 def enforce(found: Capacity, force: bool) -> dict[str, Any] | None:
     """Refuse a start beyond the limits; with ``force``, the snapshot to record (None: within them)."""
     failed = [c for c in capacity_checks(found) if c.status == "fail"]

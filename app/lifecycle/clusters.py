@@ -64,7 +64,7 @@ class VmBatchResult:
 
 
 def start_vms(command: StartVms, store: EventStore, host_capacity: Callable[[], tuple[int, int]],
-              live_topology: LiveTopology) -> VmBatchResult:
+              live_topology: LiveTopology, host_hugepages: Callable[[], dict[int, int]]) -> VmBatchResult:
     """Lease every GPU and record every start intent in one save: all of them or none; none
     beyond the host's capacity unless forced, and then the decision is recorded with them."""
     result = VmBatchResult()
@@ -72,7 +72,7 @@ def start_vms(command: StartVms, store: EventStore, host_capacity: Callable[[], 
     starting = [VmPlan(vm.name, vm.cluster, vm.role, vm.spec) for vm in loaded.vms if vm.state != VmState.RUNNING]
     clusters = {vm.cluster: store.get(cluster_id(vm.cluster)) for vm in loaded.vms}
     forced = guard(host_capacity, live_topology.catch_up(), starting, command.capacity,
-                   next(iter(clusters.values()), None))
+                   next(iter(clusters.values()), None), free_hugepages=host_hugepages)
     overridden = []
     if forced is not None:
         for name, cluster in clusters.items():
@@ -179,7 +179,8 @@ def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervis
     plan = resolve_images(command.plan, topology)
     recorded = store.get(cluster_id(plan.name))
     wanted_plans = [vm for vm in plan.vms if vm.spec.auto_start]
-    guard(hypervisor.host_capacity, topology, wanted_plans, command.capacity, recorded)  # before anything is made
+    guard(hypervisor.host_capacity, topology, wanted_plans, command.capacity, recorded,  # before anything is made
+          free_hugepages=hypervisor.free_hugepages)
     redefined = bus.handle(RedefineCluster(command.plan)) if command.redefine else RedefineResult()
     bus.handle(ProvisionCluster(plan, changed_ok=command.redefine))
     reserve_gb, max_vcpu_ratio = command.capacity.reserve_gb, command.capacity.max_vcpu_ratio

@@ -255,7 +255,8 @@ def _fits(store: EventStore, hypervisor: Hypervisor, topology: Any, holder: str 
         return
     try:
         guard(hypervisor.host_capacity, topology, [VmPlan(target.name, target.cluster, target.role, target.spec)],
-              CapacityPolicy(), store.get(cluster_id(target.cluster)), leaving=(holder,) if holder else ())
+              CapacityPolicy(), store.get(cluster_id(target.cluster)), leaving=(holder,) if holder else (),
+              free_hugepages=hypervisor.free_hugepages)
     except CapacityExceeded as refused:
         refused.hint = f"fix: {refused.fix}; nothing was drained or stopped"  # a move's --force requeues jobs
         raise

@@ -174,7 +174,7 @@ def plan_cluster(plan: ClusterPlan, store: EventStore, hypervisor: Hypervisor, t
     starting = _vm_actions(view, store, hypervisor, topology, plan, on_host, changes)
     recorded = store.read(cluster_id(plan.name))
     try:
-        guard(hypervisor.host_capacity, topology, starting, capacity, recorded)
+        guard(hypervisor.host_capacity, topology, starting, capacity, recorded, free_hugepages=hypervisor.free_hugepages)
     except CapacityExceeded as exc:
         view.add("refuse", "capacity", f"{exc} ({exc.hint})")
     if deploy:

@@ -39,7 +39,8 @@ def start_system(command: StartSystem, store: EventStore, bus: MessageBus, hyper
                  live_topology: LiveTopology) -> SystemStartResult:
     done: dict[str, ClusterStartResult] = {}
     wanted = [vm for plan in command.plans for vm in plan.vms if vm.spec.auto_start]
-    guard(hypervisor.host_capacity, live_topology.catch_up(), wanted, command.capacity, None)  # the platform fits, or nothing starts
+    guard(hypervisor.host_capacity, live_topology.catch_up(), wanted, command.capacity, None,  # the platform fits, or nothing starts
+          free_hugepages=hypervisor.free_hugepages)
     for plan in sorted(command.plans, key=lambda p: START_ORDER[p.kind]):
         try:
             done[plan.name] = bus.handle(StartCluster(plan, capacity=command.capacity))

@@ -99,6 +99,10 @@ class Hypervisor(Protocol):
     def host_capacity(self) -> tuple[int, int]:
         """(CPUs, memory in MiB) of the host, as libvirt's node info reports them."""
 
+    def free_hugepages(self) -> dict[int, int]:
+        """Free hugepages by size in KiB (2048, 1048576), over every NUMA node; a size the host
+        does not offer is absent."""
+
     def inspect_cluster(self, plan: ClusterPlan) -> ClusterOnHost:
         """The cluster's network, pool, disks and domains as they are; changes nothing."""
 

@@ -40,3 +40,37 @@ def test_minimal_cluster_lifecycle_on_qemu(cluster: dict, ai_how) -> None:
     assert f"aihow-{name}" not in virsh("net-list", "--all", "--name").split()
     assert f"aihow-{name}" not in virsh("pool-list", "--all", "--name").split()
     assert not Path(f"/var/lib/libvirt/images/ai-how-tests/{name}").exists()
+
+
+def test_hugepages_back_the_vms_memory_and_a_start_they_do_not_fit_is_refused(cluster: dict, ai_how) -> None:
+    """The firmware-only example with performance.enable_hugepages (2M): with too few reserved
+    the start is refused and nothing is defined; with enough, QEMU takes each VM's memory from
+    the pool (512 MiB = 256 pages each) and the destroy gives it back. The test reserves the
+    pages and gives them back."""
+    import yaml
+
+    config, vms = cluster["config"], cluster["vms"]
+    doc = yaml.safe_load(Path(config).read_text())
+    doc["clusters"]["hpc"]["hardware"] = {"acceleration": {"performance": {"enable_hugepages": True,
+                                                                          "hugepage_size": "2M"}}}
+    Path(config).write_text(yaml.safe_dump(doc))
+    pool = Path("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")
+    free = pool.parent / "free_hugepages"
+    before = int(pool.read_text())
+    try:
+        pool.write_text(str(before + 256))
+        refused = ai_how("hpc", "start", config, expect=1)
+        assert "768 pages of 2 MiB for" in refused.stderr and "nothing was started" in refused.stderr, refused.stderr
+        assert not set(vms) & set(virsh("list", "--all", "--name").split())
+
+        pool.write_text(str(before + 768))
+        assert int(pool.read_text()) == before + 768, "the kernel could not reserve the pages"
+        free_before = int(free.read_text())
+        ai_how("hpc", "start", config)
+        assert states(vms) == {vm: "running" for vm in vms}
+        assert free_before - int(free.read_text()) == 768
+        assert "<hugepages>" in virsh("dumpxml", vms[0])
+        ai_how("hpc", "destroy", config, "--yes", "--timeout", "2")
+        assert int(free.read_text()) == free_before
+    finally:
+        pool.write_text(str(before))
