@@ -45,14 +45,8 @@ def pytest_collection_modifyitems(config, items: list[pytest.Item]) -> None:
         if not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(TIMEOUTS_S[_tier(item)]))
     # Tests that change, then destroy, the shared real-guest cluster run after every test that uses it.
-    # Real-libvirt tests that boot no guest OS (the firmware-only ``cluster``) run before those
-    # that boot guests of their own: those guests then start once the shared cluster's have
-    # booted, on a host less crowded (the shared cluster is the run's longest path).
     items.sort(key=lambda item: (item.get_closest_marker("changes_shared_cluster") is not None)
-               + 2 * (item.get_closest_marker("destroys_shared_cluster") is not None)
-               + 0.5 * (item.get_closest_marker("real_libvirt") is not None
-                        and "cluster" not in getattr(item, "fixturenames", ())
-                        and "shared_cluster" not in getattr(item, "fixturenames", ())))
+               + 2 * (item.get_closest_marker("destroys_shared_cluster") is not None))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -235,11 +235,12 @@ def test_the_munge_key_is_in_no_event_view_output_or_artifact(shared_cluster: Sh
 
 
 @pytest.mark.changes_shared_cluster
-def test_a_stop_never_ends_a_job_by_surprise_and_drained_nodes_resume_after_their_next_start(
+def test_a_stop_never_ends_a_job_by_surprise_and_a_drained_node_resumes_after_its_next_start(
         shared_cluster: SharedCluster) -> None:
     """A stop with a job on the node is refused and the job runs on; --force requeues it and
-    stops; --drain waits for a short job to end, then stops; the stopped compute shows down;
-    the next start resumes both nodes ai-how drained, and the requeued job runs again."""
+    stops; --drain waits for a short job to end, then stops. The forced node's next start
+    resumes it (ai-how drained it) and its requeued job runs again; the one left stopped shows
+    down."""
     ai_how, config, (_, first, second) = shared_cluster.ai_how, shared_cluster.config, shared_cluster.vms
 
     def job_state(job: str) -> str:
@@ -264,7 +265,6 @@ def test_a_stop_never_ends_a_job_by_surprise_and_drained_nodes_resume_after_thei
     assert f"SLURM job(s) {job} requeued" in forced.stdout and f"stopped {second}" in forced.stdout, forced.stdout
     assert job_state(job) in ("PENDING", "REQUEUED"), "requeued: it waits for its node"
     assert events_of(second, "SlurmJobsRequeued") == [{"requeued": [job], "ended": []}]
-    stopped_at = time.monotonic()
 
     short = ai_how("hpc", "ssh", "--", "sbatch", "--parsable", "-w", first, "--wrap", "sleep 8; echo done").stdout.strip()
     _wait_for(lambda: job_state(short) == "RUNNING", 60, f"job {short} running on {first}", every_s=1)
@@ -273,25 +273,27 @@ def test_a_stop_never_ends_a_job_by_surprise_and_drained_nodes_resume_after_thei
     print(drained.stdout)
     assert f"SLURM node(s) {first} drained; their jobs ended in " in drained.stdout, drained.stdout
     assert f"stopped {first}" in drained.stdout
+    stopped_at = time.monotonic()
     assert (POOL_ROOT / "shared" / shared_cluster.name / "aihow" / f"slurm-{short}.out").read_text() == "done\n"
     assert [e["reason"].startswith("ai-how:") for e in events_of(first, "SlurmNodeDrained")] == [True]
 
-    down = _wait_for(lambda: (s := json.loads(ai_how("hpc", "status", config, "--json").stdout)["slurm"])
-                     and (s[second].startswith("down") or "not responding" in s[second]) and s, 240,
-                     f"{second} shown down by SLURM")
-    print(f"{second} shown down {time.monotonic() - stopped_at:.0f} s after its stop: {down}")
-
-    started = ai_how("hpc", "start", config)
+    # One node's start shows the resume (each guest's boot costs minutes on TCG); the other
+    # stays stopped, drained by ai-how, for the destroy that follows.
+    started = ai_how("vm", "start", second)
     shared_cluster.outputs.append(started)
-    assert f"started: {first}, {second}" in started.stdout or f"started: {second}, {first}" in started.stdout, \
-        started.stdout
-    for vm in (first, second):
-        assert len(events_of(vm, "SlurmNodeResumed")) == 1, vm
+    assert f"{second}: SLURM node resumed: it takes jobs again" in started.stdout + started.stderr, started
+    assert len(events_of(second, "SlurmNodeResumed")) == 1 and events_of(first, "SlurmNodeResumed") == []
     _wait_for(lambda: job_state(job) == "RUNNING", 120, f"the requeued job {job} running again on {second}")
     nodes = ai_how("hpc", "ssh", "--", "sinfo", "--noheader", "--Node", "--format", "%N %t").stdout
-    assert f"{first} idle" in nodes and (f"{second} alloc" in nodes or f"{second} mix" in nodes), nodes
+    assert f"{second} alloc" in nodes or f"{second} mix" in nodes, nodes
+    assert f"{first} drain" in nodes or f"{first} down" in nodes, nodes
     ai_how("hpc", "ssh", "--", "scancel", job)
     _wait_for(lambda: job_state(job) == "", 60, f"job {job} gone", every_s=1)
+    # By now (a boot later) SLURM has seen the stopped node go silent (SlurmdTimeout).
+    down = _wait_for(lambda: (s := json.loads(ai_how("hpc", "status", config, "--json").stdout)["slurm"])
+                     and (s[first].startswith("down") or "not responding" in s[first]) and s, 240,
+                     f"{first} shown down by SLURM")
+    print(f"{first} shown down {time.monotonic() - stopped_at:.0f} s after its stop: {down}")
 
 
 def _gpu_node_is_accepted(ai_how, state: Path, controller: str, first: str, second: str, tmp_path: Path) -> None:
