@@ -74,6 +74,11 @@ class SharedDirectory:
         return self.backend == "nfs" and not self.server
 
 
+def page_name(kib: int) -> str:
+    """A hugepage size as people write it: 2 MiB, 1 GiB."""
+    return "1 GiB" if kib == 1048576 else "2 MiB" if kib == 2048 else f"{kib} KiB"
+
+
 @dataclass(frozen=True)
 class Acceleration:
     """How the VM's CPU is provided; the defaults let ai-how pick the best start profile."""

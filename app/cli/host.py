@@ -28,10 +28,10 @@ def _capacity(cli, clusters, settings) -> list:
                       "start libvirtd (scripts/libvirt-up.sh) or give --libvirt-uri")]
     shared = {c.name: cli.hypervisor().shared_storage(c.name, d.host_path) for c in clusters for vm in c.vms
               for d in vm.plan.spec.shared_directories if d.cluster_storage and d.from_host}
-    to_start = to_start_of(clusters)
-    needed = hugepages_needed(to_start, cli.topology())
+    to_start, topology = to_start_of(clusters), cli.topology()
+    needed = hugepages_needed(to_start, topology)
     pages = hugepage_checks(needed, cli.hypervisor().free_hugepages()) if needed else []
-    return capacity_checks(capacity(cli.topology(), to_start, cpus, memory_mib, settings.host_reserve_gb,
+    return capacity_checks(capacity(topology, to_start, cpus, memory_mib, settings.host_reserve_gb,
                                     settings.max_vcpu_ratio)) + pages + space_checks(shared)
 
 

@@ -11,6 +11,7 @@ from ipaddress import IPv4Address
 
 from ai_how.domain.gpu_models import NVIDIA_VENDOR_ID, model_name
 from ai_how.domain.pci import slot_address
+from ai_how.domain.specs import page_name
 
 from .findings import Finding
 from .models import ClusterConfig, PciDevice, WorkerGroups
@@ -220,9 +221,8 @@ def _check_hugepages(clusters: list[PlannedCluster], out: list[Finding]) -> None
         for vm in cluster.vms:
             page = vm.plan.spec.hugepages_kib
             if page and (vm.config.memory_gb * 1024 * 1024) % page:
-                size = "1 GiB" if page == 1048576 else "2 MiB"
                 out.append(Finding("error", f"{vm.path}.memory_gb", f"{vm.name}'s {vm.config.memory_gb:g} GiB is not a "
-                                   f"whole number of {size} hugepages ({cluster.path}.hardware.acceleration.performance."
+                                   f"whole number of {page_name(page)} hugepages ({cluster.path}.hardware.acceleration.performance."
                                    "hugepage_size): give a multiple of it"))
 
 

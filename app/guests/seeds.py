@@ -23,7 +23,7 @@ def _yaml(data: Any, header: str = "") -> str:
     return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
-def user_data(vm: VmPlan, keys: KeyStore, subnet: str = "") -> str:
+def user_data(vm: VmPlan, keys: KeyStore, subnet: str) -> str:
     """``subnet``: the cluster's network, to which an NFS controller exports the shared storage."""
     _, platform_public = keys.platform_key()
     host_private, host_public = keys.host_key(vm.name)

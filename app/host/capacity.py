@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ai_how.domain.errors import DomainError
+from ai_how.domain.specs import page_name
 
 from .checks import Check
 
@@ -108,10 +109,6 @@ def capacity_checks(found: Capacity) -> list[Check]:
 class HugepagesShort(DomainError):
     """A start whose VMs' memory is backed by hugepages the host has not reserved (exit 1; no
     --force: QEMU would fail to start it)."""
-
-
-def page_name(kib: int) -> str:
-    return "1 GiB" if kib == 1048576 else "2 MiB" if kib == 2048 else f"{kib} KiB"
 
 
 def hugepages_needed(to_start: list[Any], topology: Any) -> dict[int, list[tuple[str, int]]]:

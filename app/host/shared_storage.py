@@ -39,12 +39,6 @@ class SharedStorage:
                 "host_path": self.host_path, "used_bytes": self.used_bytes, "free_bytes": self.free_bytes,
                 **({"controller": self.controller} if self.controller else {})}
 
-    @property
-    def where(self) -> str:
-        if self.host_path is not None:
-            return f"{self.host_path} on this host"
-        return f"{self.controller}'s disk"
-
 
 def _existing(path: str) -> str:
     """The folder itself or its nearest existing parent: where its free space is measured."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from ai_how.app.errors import UsageError
 from ai_how.app.ports import ImageRecipe
@@ -24,32 +25,29 @@ def role_dir(ansible_dir: Path, name: str) -> Path:
     return ansible_dir / "roles" / f"{name}-packages"
 
 
-def role_packages(ansible_dir: Path, name: str) -> tuple[str, ...]:
+def _role_defaults(ansible_dir: Path, name: str) -> tuple[Path, dict[str, Any]]:
     import yaml
 
-    variable = f"{name.replace('-', '_')}_packages"
     defaults = role_dir(ansible_dir, name) / "defaults" / "main.yml"
     try:
-        data = yaml.safe_load(defaults.read_text()) or {}
+        return defaults, yaml.safe_load(defaults.read_text()) or {}
     except OSError as exc:
         raise UsageError(f"cannot read the package list of {name} ({defaults}): {exc.strerror}") from None
+
+
+def role_lists(ansible_dir: Path, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The image's packages (``<name>_packages`` and ``_extra``) and the services they enable that
+    it carries off (``<name>_services_off``), from its role's defaults, read once."""
+    defaults, data = _role_defaults(ansible_dir, name)
+    variable = f"{name.replace('-', '_')}_packages"
     packages = list(data.get(variable) or []) + list(data.get(f"{variable}_extra") or [])
     if not packages or not all(isinstance(p, str) for p in packages):
         raise UsageError(f"{defaults}: '{variable}' must be a list of Debian package names")
-    return tuple(packages)
-
-
-def role_services_off(ansible_dir: Path, name: str) -> tuple[str, ...]:
-    """The services the image's packages enable that it carries off (``<name>_services_off``)."""
-    import yaml
-
-    variable = f"{name.replace('-', '_')}_services_off"
-    data = yaml.safe_load((role_dir(ansible_dir, name) / "defaults" / "main.yml").read_text()) or {}
-    services = list(data.get(variable) or [])
+    off = f"{name.replace('-', '_')}_services_off"
+    services = list(data.get(off) or [])
     if not all(isinstance(s, str) for s in services):
-        raise UsageError(f"{role_dir(ansible_dir, name)}/defaults/main.yml: '{variable}' must be a list of service "
-                         "names")
-    return tuple(services)
+        raise UsageError(f"{defaults}: '{off}' must be a list of service names")
+    return tuple(packages), tuple(services)
 
 
 def _files_digest(folder: Path) -> str:
@@ -64,11 +62,11 @@ def recipe(ansible_dir: Path, name: str, suite: str, builder: str) -> ImageRecip
         raise UsageError(f"unknown image {name!r}: ai-how builds {', '.join(sorted(IMAGES))}")
     if suite not in SUITES:
         raise UsageError(f"unknown Debian suite {suite!r}: choose {' or '.join(SUITES)}")
-    packages = role_packages(ansible_dir, name)
+    packages, services_off = role_lists(ansible_dir, name)
     role = _files_digest(role_dir(ansible_dir, name))
     shape = {"name": name, "suite": suite, "packages": sorted(packages), "role": role, "builder": builder}
     digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()
-    return ImageRecipe(name, suite, packages, role, builder, digest, role_services_off(ansible_dir, name))
+    return ImageRecipe(name, suite, packages, role, builder, digest, services_off)
 
 
 def file_name(recipe: ImageRecipe) -> str:
