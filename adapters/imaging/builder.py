@@ -73,6 +73,17 @@ def apt_proxy() -> str | None:
     return value or None
 
 
+# The modules what ai-how's seeds ask for need (hostname, users, SSH keys, growpart, mounts,
+# write_files, runcmd), and no other: each module is loaded and run on a one-vCPU TCG guest's
+# first boot, where Debian's lists (keyboard, locale, apt, keys-to-console...) cost ~6 s.
+CLOUD_INIT_MODULES = (
+    "cloud_init_modules: [write_files, growpart, resizefs, mounts, set_hostname, update_hostname, "
+    "update_etc_hosts, users_groups, ssh]\n"
+    "cloud_config_modules: [runcmd]\n"
+    "cloud_final_modules: [scripts_per_once, scripts_per_boot, scripts_per_instance, scripts_user, "
+    "final_message]\n")
+
+
 def _customize(root: Path, root_uuid: str) -> None:
     """What turns an installed tree into a golden image (run on the host, on the tree)."""
     (root / "etc/fstab").write_text(f"UUID={root_uuid} / ext4 errors=remount-ro 0 1\n")
@@ -85,7 +96,12 @@ def _customize(root: Path, root_uuid: str) -> None:
         "# Written by ai-how's image builder.\n"
         "datasource_list: [NoCloud, None]\n"
         "growpart: {mode: auto, devices: ['/']}\n"
-        "resize_rootfs: true\n")
+        "resize_rootfs: true\n"
+        + CLOUD_INIT_MODULES)
+    # The seeds lock every password; set-passwords, which would say this, is not run.
+    sshd = root / "etc/ssh/sshd_config.d"
+    sshd.mkdir(parents=True, exist_ok=True)
+    (sshd / "ai-how.conf").write_text("# Written by ai-how's image builder: keys only.\nPasswordAuthentication no\n")
     (root / "etc/network/interfaces.d").mkdir(parents=True, exist_ok=True)
     interfaces = root / "etc/network/interfaces"
     if not interfaces.exists():
