@@ -24,6 +24,15 @@ VFIO = "vfio-pci"
 LOCK_FILE = "run/lock/ai-how-pci.lock"
 
 
+
+def cpu_flags_of(cpuinfo: str) -> frozenset[str]:
+    """The first CPU's ``flags`` line of /proc/cpuinfo (every CPU of a host has the same)."""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return frozenset(value.split())
+    return frozenset()
+
 class SysfsError(InfrastructureError):
     """sysfs refused, failed or did not answer in time."""
 
@@ -124,6 +133,16 @@ class SysfsPciHost(PciHost):
 
     def vfio_available(self) -> bool:
         return (self.drivers / VFIO).is_dir() or (self.root / "sys/module/vfio_pci").is_dir()
+
+    def cpu_flags(self) -> frozenset[str]:
+        return cpu_flags_of(self._read(self.root / "proc/cpuinfo"))
+
+    def kvm_nested(self) -> bool | None:
+        for module in ("kvm_intel", "kvm_amd"):
+            value = self._read(self.root / "sys/module" / module / "parameters/nested").strip()
+            if value:
+                return value in ("Y", "1")
+        return None
 
     def kvm_usable(self) -> bool:
         kvm = self.root / "dev/kvm"

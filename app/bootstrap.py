@@ -55,7 +55,8 @@ for _handlers in _ALL_EVENT_HANDLERS:
 
 
 # What a decision may be given: it reads, decides and saves, so the bus may run it again.
-DECISION_DEPENDENCIES = frozenset({"store", "live_topology", "views", "host_capacity", "host_hugepages"})
+DECISION_DEPENDENCIES = frozenset({"store", "live_topology", "views", "host_capacity", "host_hugepages",
+                                   "host_cpu_layout", "numa_node_of"})
 
 
 def inject(handler: Callable[..., Any], dependencies: Mapping[str, Any]) -> Callable[..., Any]:
@@ -254,6 +255,8 @@ def bootstrap(
                     "pci_host": pci_host, "bus": bus, "timing": timing, "keys": keys, "guests": guests,
                     "host_capacity": lambda: hypervisor.host_capacity(),
                     "host_hugepages": lambda: hypervisor.free_hugepages(),
+                    "host_cpu_layout": lambda: hypervisor.host_cpu_layout(),
+                    "numa_node_of": lambda address: getattr(pci_host.function(address), "numa_node", None),
                     "image_builders": image_builders(env), "progress": progress,
                     "kubernetes": kubernetes,
                     "before_stop": before_stop(kube_nodes.DrainBeforeStop(store, kubernetes, progress),

@@ -77,3 +77,7 @@ class JobsRunning(DomainError):
 
 class SchedulerUnavailable(DomainError):
     """The scheduler that must be asked before a stop does not answer."""
+
+
+class CpusUnavailable(DomainError):
+    """A pinned VM's start cannot get host CPUs no other running pinned VM holds."""

@@ -51,3 +51,8 @@ def move_id(pci_address: str) -> UUID:
 @lru_cache(maxsize=1024)
 def model_id(name: str) -> UUID:
     return uuid5(AI_HOW_NAMESPACE, f"model:{name}")
+
+
+def host_cpus_id() -> UUID:
+    """The one record of which host CPUs pinned VMs hold."""
+    return uuid5(AI_HOW_NAMESPACE, "host-cpus")

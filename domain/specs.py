@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .cpus import Pins
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class SharedDirectory:
     readonly: bool = False
     backend: str = "virtiofs"
     server: str = ""
+    owner: str = ""  # a read-write folder's owner, group and mode in the guest, set at first boot
+    group: str = ""
+    mode: str = ""
+    options: str = ""  # mount options beside ai-how's own
 
     @property
     def cluster_storage(self) -> bool:
@@ -58,7 +65,7 @@ class SharedDirectory:
         """Without the NFS fields where they are the defaults: a virtiofs folder's record (and the
         spec digest of every VM defined before NFS) stays as it was."""
         data = asdict(self)
-        for key in ("backend", "server"):
+        for key in ("backend", "server", "owner", "group", "mode", "options"):
             if data[key] == SharedDirectory.__dataclass_fields__[key].default:
                 del data[key]
         return data
@@ -88,11 +95,31 @@ class Acceleration:
     sockets: int | None = None
     cores: int | None = None
     threads: int | None = None
+    features: tuple[str, ...] = ()  # +flag (required) / -flag (disabled), as the config writes them
+    nested: bool = False  # the guest gets the host's vmx or svm
+
+    def to_dict(self) -> dict[str, Any]:
+        """Without the keys added later where unset: an older VM's spec digest stays what it was."""
+        data = asdict(self)
+        data["features"] = list(self.features)
+        for key in ("features", "nested"):
+            if not data[key]:
+                del data[key]
+        return data
+
+
+@dataclass(frozen=True)
+class NumaCellSpec:
+    """One guest NUMA node: its vCPUs as libvirt writes them (0-3) and its memory."""
+
+    cpus: str
+    memory_kib: int
 
 
 # Keys added after the first release: left out of a spec's dict while unset, so the digests
 # of VMs that do not use them stay what they were.
-_OPTIONAL = ("base_image", "base_image_sha256", "shared_directories", "acceleration", "admin_user", "hugepages_kib")
+_OPTIONAL = ("base_image", "base_image_sha256", "shared_directories", "acceleration", "admin_user", "hugepages_kib",
+             "cpu_pinning", "numa_cells")
 DEFAULT_ADMIN_USER = "aihow"
 
 
@@ -112,6 +139,8 @@ class VmSpec:
     acceleration: Acceleration | None = None
     admin_user: str | None = None  # the guest's login (None: DEFAULT_ADMIN_USER)
     hugepages_kib: int | None = None  # memory backed by hugepages of this size (2048, 1048576)
+    cpu_pinning: bool = False  # each vCPU on a host CPU of its own, chosen at each start (domain.cpus)
+    numa_cells: tuple[NumaCellSpec, ...] = ()  # the guest's NUMA nodes; none: one
 
     @property
     def login(self) -> str:
@@ -127,6 +156,8 @@ class VmSpec:
         data["gpus"] = list(self.gpus)
         data["devices"] = [asdict(d) for d in self.devices]
         data["shared_directories"] = [d.to_dict() for d in self.shared_directories]
+        data["acceleration"] = self.acceleration.to_dict() if self.acceleration else None
+        data["numa_cells"] = [asdict(c) for c in self.numa_cells]
         for key in _OPTIONAL:
             if not data[key]:
                 del data[key]
@@ -146,10 +177,18 @@ class VmSpec:
             base_image=data.get("base_image"),
             base_image_sha256=data.get("base_image_sha256"),
             shared_directories=tuple(SharedDirectory(**d) for d in data.get("shared_directories", ())),
-            acceleration=Acceleration(**data["acceleration"]) if data.get("acceleration") else None,
+            acceleration=_acceleration(data.get("acceleration")),
             admin_user=data.get("admin_user"),
             hugepages_kib=data.get("hugepages_kib"),
+            cpu_pinning=data.get("cpu_pinning", False),
+            numa_cells=tuple(NumaCellSpec(**c) for c in data.get("numa_cells", ())),
         )
+
+
+def _acceleration(data: dict[str, Any] | None) -> Acceleration | None:
+    if not data:
+        return None
+    return Acceleration(**{**data, "features": tuple(data.get("features", ()))})
 
 
 @dataclass(frozen=True)
@@ -158,6 +197,7 @@ class VmPlan:
     cluster: str
     role: str
     spec: VmSpec
+    pins: Pins | None = None  # where a pinned VM's vCPUs run this start (chosen at start, not configured)
 
 
 @dataclass(frozen=True)

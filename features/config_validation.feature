@@ -152,9 +152,8 @@ Feature: Validating a cluster configuration
     When I validate "tests/data/predecessor-shaped.yaml"
     Then the exit code is 0
     And the output says "is valid: 2 cluster(s), 6 VM(s), 1 GPU(s)"
-    And the warnings say "clusters.hpc.hardware.acceleration.cpu_features: accepted, not acted on: the guests get the CPU model's own features, not +vmx, +svm, +sse4.2, +avx2"
-    And the warnings say "clusters.hpc.hardware.acceleration.performance.cpu_pinning: accepted, not acted on: the vCPUs float over the host's CPUs"
-    And the warnings say "clusters.hpc.controller.virtio_fs_mounts[0]: owner, group, mode, options accepted, not acted on"
+    And the warnings say "clusters.hpc.hardware.acceleration.cpu_features: +vmx and +svm: no CPU has both (Intel's and AMD's virtualisation); the one this host's CPU lacks is left out at each start"
+    And the warnings say "clusters.hpc.controller.virtio_fs_mounts[0]: owner, group, mode not acted on: a read-only mount keeps the host folder's own owner and mode"
     And the warnings say "clusters.hpc.storage.beegfs: BeeGFS is not in Debian: its mount_point /mnt/beegfs is the cluster's shared storage (storage.shared, backend virtiofs) on every node"
     And the plan lists these VMs:
       | name                        | role          | ip             | gpus         | auto_start |
@@ -178,3 +177,17 @@ Feature: Validating a cluster configuration
     When I validate it
     Then the exit code is 2
     And the errors say "clusters.hpc.controller.cpu_topology: 1 socket(s) × 2 cores × 1 thread(s) is 2 vCPUs, but mini-hpc-controller has cpu_cores 1"
+
+  Scenario: A CPU feature libvirt does not know is refused, naming it
+    Given the config "examples/minimal.yaml"
+    And its field "clusters.hpc.hardware" set to {acceleration: {cpu_features: ["+avx2", "+avx9000"]}}
+    When I validate it
+    Then the exit code is 2
+    And the errors say "clusters.hpc.hardware.acceleration.cpu_features[1]: 'avx9000' is not a CPU feature libvirt knows (e.g. avx2, vmx, svm, pdpe1gb); fix or remove it"
+
+  Scenario: Guest NUMA cells must cover each VM's vCPUs and memory
+    Given the config "examples/minimal.yaml"
+    And its field "clusters.hpc.hardware" set to {acceleration: {numa_topology: [{cpus: "0", memory_gb: 0.5}, {cpus: "1", memory_gb: 0.5}]}}
+    When I validate it
+    Then the exit code is 2
+    And the errors say "clusters.hpc.hardware.acceleration.numa_topology: the cells give vCPUs 0,1 and 1 GiB, but mini-hpc-controller has 1 vCPUs and 1 GiB: make them agree, or null (one node)"

@@ -98,3 +98,14 @@ Feature: Is this host ready to pass its GPUs through?
     Then the exit code is 0
     And the output says "GPU 0000:01:00.0 was free but still on vfio-pci; given back to its host drivers"
     And on the host 0000:01:00.0 is bound to nvidia and 0000:01:00.1 to snd_hda_intel
+
+  Scenario: Nested virtualisation, CPU features and pinned vCPUs against this host
+    Given a host with the example's cards whose Intel CPU has "fpu vmx sse4_2 avx2" and kvm_intel nested=N
+    And the config "tests/data/predecessor-shaped.yaml" with these fields:
+      | field                                          | value |
+      | clusters.hpc.hardware.acceleration.enable_nested | true  |
+    When I run "ai-how host check {config}"
+    Then the output says "warn  nested: hpc-cluster asks for enable_nested, but kvm_intel has nested=0: the guests get no vmx/svm"
+    And the output says "fix: with no VM running: echo 'options kvm_intel nested=1' > /etc/modprobe.d/kvm-nested.conf; modprobe -r kvm_intel; modprobe kvm_intel"
+    And the output says "warn  cpu_features: this host's CPU lacks +svm (hpc-cluster): left out of the guests' CPU at each start"
+    And the output says "pass  cpu pinning: 20 pinned vCPUs (hpc-cluster-compute-01: 8, hpc-cluster-compute-02: 8, hpc-cluster-controller: 4) on 32 host CPUs, 32 free"

@@ -14,12 +14,12 @@ from ai_how.app.ports import ClusterOnHost, DomainInfo, DomainState, Hypervisor,
 from ai_how.app.waiting import poll
 from ai_how.domain.specs import ClusterPlan, VmPlan
 
-from . import domains, networks, storage
+from . import domains, host_cpus, networks, storage
 from .connection import HypervisorError, connect, libvirt_errors
 from .domains import Profile
 from .profiles import StartProfiles
 from .shared_folders import ensure_shared_folders
-from .xml import console_log, network_name, render_domain, seed_name, shared_dir, spec_digest, volume_name
+from .xml import console_log, cpu_features, network_name, render_domain, seed_name, shared_dir, spec_digest, volume_name
 
 
 class MissingBaseImage(UsageError):
@@ -67,9 +67,11 @@ class LibvirtHypervisor(Hypervisor):
         return str(self.pool_root / vm.cluster / seed_name(vm.name)) if vm.spec.has_os else None
 
     def _define(self, vm: VmPlan, disk_path: str, profile: Profile, uuid: str | None = None) -> Any:
-        return domains.define(self.conn, render_domain(vm, disk_path, profile.domain_type, pool_root=self.pool_root,
-                                                       cpu_mode=profile.cpu_mode,
-                                                       uuid=uuid, seed_path=self._seed_path(vm)))
+        return domains.define(self.conn, self._render(vm, disk_path, profile, uuid))
+
+    def _render(self, vm: VmPlan, disk_path: str, profile: Profile, uuid: str | None) -> str:
+        return render_domain(vm, disk_path, profile.domain_type, pool_root=self.pool_root, cpu_mode=profile.cpu_mode,
+                             uuid=uuid, seed_path=self._seed_path(vm), host_flags=host_cpus.cpu_flags())
 
     def _check_base_images(self, plan: ClusterPlan) -> None:
         for vm in plan.vms:
@@ -147,8 +149,12 @@ class LibvirtHypervisor(Hypervisor):
         deaths: list[str] = []
         while candidates:
             profile = candidates.pop(0)
-            if domains.profile_of(dom) != (profile.domain_type, profile.cpu_mode):
-                dom = self._define(vm, disk, profile, uuid=dom.UUIDString())
+            if vm.pins is not None or domains.profile_of(dom) != (profile.domain_type, profile.cpu_mode):
+                dom = self._define(vm, disk, profile, uuid=dom.UUIDString())  # this start's pins, if pinned
+            for left_out in cpu_features(vm, profile.domain_type, profile.cpu_mode, host_cpus.cpu_flags())[1]:
+                say(f"CPU feature {left_out} left out")
+            if vm.pins is not None:
+                say(f"pinned: {vm.pins.describe()}")
             try:
                 self._start(dom, wait_s)
             except HypervisorError as refused:
@@ -255,6 +261,10 @@ class LibvirtHypervisor(Hypervisor):
                 free[size] = sum(counts)
         return free
 
+    def host_cpu_layout(self) -> dict[int, list[int]]:
+        layout = host_cpus.layout(self._capabilities())
+        return layout or {0: list(range(self.host_capacity()[0]))}
+
     def inspect_cluster(self, plan: ClusterPlan) -> ClusterOnHost:
         with libvirt_errors(f"cannot look at cluster {plan.name} in libvirt"):
             net = networks.lookup(self.conn, plan.name)
@@ -282,8 +292,7 @@ class LibvirtHypervisor(Hypervisor):
 
     def domain_xml(self, vm: VmPlan) -> str:
         dom, _, disk, profile = self._defined_as(vm)
-        return render_domain(vm, disk, profile.domain_type, cpu_mode=profile.cpu_mode, pool_root=self.pool_root,
-                             uuid=dom.UUIDString() if dom is not None else None, seed_path=self._seed_path(vm))
+        return self._render(vm, disk, profile, dom.UUIDString() if dom is not None else None)
 
     def redefine_vm(self, vm: VmPlan) -> list[str]:
         dom, volume, disk, profile = self._defined_as(vm)

@@ -11,6 +11,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
+from ai_how.domain.cpus import cpu_list, has_flag
 from ai_how.domain.ids import mac_address
 from ai_how.domain.pci import PciAddress
 from ai_how.domain.specs import VmPlan
@@ -93,9 +94,30 @@ def shared_dir(pool_root: str | Path, cluster: str) -> str:
     return str(Path(pool_root) / "shared" / cluster)
 
 
+NESTED = ("vmx", "svm")  # Intel's and AMD's virtualisation: a guest with either can run VMs
+
+
+def cpu_features(vm: VmPlan, domain_type: str, cpu_mode: str | None,
+                 host_flags: frozenset[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """The ``<feature>`` elements the domain gets (sign, name), and what is left out and why: a
+    feature this host's CPU lacks (never a start that fails), any under TCG, whose emulated CPU
+    has its own, and ``enable_nested`` where the host has neither vmx nor svm."""
+    wanted = vm.spec.acceleration
+    if wanted is None or not (wanted.features or wanted.nested):
+        return [], []
+    asked = [(f[0], f[1:]) for f in wanted.features]
+    if wanted.nested:
+        own = [("+", name) for name in NESTED if has_flag(host_flags, name)]
+        asked += own or [("+", "vmx")]
+    if domain_type != "kvm" or cpu_mode is None:
+        return [], [f"{s}{n} (TCG emulates a CPU of its own)" for s, n in asked]
+    kept = [(s, n) for s, n in asked if s == "-" or has_flag(host_flags, n)]
+    return list(dict.fromkeys(kept)), [f"{s}{n} (this host's CPU lacks it)" for s, n in asked if (s, n) not in kept]
+
+
 def render_domain(vm: VmPlan, disk_path: str, domain_type: str, managed: str = "no",
                   cpu_mode: str | None = None, uuid: str | None = None, seed_path: str | None = None,
-                  pool_root: str | Path = DEFAULT_POOL_ROOT) -> str:
+                  pool_root: str | Path = DEFAULT_POOL_ROOT, host_flags: frozenset[str] = frozenset()) -> str:
     """``managed="no"``: ai-how binds GPUs to vfio-pci itself, around each lease. ``cpu_mode`` None
     leaves QEMU's default CPU model; 'host-passthrough' and 'host-model' need KVM; any other
     value names a QEMU CPU model. ``uuid`` is given when an existing domain is redefined;
@@ -103,7 +125,8 @@ def render_domain(vm: VmPlan, disk_path: str, domain_type: str, managed: str = "
     template = environment().get_template(ROLE_TEMPLATES[vm.role])
     return template.render(
         vm=vm, domain_type=domain_type, cpu_mode=cpu_mode, uuid=uuid, namespace=NAMESPACE, spec_digest=spec_digest(vm),
-        seed_path=seed_path, topology=_topology(vm),
+        seed_path=seed_path, topology=_topology(vm), cpu_list=cpu_list,
+        features=cpu_features(vm, domain_type, cpu_mode, host_flags)[0],
         memory_kib=int(vm.spec.memory_gb * 1024 * 1024), hugepages_kib=vm.spec.hugepages_kib, disk_path=disk_path, mac=mac_address(vm.name),
         network_name=network_name(vm.cluster), cards=_cards(vm), managed=managed,
         console_log=console_log(vm.name) if vm.spec.has_os else None,

@@ -19,6 +19,7 @@ def _capacity(cli, clusters, settings) -> list:
     from ai_how.app.host.capacity import capacity, capacity_checks, hugepage_checks, hugepages_needed, to_start_of
     from ai_how.app.host.checks import Check
     from ai_how.app.host.shared_storage import space_checks
+    from ai_how.app.host.tuning import pinning_checks
 
     try:
         cli.reconciled(settings.libvirt_uri, strict=False)
@@ -31,8 +32,9 @@ def _capacity(cli, clusters, settings) -> list:
     to_start, topology = to_start_of(clusters), cli.topology()
     needed = hugepages_needed(to_start, topology)
     pages = hugepage_checks(needed, cli.hypervisor().free_hugepages()) if needed else []
+    pins = pinning_checks(clusters, cli.hypervisor().host_cpu_layout(), topology)
     return capacity_checks(capacity(topology, to_start, cpus, memory_mib, settings.host_reserve_gb,
-                                    settings.max_vcpu_ratio)) + pages + space_checks(shared)
+                                    settings.max_vcpu_ratio)) + pages + pins + space_checks(shared)
 
 
 MARKS = {"pass": "[green]pass[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
@@ -58,7 +60,9 @@ def check(ctx: typer.Context,
     cli = state(ctx)
     checks = host_checks(cli.pci_host(), clusters, find_virtiofsd())
     if clusters is not None:
-        checks += _capacity(cli, clusters, parsed.global_)
+        from ai_how.app.host.tuning import feature_checks
+
+        checks += feature_checks(cli.pci_host(), clusters) + _capacity(cli, clusters, parsed.global_)
     failed = [c for c in checks if c.status == "fail"]
     if json_output:
         print_json({"ready": not failed, "checks": [c.as_dict() for c in checks]})

@@ -82,6 +82,10 @@ def vm_lines(vm: VmRow) -> list[str]:
         f"  libvirt: {vm.domain_state} · guest: {vm.guest}" + (f" · image {vm.image}" if vm.image else ""),
         f"  GPUs configured: {', '.join(vm.gpus_configured) or 'none'} · held: {', '.join(vm.gpus_held) or 'none'}",
     ]
+    if vm.pins:
+        from ai_how.domain.cpus import Pins
+
+        lines.append(f"  pinned: {Pins.from_dict(vm.pins).describe()}")
     if vm.last_error:
         lines.append(f"  last start failed: {vm.last_error}")
     return lines

@@ -34,6 +34,10 @@ def render_tree(tree: dict[str, Any], title: str) -> Any:
             guest = f" · guest {vm['guest']}" if vm.get("guest") else ""
             leaf = node.add(f"{vm['name']} · {vm['ip'] or '-'} · {_status(vm['state'])}{guest} · {vm['cpu_cores']} vCPU · "
                             f"{vm['memory_gb']:g} GB · {vm['role']}{manual}")
+            if vm.get("pins"):
+                from ai_how.domain.cpus import Pins
+
+                leaf.add(f"[cyan]pinned: {Pins.from_dict(vm['pins']).describe()}[/cyan]")
             for gpu in vm["gpus"]:
                 line = (f"[magenta]GPU {gpu['pci_address']} {gpu['model']}[/magenta] "
                         f"({', '.join(gpu['functions'])}) · {gpu['allocation']}")

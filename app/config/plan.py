@@ -22,6 +22,7 @@ from ai_how.domain.specs import (
     ClusterPlan,
     DeviceFunction,
     GpuSpec,
+    NumaCellSpec,
     SharedDirectory,
     VmPlan,
     VmSpec,
@@ -101,7 +102,21 @@ def _acceleration(cluster: ClusterBase, config: VmConfig) -> Acceleration | None
         return None
     sockets, cores, threads = topology or (None, None, None)
     return Acceleration(enable_kvm=wanted.enable_kvm if wanted else True, cpu_model=wanted.cpu_model if wanted else None,
-                        sockets=sockets, cores=cores, threads=threads)
+                        sockets=sockets, cores=cores, threads=threads,
+                        features=tuple(wanted.cpu_features) if wanted else (),
+                        nested=wanted.enable_nested if wanted else False)
+
+
+def cpu_pinning(cluster: ClusterBase) -> bool:
+    wanted = cluster.hardware.acceleration if cluster.hardware is not None else None
+    return wanted is not None and wanted.performance.cpu_pinning
+
+
+def numa_cells(cluster: ClusterBase) -> tuple[NumaCellSpec, ...]:
+    """The guest NUMA nodes the cluster writes (null: automatic, one node, placed by the pins)."""
+    wanted = cluster.hardware.acceleration if cluster.hardware is not None else None
+    cells = wanted.numa_topology if wanted is not None else None
+    return tuple(NumaCellSpec(c.cpus, int(c.memory_gb * 1024 * 1024)) for c in cells or ())
 
 
 def _shared(cluster: ClusterBase, role: str, has_guest: bool) -> tuple[SharedDirectory, ...]:
@@ -132,10 +147,13 @@ def _vm(cluster: ClusterBase, role: str, name: str, path: str, config: VmConfig,
         devices=tuple(f for u in units for f in u.functions),
         base_image=None if base_image_path else (config.base_image or cluster.base_image),
         shared_directories=_shared(cluster, role, has_guest) + tuple(
-            SharedDirectory(m.tag, m.host_path, m.mount_point, m.readonly) for m in config.virtio_fs_mounts),
+            SharedDirectory(m.tag, m.host_path, m.mount_point, m.readonly, owner=m.owner or "", group=m.group or "",
+                            mode=m.mode or "", options=m.options or "") for m in config.virtio_fs_mounts),
         acceleration=_acceleration(cluster, config),
         admin_user=None if admin_user == DEFAULT_ADMIN_USER else admin_user,
         hugepages_kib=hugepages_kib(cluster),
+        cpu_pinning=cpu_pinning(cluster),
+        numa_cells=numa_cells(cluster),
     )
     return PlannedVm(VmPlan(name, cluster.name, role, spec), path, config)
 

@@ -24,13 +24,8 @@ def _acceleration(cluster: PlannedCluster, out: list[Finding]) -> None:
         return
     path, perf = f"{cluster.path}.hardware.acceleration", wanted.performance
     said = [
-        (wanted.enable_nested, "enable_nested", "the guests get no vmx/svm of their own, so no nested VMs"),
-        (bool(wanted.cpu_features), "cpu_features",
-         f"the guests get the CPU model's own features, not {', '.join(wanted.cpu_features)}"),
-        (wanted.numa_topology is not None, "numa_topology", "each guest is one NUMA node"),
-        (perf.cpu_pinning, "performance.cpu_pinning", "the vCPUs float over the host's CPUs"),
         (perf.memory_backing == "memfd", "performance.memory_backing",
-         "memfd backs only the VMs that share folders by virtiofs"),
+         "memfd backs only the VMs that share folders by virtiofs or use hugepages"),
     ]
     out += [Finding("warning", f"{path}.{key}", f"{NOT_YET}: {instead}") for wanted_it, key, instead in said if wanted_it]
 
@@ -38,11 +33,11 @@ def _acceleration(cluster: PlannedCluster, out: list[Finding]) -> None:
 def _mounts(cluster: PlannedCluster, out: list[Finding]) -> None:
     for vm in cluster.vms:
         for i, mount in enumerate(vm.config.virtio_fs_mounts):
-            keys = [k for k in ("owner", "group", "mode", "options") if getattr(mount, k) is not None]
-            if keys:
+            keys = [k for k in ("owner", "group", "mode") if getattr(mount, k) is not None]
+            if keys and mount.readonly:
                 out.append(Finding("warning", f"{vm.path}.virtio_fs_mounts[{i}]",
-                                   f"{', '.join(keys)} {NOT_YET}: the guest sees the host folder's own owner and "
-                                   f"mode, mounted {'read-only' if mount.readonly else 'read-write'} with defaults"))
+                                   f"{', '.join(keys)} not acted on: a read-only mount keeps the host folder's own "
+                                   "owner and mode"))
 
 
 def _storage(cluster: PlannedCluster, section: HpcCluster, out: list[Finding]) -> None:

@@ -11,13 +11,13 @@ from ipaddress import IPv4Address
 
 from ai_how.domain.gpu_models import NVIDIA_VENDOR_ID, model_name
 from ai_how.domain.pci import slot_address
-from ai_how.domain.specs import page_name
 
 from .findings import Finding
 from .models import ClusterConfig, PciDevice, WorkerGroups
 from .plan import PlannedCluster, PlannedVm, plan_clusters
 from .storage_checks import check_shared_directories, check_shared_storage
 from .tuning_checks import check_accepted_keys
+from .tuning_rules import check_tuning
 
 
 @dataclass(frozen=True)
@@ -191,41 +191,6 @@ def _shared_gpus(clusters: list[PlannedCluster], out: list[Finding]) -> list[Sha
     return shared
 
 
-def _check_cpu_topology(clusters: list[PlannedCluster], out: list[Finding]) -> None:
-    """A VM's own topology gives its vCPUs; the cluster's shape divides each VM's vCPUs."""
-    for cluster in clusters:
-        hardware = cluster.section.hardware
-        shape = hardware.acceleration.cpu_topology if hardware and hardware.acceleration else None
-        for vm in cluster.vms:
-            cpus, own = vm.config.cpu_cores, vm.config.cpu_topology
-            if own is not None:
-                if own.sockets * own.cores * own.threads != cpus:
-                    out.append(Finding("error", f"{vm.path}.cpu_topology", f"{own.sockets} socket(s) × {own.cores} "
-                                       f"cores × {own.threads} thread(s) is {own.sockets * own.cores * own.threads} "
-                                       f"vCPUs, but {vm.name} has cpu_cores {cpus}; make them agree"))
-                continue
-            if shape is None:
-                continue
-            per_core = shape.sockets * shape.threads
-            if cpus % per_core:
-                fits = sorted({max(per_core, cpus // per_core * per_core), (cpus // per_core + 1) * per_core})
-                out.append(Finding("error", f"{vm.path}.cpu_cores", f"{vm.name} has {cpus} vCPUs, which do not divide "
-                                   f"into the cluster's {shape.sockets} socket(s) × {shape.threads} thread(s) per core "
-                                   f"({cluster.path}.hardware.acceleration.cpu_topology): give it cpu_cores "
-                                   f"{' or '.join(map(str, fits))}, or a cpu_topology of its own"))
-
-
-def _check_hugepages(clusters: list[PlannedCluster], out: list[Finding]) -> None:
-    """Memory backed by hugepages is a whole number of them."""
-    for cluster in clusters:
-        for vm in cluster.vms:
-            page = vm.plan.spec.hugepages_kib
-            if page and (vm.config.memory_gb * 1024 * 1024) % page:
-                out.append(Finding("error", f"{vm.path}.memory_gb", f"{vm.name}'s {vm.config.memory_gb:g} GiB is not a "
-                                   f"whole number of {page_name(page)} hugepages ({cluster.path}.hardware.acceleration.performance."
-                                   "hugepage_size): give a multiple of it"))
-
-
 def _check_kubernetes(config: ClusterConfig, clusters: list[PlannedCluster], kube_versions: list[str] | None,
                       out: list[Finding]) -> None:
     """Pod and service ranges apart from each other and from every cluster's subnet; the
@@ -333,8 +298,7 @@ def validate_config(config: ClusterConfig, kube_versions: list[str] | None = Non
     _check_addons(config, report.findings)
     check_shared_directories(clusters, report.findings)
     check_shared_storage(clusters, report.findings)
-    _check_cpu_topology(clusters, report.findings)
+    check_tuning(clusters, report.findings)
     check_accepted_keys(clusters, report.findings)
-    _check_hugepages(clusters, report.findings)
     report.shared_gpus = _shared_gpus(clusters, report.findings)
     return report

@@ -37,7 +37,7 @@ def user_data(vm: VmPlan, keys: KeyStore, subnet: str) -> str:
         "disable_root": True,
         "ssh_pwauth": False,
         "ssh_deletekeys": True,
-        "ssh_genkeytypes": [],
+        "ssh_genkeytypes": ["ed25519"],  # the key ssh_keys gives: none is made ([] fails the schema)
         "ssh_keys": {"ed25519_private": host_private, "ed25519_public": host_public},
         "growpart": {"mode": "auto", "devices": ["/"]},
         "resize_rootfs": True,
@@ -45,19 +45,33 @@ def user_data(vm: VmPlan, keys: KeyStore, subnet: str) -> str:
     mounts = [_fstab(d) for d in spec.shared_directories if not d.exported]
     if mounts:
         data["mounts"] = mounts
-    for shared in (d for d in spec.shared_directories if d.cluster_storage):
-        data.update(_cluster_storage(shared, spec.login, subnet))
+    for shared in spec.shared_directories:
+        steps = _cluster_storage(shared, spec.login, subnet) if shared.cluster_storage else _ownership(shared)
+        for key, items in steps.items():
+            data.setdefault(key, []).extend(items)
     return _yaml(data, "#cloud-config\n")
 
 
 def _fstab(folder: SharedDirectory) -> list[str]:
     if folder.from_host:
-        return [folder.tag, folder.mount_point, "virtiofs", "defaults,nofail" + (",ro" if folder.readonly else ""),
-                "0", "0"]
+        options = ["defaults", "nofail", *(["ro"] if folder.readonly else []), *folder.options.split(",")]
+        return [folder.tag, folder.mount_point, "virtiofs", ",".join(dict.fromkeys(o for o in options if o)), "0", "0"]
     # Mounted on first use, so a compute that boots before its controller exports does not
     # wait for it at boot; a hard mount, as for every NFS home: I/O waits out a controller reboot.
     return [f"{folder.server}:{folder.mount_point}", folder.mount_point, "nfs",
             "rw,hard,noauto,_netdev,x-systemd.automount,x-systemd.mount-timeout=180", "0", "0"]
+
+
+def _ownership(folder: SharedDirectory) -> dict[str, Any]:
+    """A read-write folder's owner, group and mode as the config writes them, once it is mounted
+    (virtiofs passes them through to the host's folder). A read-only one keeps the host's."""
+    if folder.readonly or not (folder.owner or folder.group or folder.mode):
+        return {}
+    who = folder.owner + (f":{folder.group}" if folder.group else "")
+    steps = [f"mountpoint -q {folder.mount_point}"]
+    steps += [f"chown {who} {folder.mount_point}"] if who else []
+    steps += [f"chmod {folder.mode} {folder.mount_point}"] if folder.mode else []
+    return {"runcmd": [["sh", "-c", " && ".join(steps)]]}
 
 
 def _cluster_storage(shared: SharedDirectory, login: str, subnet: str) -> dict[str, Any]:

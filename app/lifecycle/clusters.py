@@ -42,6 +42,7 @@ from ai_how.domain.vm import StopReason, VmState
 from .capacity_guard import guard
 from .hooks import BeforeStop
 from .leases import load_gpu, load_vm, load_with_cards, release_from
+from .pins import check_pins, pin_cpus, unpin
 from .redefine import RedefineResult
 
 if TYPE_CHECKING:
@@ -64,9 +65,12 @@ class VmBatchResult:
 
 
 def start_vms(command: StartVms, store: EventStore, host_capacity: Callable[[], tuple[int, int]],
-              live_topology: LiveTopology, host_hugepages: Callable[[], dict[int, int]]) -> VmBatchResult:
-    """Lease every GPU and record every start intent in one save: all of them or none; none
-    beyond the host's capacity unless forced, and then the decision is recorded with them."""
+              live_topology: LiveTopology, host_hugepages: Callable[[], dict[int, int]],
+              host_cpu_layout: Callable[[], dict[int, list[int]]],
+              numa_node_of: Callable[[str], int | None]) -> VmBatchResult:
+    """Lease every GPU, pin every pinned VM's vCPUs and record every start intent in one save:
+    all of them or none; none beyond the host's capacity unless forced, and then the decision
+    is recorded with them."""
     result = VmBatchResult()
     loaded = load_with_cards(store, command.vms, holders=True, changing_vms=True)
     starting = [VmPlan(vm.name, vm.cluster, vm.role, vm.spec) for vm in loaded.vms if vm.state != VmState.RUNNING]
@@ -92,7 +96,9 @@ def start_vms(command: StartVms, store: EventStore, host_capacity: Callable[[], 
                               f"cluster), then start {vm.name} again")
                 raise error from None
         result.acted_on.append(vm.name)
-    store.save(*loaded.gpus.values(), *loaded.vms, *overridden)  # leases first: their GPUs are bound to vfio-pci before any start
+    pinned = pin_cpus([vm for vm in loaded.vms if vm.name in result.acted_on], store, host_cpu_layout, numa_node_of)
+    # Leases first: their GPUs are bound to vfio-pci before any start.
+    store.save(*loaded.gpus.values(), *pinned, *loaded.vms, *overridden)
     crash_point("after-lease-saved")
     return result
 
@@ -107,11 +113,11 @@ def mark_vm_started(command: MarkVmStarted, store: EventStore) -> None:
 
 
 def mark_vm_start_failed(command: MarkVmStartFailed, store: EventStore) -> None:
-    """The failed start and the return of its GPUs are one save: no lease outlives it."""
+    """The failed start and the return of its GPUs and CPUs are one save: no lease outlives it."""
     loaded = load_with_cards(store, [command.vm], changing_vms=True)
     vm = loaded.vms[0]
     vm.mark_start_failed(command.error)
-    store.save(vm, *release_from(vm, loaded.cards(vm), "start failed"))
+    store.save(vm, *release_from(vm, loaded.cards(vm), "start failed"), *unpin(store, vm.name, "start failed"))
 
 
 def stop_vms(command: StopVms, store: EventStore, before_stop: BeforeStop) -> VmBatchResult:
@@ -143,7 +149,8 @@ def mark_vm_stopped(command: MarkVmStopped, store: EventStore) -> None:
         vm.request_start()  # its GPUs stay leased to it across the restart
         store.save(vm)
     else:
-        store.save(vm, *release_from(vm, loaded.cards(vm), f"vm stopped ({command.reason})"))
+        reason = f"vm stopped ({command.reason})"
+        store.save(vm, *release_from(vm, loaded.cards(vm), reason), *unpin(store, vm.name, reason))
 
 
 def restart_vm(command: RestartVm, store: EventStore, before_stop: BeforeStop) -> list[str]:
@@ -173,14 +180,15 @@ class ClusterStartResult:
 
 
 def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervisor, bus: MessageBus,
-                  live_topology: LiveTopology,
-                  keys: KeyStore) -> ClusterStartResult:
+                  live_topology: LiveTopology, keys: KeyStore,
+                  numa_node_of: Callable[[str], int | None]) -> ClusterStartResult:
     topology = live_topology.catch_up()
     plan = resolve_images(command.plan, topology)
     recorded = store.get(cluster_id(plan.name))
     wanted_plans = [vm for vm in plan.vms if vm.spec.auto_start]
     guard(hypervisor.host_capacity, topology, wanted_plans, command.capacity, recorded,  # before anything is made
           free_hugepages=hypervisor.free_hugepages)
+    check_pins(wanted_plans, store, hypervisor.host_cpu_layout, numa_node_of)
     redefined = bus.handle(RedefineCluster(command.plan)) if command.redefine else RedefineResult()
     bus.handle(ProvisionCluster(plan, changed_ok=command.redefine))
     reserve_gb, max_vcpu_ratio = command.capacity.reserve_gb, command.capacity.max_vcpu_ratio

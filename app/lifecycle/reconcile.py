@@ -28,6 +28,7 @@ from ai_how.domain.vm import StopReason, Vm, VmState
 
 from .leases import load_gpu, load_vm, release_held
 from .moves import settle_moves
+from .pins import unpin
 
 LIVE = (DomainState.RUNNING, DomainState.PAUSED, DomainState.STARTING, DomainState.OTHER)  # QEMU holds the devices
 SETTLE_S = 60.0  # how long a start libvirtd is still making (its caller killed, say) is given to finish
@@ -63,19 +64,19 @@ def _correct_stop(store: EventStore, vm: Vm, actual: DomainState, report: Reconc
     if vm.state == VmState.STARTING:
         vm.mark_start_failed(f"the start was interrupted before {vm.name} ran (libvirt: {actual})")
         gpus = release_held(store, vm, "start interrupted")
-        store.save(vm, *gpus)
+        store.save(vm, *gpus, *unpin(store, vm.name, "start interrupted"))
         report.changes.append(f"{vm.name}: its start never finished; recorded as failed{_released(gpus)}")
         return
     if vm.state == VmState.STOPPING:
         vm.mark_stopped(StopReason.REQUESTED)
         gpus = release_held(store, vm, "vm stopped (requested)")
-        store.save(vm, *gpus)
+        store.save(vm, *gpus, *unpin(store, vm.name, "vm stopped (requested)"))
         report.changes.append(f"{vm.name}: its stop had finished; recorded as stopped{_released(gpus)}")
         return
     reason = StopReason.CRASHED if actual == DomainState.CRASHED else StopReason.OBSERVED
     vm.mark_stopped(reason)
     gpus = release_held(store, vm, f"vm stopped ({reason})")
-    store.save(vm, *gpus)
+    store.save(vm, *gpus, *unpin(store, vm.name, f"vm stopped ({reason})"))
     how = "crashed" if reason == StopReason.CRASHED else f"was found {actual} outside ai-how"
     report.changes.append(f"{vm.name} {how}; recorded as stopped ({reason}){_released(gpus)}")
 

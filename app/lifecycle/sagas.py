@@ -29,6 +29,8 @@ from ai_how.domain.ids import cluster_id, vm_id
 from ai_how.domain.specs import VmPlan
 from ai_how.domain.vm import Vm, VmState
 
+from .pins import pins_of
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -51,7 +53,7 @@ def start_domain(event: Vm.VmStartRequested, store: EventStore, hypervisor: Hype
     if vm.state != VmState.STARTING:
         return None  # the start already failed (e.g. its GPU could not be bound)
     cluster = store.read(cluster_id(vm.cluster))
-    plan = VmPlan(vm.name, vm.cluster, vm.role, vm.spec)
+    plan = VmPlan(vm.name, vm.cluster, vm.role, vm.spec, pins=pins_of(store, vm.name) if vm.spec.cpu_pinning else None)
     address = plan.spec.ip
     ready = (lambda: guests.answers(plan.spec.login, address)) if plan.spec.has_os and address else None
     began = time.monotonic()

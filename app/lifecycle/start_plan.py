@@ -13,10 +13,12 @@ from ai_how.app.images.catalogue import newest
 from ai_how.app.ports import ClusterOnHost, DomainState, EventStore, Hypervisor
 from ai_how.domain.cluster import ClusterStatus
 from ai_how.domain.commands import CapacityPolicy
+from ai_how.domain.errors import CpusUnavailable
 from ai_how.domain.ids import cluster_id, vm_id
 from ai_how.domain.specs import ClusterPlan, VmPlan
 
 from .capacity_guard import guard
+from .pins import check_pins
 from .redefine import ClusterChanges, cluster_changes, kept_image
 
 CHANGES = ("create", "define", "redefine", "start", "lease", "deploy")
@@ -177,6 +179,10 @@ def plan_cluster(plan: ClusterPlan, store: EventStore, hypervisor: Hypervisor, t
         guard(hypervisor.host_capacity, topology, starting, capacity, recorded, free_hugepages=hypervisor.free_hugepages)
     except CapacityExceeded as exc:
         view.add("refuse", "capacity", f"{exc} ({exc.hint})")
+    try:
+        check_pins(starting, store, hypervisor.host_cpu_layout)
+    except CpusUnavailable as exc:
+        view.add("refuse", "cpu pinning", f"{exc}" + (f" ({exc.hint})" if exc.hint else ""))
     if deploy:
         what = "SLURM, by Ansible ('ai-how hpc deploy')" if plan.kind == "hpc" else \
             "Kubernetes by Kubespray, then its add-ons ('ai-how cloud deploy')"

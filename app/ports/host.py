@@ -55,6 +55,12 @@ class PciHost(Protocol):
 
     def kvm_usable(self) -> bool: ...
 
+    def cpu_flags(self) -> frozenset[str]:
+        """The CPU's feature flags, as /proc/cpuinfo writes them (vmx, avx2, sse4_1...)."""
+
+    def kvm_nested(self) -> bool | None:
+        """Does the loaded KVM module (kvm_intel or kvm_amd) let guests run VMs? None: none loaded."""
+
     def device_users(self, prefix: str = "/dev/nvidia") -> list[tuple[int, str, str]]:
         """(pid, command, path) of processes holding such a device open, as far as we may see."""
 

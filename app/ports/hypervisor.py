@@ -103,6 +103,9 @@ class Hypervisor(Protocol):
         """Free hugepages by size in KiB (2048, 1048576), over every NUMA node; a size the host
         does not offer is absent."""
 
+    def host_cpu_layout(self) -> dict[int, list[int]]:
+        """Each host NUMA node's CPU numbers: where pinned vCPUs can go."""
+
     def inspect_cluster(self, plan: ClusterPlan) -> ClusterOnHost:
         """The cluster's network, pool, disks and domains as they are; changes nothing."""
 

@@ -9,6 +9,7 @@ Its size grows with the number of clusters, VMs and GPUs, never with the length 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,6 +189,16 @@ def _vm_destroyed(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     _vm(t, e).update(state="destroyed", pending_intent=None)
 
 
+def _pins(held: bool) -> Callable[[Topology, LoggedEvent, dict[str, Any]], None]:
+    """The host CPUs a pinned VM holds (``HostCpus`` names the VM in each event)."""
+    def apply(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
+        if p["vm"] in t.vms:
+            row = t._touch("vms", p["vm"])
+            row["pins"] = p["pins"] if held else None
+            _stamp(row, e)
+    return apply
+
+
 def _gpu_registered(t: Topology, e: LoggedEvent, p: dict[str, Any]) -> None:
     address = p["pci_address"]
     _register(t, e, "gpu", address)
@@ -300,6 +311,8 @@ _HANDLERS = {
     "VmStopRequested": _vm_stop_requested,
     "VmStopped": _vm_stopped,
     "VmDestroyed": _vm_destroyed,
+    "VcpusPinned": _pins(True),
+    "VcpusUnpinned": _pins(False),
     "GpuRegistered": _gpu_registered,
     "GpuLeased": _gpu_leased,
     "GpuReleased": _gpu_released,

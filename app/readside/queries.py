@@ -69,6 +69,7 @@ class VmRow:
     last_error: str | None
     image: str | None = None  # the catalogue name or file the VM boots; None: a blank disk
     guest: str = "-"  # ready, booting, down, or '-' for a VM without an OS
+    pins: dict[str, Any] | None = None  # a pinned VM's host CPUs while it runs (domain.cpus.Pins)
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -132,7 +133,7 @@ def vm_row(topology: Topology, hypervisor: Any, name: str) -> VmRow | None:
     domain_state = "absent" if vm.state == "destroyed" else str(hypervisor.domain_state(name))
     return VmRow(name, vm.cluster, vm.role, spec.ip, spec.cpu_cores, spec.memory_gb, spec.disk_gb, spec.auto_start,
                  vm.state, domain_state, held, list(spec.gpus), row["pending_intent"], row["last_error"],
-                 spec.base_image or spec.base_image_path, guest_state(row))
+                 spec.base_image or spec.base_image_path, guest_state(row), row.get("pins"))
 
 
 def _overall(status: str, rows: list[VmRow]) -> str:

@@ -47,6 +47,8 @@ def _vm_entry(vm: dict[str, Any], topology: Topology, users: dict[str, list[tupl
            "provisioned": provisioned, "gpus": gpus}
     if provisioned and guest_state(vm) != "-":  # only VMs that boot an image have a guest
         row["guest"] = guest_state(vm)
+    if vm.get("pins"):  # only then: trees of unpinned VMs read as they did
+        row["pins"] = vm["pins"]
     return row
 
 

@@ -29,6 +29,16 @@ def usual_host(monkeypatch, tmp_path: Path, host_faults: Faults) -> FakeKernel:
     return _use_host(monkeypatch, tmp_path, host_faults)
 
 
+@given(parsers.parse('a host with the example\'s cards whose Intel CPU has "{flags}" and kvm_intel nested={nested}'),
+       target_fixture="fake_host")
+def cpu_of(monkeypatch, tmp_path: Path, host_faults: Faults, flags: str, nested: str) -> FakeKernel:
+    host = _use_host(monkeypatch, tmp_path, host_faults)
+    (host.root / "proc/cpuinfo").write_text(f"vendor_id\t: GenuineIntel\nflags\t\t: {flags}\n")
+    (host.root / "sys/module/kvm_intel/parameters").mkdir(parents=True)
+    (host.root / "sys/module/kvm_intel/parameters/nested").write_text(f"{nested}\n")
+    return host
+
+
 @given("a host with the example's cards and the IOMMU off", target_fixture="fake_host")
 def iommu_off(monkeypatch, tmp_path: Path, host_faults: Faults) -> FakeKernel:
     return _use_host(monkeypatch, tmp_path, host_faults, iommu=False)

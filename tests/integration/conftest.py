@@ -153,7 +153,8 @@ def shared_cluster(tmp_path_factory, libvirtd) -> SharedCluster:
     isolated network, booted once for every real-guest test that can share them: the image built
     (or found in the cache by its recipe's digest), the first start profile dying as nested KVM
     does so that each guest falls back to TCG, the controller mounting a host directory
-    read-only at /data, and SLURM partitions batch and debug.
+    read-only at /data and another at /work as the admin user's (owner, mode and options as the
+    predecessor's virtio_fs_mounts write them), and SLURM partitions batch and debug.
 
     A test that changes the cluster restores it, or is marked ``changes_shared_cluster`` (runs
     after the others); ``destroys_shared_cluster`` runs last of all."""
@@ -163,8 +164,11 @@ def shared_cluster(tmp_path_factory, libvirtd) -> SharedCluster:
     shared = base / "shared"
     shared.mkdir()
     (shared / "hello.txt").write_text(f"written on the host {info['tag']}\n")
+    (base / "work").mkdir()
     hpc["controller"]["virtio_fs_mounts"] = [{"tag": "data", "host_path": str(shared), "mount_point": "/data",
-                                               "readonly": True}]
+                                               "readonly": True},
+                                              {"tag": "work", "host_path": str(base / "work"), "mount_point": "/work",
+                                               "owner": "aihow", "group": "aihow", "mode": "0770", "options": "noatime"}]
     hpc["slurm_config"] = {"partitions": ["batch", "debug"], "default_partition": "batch",
                            "max_job_time": "02:00:00"}
     config = base / "cluster.yaml"

@@ -56,13 +56,16 @@ def test_each_guest_has_its_name_and_address_and_no_route_out(shared_cluster: Sh
     assert ai_how("vm", "ssh", vms[1], "--", "sh", "-c", "exit 7", expect=7).returncode == 7
 
 
-def test_a_host_directory_is_shared_in_read_only_and_the_root_grew(shared_cluster: SharedCluster) -> None:
+def test_host_directories_are_shared_read_only_or_as_the_admin_s_and_the_root_grew(shared_cluster: SharedCluster) -> None:
     ai_how, controller = shared_cluster.ai_how, shared_cluster.vms[0]
     assert ai_how("vm", "ssh", controller, "--", "cat", "/data/hello.txt").stdout == \
         f"written on the host {shared_cluster.tag}\n"
     assert ai_how("vm", "ssh", controller, "--", "sudo", "touch", "/data/x", expect=1).returncode == 1  # readonly
     (shared_cluster.shared / "later.txt").write_text("seen live\n")
     assert ai_how("vm", "ssh", controller, "--", "cat", "/data/later.txt").stdout == "seen live\n"
+    work = ai_how("vm", "ssh", controller, "--", "sh", "-c", "stat -c '%U %G %a' /work && findmnt -no OPTIONS /work")
+    owner, options = work.stdout.splitlines()
+    assert owner == "aihow aihow 770" and "noatime" in options.split(","), work.stdout
     grown = ai_how("vm", "ssh", controller, "--", "df", "--output=size", "-B1G", "/").stdout.split()[-1]
     assert int(grown) >= 3  # the root filesystem grew to the VM's 4 GB disk on first boot
 

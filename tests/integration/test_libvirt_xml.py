@@ -91,3 +91,69 @@ def test_the_predecessor_s_cluster_topology_is_a_shape_each_vm_takes_with_its_ow
         shapes[name] = ET.fromstring(xml).find("./cpu/topology").attrib
     assert shapes == {"hpc-cluster-controller": {"sockets": "1", "dies": "1", "cores": "4", "threads": "1"},
                       "hpc-cluster-compute-01": {"sockets": "1", "dies": "1", "cores": "8", "threads": "1"}}
+
+
+INTEL = frozenset({"vmx", "sse4_2", "avx2", "tsc_deadline_timer"})
+
+
+def test_a_pinned_hugepage_backed_gpu_vm_of_the_predecessor_s_shape_validates(tmp_path: Path) -> None:
+    """The predecessor's compute (host-passthrough, +vmx +svm +sse4.2 +avx2, a GPU) pinned on its
+    GPU's NUMA node and backed by 2 MiB hugepages, on an Intel host: the features this CPU has are
+    required, +svm (AMD's) is left out and said so; each vCPU has its own host CPU, the emulator
+    runs off them, the memory stays on the GPU's node."""
+    from dataclasses import replace
+
+    from ai_how.adapters.libvirt.xml import cpu_features
+    from ai_how.domain.cpus import choose
+
+    vm = next(vm.plan for c in plan_clusters(load_config(REPO / "tests/data/predecessor-shaped.yaml"))
+              for vm in c.vms if vm.name == "hpc-cluster-compute-01")
+    assert vm.spec.cpu_pinning
+    pins = choose(vm.name, vm.spec.cpu_cores, {0: list(range(16)), 1: list(range(16, 32))}, {"other": (31, 30)}, 1)
+    vm = replace(vm, spec=replace(vm.spec, hugepages_kib=2048), pins=pins)
+    xml = render_domain(vm, f"/pool/{vm.name}.qcow2", "kvm", cpu_mode="host-passthrough", host_flags=INTEL)
+    validate(tmp_path, "domain", xml)
+    root = ET.fromstring(xml)
+    features = {f.get("name"): f.get("policy") for f in root.findall("./cpu/feature")}
+    assert features == {"vmx": "require", "sse4.2": "require", "avx2": "require"}
+    assert cpu_features(vm, "kvm", "host-passthrough", INTEL)[1] == ["+svm (this host's CPU lacks it)"]
+    vcpus = [int(p.get("cpuset")) for p in root.findall("./cputune/vcpupin")]
+    assert vcpus == list(range(29, 21, -1)) and [int(p.get("vcpu")) for p in root.findall("./cputune/vcpupin")] == \
+        list(range(8))
+    assert root.find("./cputune/emulatorpin").get("cpuset") == "0-21"
+    assert root.find("./numatune/memory").attrib == {"mode": "preferred", "nodeset": "1"}
+    assert root.find("./memoryBacking/hugepages/page").attrib == {"size": "2048", "unit": "KiB"}
+
+
+def test_under_tcg_no_feature_is_asked_for_and_each_is_said_left_out(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from ai_how.adapters.libvirt.xml import cpu_features
+    from ai_how.domain.specs import Acceleration
+
+    vm = EXAMPLE_VMS[0][1]
+    vm = replace(vm, spec=replace(vm.spec, acceleration=Acceleration(features=("+avx2", "-svm"), nested=True)))
+    xml = render_domain(vm, "/pool/x.qcow2", "qemu", host_flags=INTEL)
+    validate(tmp_path, "domain", xml)
+    assert ET.fromstring(xml).find("./cpu") is None
+    assert cpu_features(vm, "qemu", None, INTEL)[1] == [
+        "+avx2 (TCG emulates a CPU of its own)", "-svm (TCG emulates a CPU of its own)",
+        "+vmx (TCG emulates a CPU of its own)"]
+    nested = render_domain(vm, "/pool/x.qcow2", "kvm", cpu_mode="host-model", host_flags=INTEL)
+    validate(tmp_path, "domain", nested)
+    assert {f.get("name"): f.get("policy") for f in ET.fromstring(nested).findall("./cpu/feature")} == {
+        "avx2": "require", "svm": "disable", "vmx": "require"}
+
+
+def test_guest_numa_cells_validate(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from ai_how.domain.specs import NumaCellSpec
+
+    vm = EXAMPLE_VMS[0][1]
+    cells = (NumaCellSpec("0", 512 * 1024), NumaCellSpec("1", 512 * 1024))
+    vm = replace(vm, spec=replace(vm.spec, cpu_cores=2, memory_gb=1, numa_cells=cells))
+    xml = render_domain(vm, "/pool/x.qcow2", "qemu")
+    validate(tmp_path, "domain", xml)
+    assert [c.attrib for c in ET.fromstring(xml).findall("./cpu/numa/cell")] == [
+        {"id": "0", "cpus": "0", "memory": "524288", "unit": "KiB"}, {"id": "1", "cpus": "1", "memory": "524288", "unit": "KiB"}]

@@ -6,6 +6,11 @@ output would be) is on the controller's disk under the same owner; ``hpc storage
 on the controller; ``model push hpc:`` copies it over SSH and registers it in a real MLflow
 (S3 on loopback); a destroy that would delete it is refused until ``--purge-data``.
 
+The two guests are also the run's tuned Debian guests (a boot costs minutes on TCG, so they do
+double duty): ``performance.enable_hugepages`` (2M) and ``cpu_pinning``. They boot with their
+memory taken from the hugepage pool the test reserves (and gives back), and run pinned to host
+CPUs of their own.
+
 SLURM is not deployed here: the run's budget has room for one SLURM cluster, the shared one,
 whose jobs write on virtiofs storage (test_slurm_deploy.py); the mount is what differs.
 Needs root, libvirtd (scripts/libvirt-up.sh), the image tools and PostgreSQL (.ci/run).
@@ -20,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import POOL_ROOT, cli_runner, isolated_example, remove_leftovers, states
+from .conftest import POOL_ROOT, cli_runner, isolated_example, remove_leftovers, states, virsh
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_libvirt, pytest.mark.mlflow]
 
@@ -33,15 +38,29 @@ def test_nfs_storage_is_the_controller_s_disk_mounted_by_the_computes(tmp_path: 
     hpc = info["section"]
     hpc["compute_nodes"] = hpc["compute_nodes"][:1]
     hpc["storage"] = {"shared": {"backend": "nfs"}}
+    hpc["hardware"] = {"acceleration": {"performance": {"enable_hugepages": True, "hugepage_size": "2M",
+                                                        "cpu_pinning": True}}}
     controller, compute = info["vms"][:2]
     controller_ip = hpc["controller"]["ip"]
     config = tmp_path / "nfs.yaml"
     config.write_text(yaml.safe_dump(doc))
     ai_how = cli_runner(tmp_path / "state")
+    pages = int((hpc["controller"]["memory_gb"] + hpc["compute_nodes"][0]["memory_gb"]) * 512)
+    pool = Path("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")
+    before = int(pool.read_text())
     try:
+        Path("/proc/sys/vm/compact_memory").write_text("1\n")  # whole 2 MiB runs for the pool
+        pool.write_text(str(before + pages))
+        assert int(pool.read_text()) == before + pages, "the kernel could not reserve the hugepages"
+        free_before = int((pool.parent / "free_hugepages").read_text())
         ai_how("image", "build", "hpc-base")
         ai_how("hpc", "start", str(config))
         assert not (POOL_ROOT / "shared" / info["name"]).exists(), "nfs: nothing of it is on the host"
+        assert free_before - int((pool.parent / "free_hugepages").read_text()) == pages
+        pinned = [json.loads(ai_how("vm", "status", vm, "--json").stdout)["pins"]["cpus"] for vm in (controller, compute)]
+        assert len(pinned[0]) == len(pinned[1]) == 1 and pinned[0] != pinned[1], pinned
+        for vm, cpus in zip((controller, compute), pinned, strict=True):
+            assert f"<vcpupin vcpu='0' cpuset='{cpus[0]}'/>" in virsh("dumpxml", vm)
 
         mounted = ai_how("vm", "ssh", compute, "--", "sh", "-c",
                          "ls /shared/aihow >/dev/null && findmnt -no FSTYPE,SOURCE -t nfs,nfs4 /shared").stdout
@@ -78,5 +97,7 @@ def test_nfs_storage_is_the_controller_s_disk_mounted_by_the_computes(tmp_path: 
         assert states([controller, compute]) == {controller: "running", compute: "running"}
         gone = ai_how("hpc", "destroy", str(config), "--yes", "--timeout", "10", "--purge-data")
         assert f"the shared storage of {info['name']} went with {controller}'s disk (nfs)" in gone.stdout
+        assert int((pool.parent / "free_hugepages").read_text()) == free_before
     finally:
         remove_leftovers(info["name"], info["vms"])
+        pool.write_text(str(before))

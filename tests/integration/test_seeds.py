@@ -34,7 +34,7 @@ def test_a_seed_configures_name_login_keys_and_a_static_address(tmp_path: Path) 
     assert user["users"][0]["ssh_authorized_keys"] == [platform_public]
     host_private, host_public = keys.host_key("c-controller")
     assert user["ssh_keys"] == {"ed25519_private": host_private, "ed25519_public": host_public}
-    assert user["ssh_genkeytypes"] == [] and user["ssh_pwauth"] is False
+    assert user["ssh_genkeytypes"] == ["ed25519"] and user["ssh_pwauth"] is False
     assert user["mounts"] == [["data", "/data", "virtiofs", "defaults,nofail,ro", "0", "0"]]
     net = yaml.safe_load(docs["network-config"])["ethernets"]["eth0"]
     assert net["match"] == {"macaddress": mac_address("c-controller")}
@@ -122,3 +122,16 @@ def test_an_nfs_controller_exports_the_shared_storage_and_a_compute_mounts_it_on
                                "rw,hard,noauto,_netdev,x-systemd.automount,x-systemd.mount-timeout=180", "0", "0"]]
     assert user["runcmd"] == [["systemctl", "daemon-reload"], ["systemctl", "start", "srv-shared.automount"]]
     assert "write_files" not in user
+
+
+def test_a_host_folder_s_owner_mode_and_options_reach_the_guest_s_mount(tmp_path: Path) -> None:
+    """The predecessor's virtio_fs_mounts keys: the options join ai-how's own in the fstab entry
+    (once each); a read-write folder is given its owner, group and mode once mounted; a
+    read-only one keeps the host's (validate warns)."""
+    vm = _vm(shared_directories=(
+        SharedDirectory("work", "/srv/work", "/work", owner="aihow", group="users", mode="0775", options="noatime,nofail"),
+        SharedDirectory("data", "/srv/data", "/data", readonly=True, owner="aihow", mode="0755", options="ro,relatime")))
+    user = yaml.safe_load(seed_documents(vm, NETWORK, SshKeys(tmp_path / "state"))["user-data"])
+    assert user["mounts"] == [["work", "/work", "virtiofs", "defaults,nofail,noatime", "0", "0"],
+                              ["data", "/data", "virtiofs", "defaults,nofail,ro,relatime", "0", "0"]]
+    assert user["runcmd"] == [["sh", "-c", "mountpoint -q /work && chown aihow:users /work && chmod 0775 /work"]]
