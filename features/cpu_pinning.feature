@@ -70,3 +70,16 @@ Feature: VM tuning: pinned vCPUs, each on a host CPU of its own
     When I run "ai-how hpc start {config}"
     Then the exit code is 1
     And the errors say "mini-hpc-controller pins 4 vCPUs, but this host has 2 CPUs"
+
+  Scenario: Pinning and hugepages reach a stopped cluster by start --redefine
+    Given the HPC cluster of "examples/minimal.yaml" on a base image file here
+    And the host's CPUs are 0-3 on NUMA node 0
+    And the host has 1536 free hugepages of 2048 KiB
+    And I ran "ai-how hpc start {config}"
+    And I ran "ai-how hpc stop {config}"
+    And its VMs' vCPUs pinned
+    And its VMs' memory backed by 2M hugepages
+    When I run "ai-how hpc start {config} --redefine"
+    Then the exit code is 0
+    And the domain mini-hpc-controller's memory is backed by hugepages of 2048 KiB
+    And no two domains of mini-hpc have a vCPU on the same host CPU, nor an emulator on one of their own

@@ -25,7 +25,7 @@ from ai_how.domain.vm import Vm, VmState
 
 # What a shut-off VM's domain can take without a new disk, address or seed.
 REDEFINABLE = ("cpu_cores", "memory_gb", "disk_gb", "auto_start", "gpus", "devices", "shared_directories",
-               "acceleration")
+               "acceleration", "hugepages_kib", "cpu_pinning", "numa_cells")
 LIVE = ("running", "starting", "stopping")
 
 
