@@ -17,6 +17,7 @@ from eventsourcing.persistence import IntegrityError, PersistenceError, RecordCo
 from eventsourcing.utils import get_topic
 
 from ai_how.domain.cluster import Cluster
+from ai_how.domain.cpus import HostCpus
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.gpu_move import GpuMove
 from ai_how.domain.image import Image
@@ -27,7 +28,7 @@ from ai_how.domain.vm import Vm
 from .errors import StoreUnavailable
 from .ports import EventStore, LoggedEvent
 
-AGGREGATES = (Gpu, Vm, Cluster, Image, InferenceService, GpuMove, Model)
+AGGREGATES = (Gpu, Vm, Cluster, Image, InferenceService, GpuMove, Model, HostCpus)
 SNAPSHOT_INTERVAL = 100
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
