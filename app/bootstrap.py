@@ -33,6 +33,7 @@ from .ports import (
     PciHost,
     Provisioner,
     SlurmAt,
+    StoreFiles,
     Views,
 )
 from .progress import Progress
@@ -282,3 +283,17 @@ def bootstrap(
 
     bus.after_command = catch_up
     return bus
+
+
+def store_files(state_dir: Path | None, env: Mapping[str, str], url: str | None = None) -> tuple[Path, StoreFiles]:
+    """The resolved state directory and its event store's database, for ``ai-how store``."""
+    from ai_how.adapters.store_files import EventStoreFiles
+
+    state = resolve_state_dir(state_dir, env)
+    return state, EventStoreFiles(store_settings(state, env, url))
+
+
+def opened_store(state_dir: Path, env: Mapping[str, str], url: str | None = None) -> tuple[EventStore, Views]:
+    """The event store and its views, without a bus (SQLite in ``state_dir`` unless ``url``)."""
+    settings = store_settings(state_dir, env, url)
+    return open_store(state_dir, env, settings), open_views(state_dir, settings)

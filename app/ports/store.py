@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -81,3 +82,27 @@ class Views(Protocol):
         """Every row of every table, for comparing two builds of the views."""
 
     def close(self) -> None: ...
+
+
+class StoreFiles(Protocol):
+    """The event store's database as a whole, for ``ai-how store backup|restore|check``. A copy
+    is always an SQLite events file, whatever the backend: a backup restores into either."""
+
+    backend: str  # "sqlite" or "postgres"
+
+    def copy_to(self, target: Path) -> int:
+        """A consistent copy of every event into the SQLite file ``target`` (new), while other
+        processes may write; returns how many events it holds."""
+
+    def load_from(self, source: Path) -> int:
+        """Every event of the SQLite events file ``source``, in order, into this store, which
+        must hold none; returns how many."""
+
+    def event_count(self) -> int: ...
+
+    def move_aside(self) -> str:
+        """Move this store's files (and its views) into a new folder beside them, leaving it
+        empty; where they went. ``BackupRefused`` where the backend cannot (a database server)."""
+
+    def integrity(self) -> list[str]:
+        """What the backend's own check finds wrong; none: sound."""

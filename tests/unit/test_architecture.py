@@ -60,7 +60,7 @@ def test_a_command_s_help_builds_no_config_model(tmp_path) -> None:
     assert not state.exists()
 
 
-CAPABILITIES = {"config", "deploy", "guests", "host", "images", "lifecycle", "readside", "serving", "cli"}
+CAPABILITIES = {"backup", "config", "deploy", "guests", "host", "images", "lifecycle", "readside", "serving", "cli"}
 
 
 def _app_modules() -> list[tuple[Path, ast.Module]]:

@@ -1,0 +1,1 @@
+"""Copies of what ai-how keeps: the event store (store backup|restore|check)."""
