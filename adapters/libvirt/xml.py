@@ -110,7 +110,8 @@ def cpu_features(vm: VmPlan, domain_type: str, cpu_mode: str | None,
         own = [("+", name) for name in NESTED if has_flag(host_flags, name)]
         asked += own or [("+", "vmx")]
     if domain_type != "kvm" or cpu_mode is None:
-        return [], [f"{s}{n} (TCG emulates a CPU of its own)" for s, n in asked]
+        why = "TCG emulates a CPU of its own" if domain_type != "kvm" else "no CPU model to add it to"
+        return [], [f"{s}{n} ({why})" for s, n in asked]
     kept = [(s, n) for s, n in asked if s == "-" or has_flag(host_flags, n)]
     return list(dict.fromkeys(kept)), [f"{s}{n} (this host's CPU lacks it)" for s, n in asked if (s, n) not in kept]
 

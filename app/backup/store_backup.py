@@ -93,6 +93,9 @@ def backup(files: StoreFiles, target: Path, opened: Opened, keys: Path | None) -
         raise BackupRefused(f"{target} exists; give another file name (a backup never writes over a file)")
     if not target.parent.is_dir():
         raise BackupRefused(f"{target.parent} is not a folder; create it or give another path")
+    if not files.event_count():
+        raise BackupRefused("the event store holds no events yet: there is nothing to back up (is --state-dir or "
+                            "--event-store the one you use?)")
     work = Path(tempfile.mkdtemp(prefix=".ai-how-backup-", dir=target.parent))
     partial = target.with_name(f".{target.name}.partial")
     try:

@@ -13,6 +13,11 @@ from ai_how.domain.specs import VmPlan
 from ai_how.domain.vm import Vm, VmState
 
 
+def _gpu_node(gpus: Sequence[str], numa_node_of: Callable[[str], int | None]) -> int | None:
+    """The NUMA node of the VM's first card that sysfs places on one (-1: no node)."""
+    return next((n for n in map(numa_node_of, gpus) if n is not None and n >= 0), None)
+
+
 def pin_cpus(vms: Sequence[Vm], store: EventStore, layout: Callable[[], dict[int, list[int]]],
              numa_node_of: Callable[[str], int | None]) -> list[HostCpus]:
     """Pins for each of ``vms`` that asks for them; the record to save (none if none pinned)."""
@@ -22,8 +27,7 @@ def pin_cpus(vms: Sequence[Vm], store: EventStore, layout: Callable[[], dict[int
     cpus: HostCpus = store.get(host_cpus_id()) or HostCpus()
     host = layout()
     for vm in wanted:
-        nodes = [n for n in (numa_node_of(a) for a in vm.gpus) if n is not None and n >= 0]
-        cpus.pin(vm.name, vm.spec.cpu_cores, host, nodes[0] if nodes else None)
+        cpus.pin(vm.name, vm.spec.cpu_cores, host, _gpu_node(vm.gpus, numa_node_of))
     return [cpus]
 
 
@@ -40,8 +44,7 @@ def check_pins(plans: Sequence[VmPlan], store: EventStore, layout: Callable[[], 
         vm: Vm | None = store.read(vm_id(plan.name))
         if vm is not None and vm.state == VmState.RUNNING:
             continue
-        nodes = [n for n in (numa_node_of(a) for a in plan.spec.gpus) if n is not None and n >= 0]
-        cpus.pin(plan.name, plan.spec.cpu_cores, host, nodes[0] if nodes else None)
+        cpus.pin(plan.name, plan.spec.cpu_cores, host, _gpu_node(plan.spec.gpus, numa_node_of))
 
 
 def unpin(store: EventStore, vm: str, reason: str) -> list[HostCpus]:

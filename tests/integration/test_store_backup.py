@@ -158,6 +158,8 @@ def test_what_is_not_a_backup_or_has_no_room_is_refused_in_one_line_and_writes_n
     cli(state, "store", "backup", str(good), store="")
     exists = cli(state, "store", "backup", str(good), store="", code=2)
     assert "exists; give another file name" in exists.stderr
+    empty = cli(tmp_path / "never-used", "store", "backup", str(tmp_path / "empty.tar"), store="", code=2)
+    assert "holds no events yet: there is nothing to back up" in empty.stderr and not (tmp_path / "empty.tar").exists()
 
     truncated = tmp_path / "truncated.tar"
     truncated.write_bytes(good.read_bytes()[:3000])
