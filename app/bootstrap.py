@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .backup import snapshots as snapshot_handlers
 from .bus import EventHandler, MessageBus
 from .deploy.kubespray import nodes as kube_nodes
 from .deploy.kubespray import saga as cloud_deploy
@@ -21,6 +22,8 @@ from .images.build import ImagePlaces
 from .lifecycle import handlers as lifecycle_handlers
 from .lifecycle import handover, sagas
 from .ports import (
+    DiskSnapshots,
+    DomainState,
     EventStore,
     GuestAccess,
     Hypervisor,
@@ -37,6 +40,7 @@ from .ports import (
     Views,
 )
 from .progress import Progress
+from .readside.snapshot_queries import SnapshotNames
 from .readside.views import LiveTopology
 from .serving import models as serving_models
 from .serving import push as serving_push
@@ -45,7 +49,8 @@ from .store import AiHowApplication, EventSourcedStore
 
 COMMAND_HANDLERS: dict[type, Any] = {**lifecycle_handlers.COMMAND_HANDLERS, **image_build.COMMAND_HANDLERS,
                     **hpc_deploy.COMMAND_HANDLERS, **cloud_deploy.COMMAND_HANDLERS, **kube_nodes.COMMAND_HANDLERS, **handover.COMMAND_HANDLERS,
-                    **serving_models.COMMAND_HANDLERS, **serving_push.COMMAND_HANDLERS}
+                    **serving_models.COMMAND_HANDLERS, **serving_push.COMMAND_HANDLERS,
+                    **snapshot_handlers.COMMAND_HANDLERS}
 EVENT_HANDLERS: dict[type, list[Any]] = {}
 _ALL_EVENT_HANDLERS: tuple[dict[Any, Any], ...] = (lifecycle_handlers.EVENT_HANDLERS, hpc_deploy.EVENT_HANDLERS,
                                                            cloud_deploy.EVENT_HANDLERS, kube_nodes.EVENT_HANDLERS,
@@ -127,6 +132,12 @@ def sysfs_host(env: Mapping[str, str]) -> PciHost:
     from ai_how.adapters.sysfs import SysfsPciHost
 
     return SysfsPciHost(Path(env.get("AI_HOW_SYSFS_ROOT") or "/"))
+
+
+def libvirt_snapshots(uri: str) -> DiskSnapshots:
+    from ai_how.adapters.libvirt.snapshots import LibvirtSnapshots
+
+    return LibvirtSnapshots(uri)
 
 
 def libvirt_hypervisor(uri: str, state_dir: Path, env: Mapping[str, str]) -> Hypervisor:
@@ -234,6 +245,7 @@ def bootstrap(
     kubernetes: KubernetesApi | None = None,
     guests: GuestAccess | None = None,
     serving: ModelServing | None = None,
+    disk_snapshots: DiskSnapshots | None = None,
 ) -> MessageBus:
     env = os.environ if env is None else env
     state = resolve_state_dir(state_dir, env)
@@ -267,7 +279,12 @@ def bootstrap(
                     "serving": serving if serving is not None else model_serving(),
                     "registry": model_registry(), "objects": object_store(),
                     "provisioner": provisioner if provisioner is not None else ansible_provisioner(state, env),
-                    "image_places": ImagePlaces(resolve_ansible_dir(env), resolve_image_dir(uri, state, env))}
+                    "image_places": ImagePlaces(resolve_ansible_dir(env), resolve_image_dir(uri, state, env)),
+                    "disk_snapshots": disk_snapshots if disk_snapshots is not None else libvirt_snapshots(uri),
+                    "snapshot_names": SnapshotNames(live)}
+    dependencies["settle_snapshots"] = lambda: snapshot_handlers.settle_restores(
+        store, dependencies["disk_snapshots"], dependencies["snapshot_names"],
+        lambda vm: hypervisor.domain_state(vm) in (DomainState.SHUTOFF, DomainState.CRASHED))
     bus.command_handlers = {cmd: inject(fn, dependencies) for cmd, fn in COMMAND_HANDLERS.items()}
     wired: dict[type, list[EventHandler]] = {}
     for event_type, entries in EVENT_HANDLERS.items():

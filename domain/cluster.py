@@ -159,6 +159,15 @@ class Cluster(Aggregate):
     def _destroyed(self) -> None:
         self.status = ClusterStatus.DESTROYED
 
+    def restore_disks(self, snapshot: str, deployment: dict[str, Any] | None, kubernetes: dict[str, Any] | None) -> None:
+        """Its disks were put back to ``snapshot``: what they hold is that snapshot's deployment."""
+        self._check_alive("restore")
+        self._disks_restored(snapshot=snapshot, deployment=deployment, kubernetes=kubernetes)
+
+    @event("ClusterDisksRestored")
+    def _disks_restored(self, snapshot: str, deployment: dict[str, Any] | None, kubernetes: dict[str, Any] | None) -> None:
+        self.deployment, self.kubernetes = deployment, kubernetes
+
     def start_deploy(self, run_id: str, playbook: str, playbook_digest: str, config_digest: str,
                      layout: dict[str, Any], limit: str | None, check: bool, full: bool = False) -> None:
         """Only a running cluster is deployed; one deploy at a time (the caller makes sure of

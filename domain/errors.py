@@ -81,3 +81,8 @@ class SchedulerUnavailable(DomainError):
 
 class CpusUnavailable(DomainError):
     """A pinned VM's start cannot get host CPUs no other running pinned VM holds."""
+
+
+class SnapshotRefused(DomainError):
+    """A snapshot that cannot be taken, restored or deleted as asked: its name is taken, a VM's
+    guest agent does not answer, it belongs to another cluster, a restore is under way."""

@@ -56,3 +56,8 @@ def model_id(name: str) -> UUID:
 def host_cpus_id() -> UUID:
     """The one record of which host CPUs pinned VMs hold."""
     return uuid5(AI_HOW_NAMESPACE, "host-cpus")
+
+
+@lru_cache(maxsize=1024)
+def snapshot_id(cluster: str, name: str) -> UUID:
+    return uuid5(AI_HOW_NAMESPACE, f"snapshot:{cluster}/{name}")

@@ -16,6 +16,7 @@ from ai_how.domain.specs import ClusterPlan, VmPlan
 
 from . import domains, host_cpus, networks, storage
 from .connection import HypervisorError, connect, libvirt_errors
+from .disk_chain import disk_file
 from .domains import Profile
 from .profiles import StartProfiles
 from .shared_folders import ensure_shared_folders
@@ -137,6 +138,7 @@ class LibvirtHypervisor(Hypervisor):
         with libvirt_errors(f"cannot look up domain {vm.name}"):
             dom = domains.lookup(self.conn, vm.name)
         disk, _ = storage.ensure_disk(storage.ensure_pool(self.conn, vm.cluster, self.pool_root), vm)
+        disk = (disk_file(dom) if dom is not None else None) or disk  # a snapshot's overlay, if it has one
         seed = self._seed_path(vm)
         if seed and not os.path.exists(seed):
             raise HypervisorError(f"the cloud-init seed of {vm.name} ({seed}) is missing; start its cluster with "
@@ -287,6 +289,8 @@ class LibvirtHypervisor(Hypervisor):
             pool = storage.lookup_pool(self.conn, vm.cluster)
             volume = storage.lookup_volume(pool, vm.name) if pool is not None and pool.isActive() else None
         disk = volume.path() if volume is not None else str(self.pool_root / vm.cluster / volume_name(vm.name))
+        if dom is not None and (top := disk_file(dom)) is not None and top != disk:  # after a snapshot
+            volume, disk = storage.volume_at(pool, top) if pool is not None else None, top
         profiles = self.profiles.from_defined(vm, domains.profile_of(dom)) if dom is not None else self.profiles_for(vm)
         return dom, volume, disk, profiles[0]
 
@@ -325,6 +329,8 @@ class LibvirtHypervisor(Hypervisor):
         if dom is not None:
             domains.undefine(dom)
         storage.remove_volume(self.conn, cluster, name)
+        for layer in (self.pool_root / cluster).glob(f"{name}@*.qcow2"):  # its snapshots' layers
+            layer.unlink()
         self._remove_seed(cluster, name)
 
     def teardown_cluster(self, cluster: str) -> TeardownReport:

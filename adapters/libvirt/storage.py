@@ -57,6 +57,13 @@ def lookup_volume(pool: Any, vm: str) -> Any | None:
     return find(pool.storageVolLookupByName, volume_name(vm), "VIR_ERR_NO_STORAGE_VOL")
 
 
+def volume_at(pool: Any, path: str) -> Any | None:
+    """The pool's volume at ``path`` (a snapshot's overlay is one once the pool is read again)."""
+    with libvirt_errors(f"cannot read the storage pool of {path}"):
+        pool.refresh(0)
+        return next((v for v in pool.listAllVolumes(0) if v.path() == path), None)
+
+
 def ensure_disk(pool: Any, vm: VmPlan) -> tuple[str, bool]:
     """The VM's disk path, and whether it was created now."""
     with libvirt_errors(f"cannot create the disk of {vm.name}"):

@@ -23,6 +23,7 @@ from .kubespray import kubespray_app
 from .model import model_app
 from .plan import plan
 from .reconcile import reconcile
+from .snapshot import snapshot_app
 from .store import store_app
 from .system import system_app
 from .topology import topology
@@ -81,6 +82,7 @@ app.command("topology")(topology)
 app.add_typer(gpu_app, name="gpu")
 app.add_typer(audit_app, name="audit")
 app.add_typer(store_app, name="store")
+app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(kubespray_app, name="kubespray")
 app.add_typer(model_app, name="model")
 

@@ -123,7 +123,7 @@ def _return_free_gpus(store: EventStore, pci_host: PciHost, report: ReconcileRep
 
 @idempotent
 def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor, pci_host: PciHost,
-              resume_holder: Callable[[Any], str | None]) -> ReconcileReport:
+              resume_holder: Callable[[Any], str | None], settle_snapshots: Callable[[], list[str]]) -> ReconcileReport:
     report = ReconcileReport()
     domains = {d.name: d for d in hypervisor.list_domains()}
     vms = [vm for vm in known_vms(store) if not command.vms or vm.name in command.vms]
@@ -155,6 +155,7 @@ def reconcile(command: Reconcile, store: EventStore, hypervisor: Hypervisor, pci
         known = {vm.name for vm in vms}
         report.orphans = [d for d in domains.values() if d.name not in known]
         _return_free_gpus(store, pci_host, report)
+        report.changes += settle_snapshots()  # a snapshot restore cut off half way
     return report
 
 

@@ -10,10 +10,11 @@ from .kubernetes import KubernetesApi, NodeState
 from .mlops import LocalFile, ModelRegistry, ModelServing, ObjectStore, RegisteredModel, S3Access, StoredObject
 from .provisioning import HostTally, PlaybookFailure, PlaybookOutcome, PlaybookRun, Provisioner, VenvInstaller
 from .slurm import SlurmAt, SlurmControl, SlurmJob
+from .snapshots import DiskSnapshots, SnapshotIndex, TakenDisk
 from .store import EventStore, LoggedEvent, StoreFiles, Views, ViewsConflict
 
-__all__ = ["BuiltImage", "ClusterOnHost", "DomainInfo", "DomainState", "EventStore", "GuestAccess", "HostTally",
+__all__ = ["BuiltImage", "ClusterOnHost", "DiskSnapshots", "DomainInfo", "DomainState", "EventStore", "GuestAccess", "HostTally",
            "Hypervisor", "ImageBuilder", "ImageRecipe", "KeyStore", "KubernetesApi", "LocalFile", "LoggedEvent",
            "ModelRegistry", "ModelServing", "NodeState", "ObjectStore", "PciFunction", "PciHost", "PlaybookFailure",
            "PlaybookOutcome", "PlaybookRun", "PrepareReport", "Provisioner", "RegisteredModel", "S3Access",
-           "SlurmAt", "SlurmControl", "SlurmJob", "StoreFiles", "StoredObject", "TeardownReport", "VenvInstaller", "Views", "ViewsConflict"]
+           "SlurmAt", "SlurmControl", "SlurmJob", "SnapshotIndex", "StoreFiles", "StoredObject", "TakenDisk", "TeardownReport", "VenvInstaller", "Views", "ViewsConflict"]

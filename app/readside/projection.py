@@ -16,6 +16,8 @@ from typing import Any
 from ai_how.app.ports import LoggedEvent
 from ai_how.domain.specs import VmRecord
 
+from .snapshot_rows import SNAPSHOT_HANDLERS
+
 
 @dataclass
 class Topology:
@@ -27,8 +29,9 @@ class Topology:
     position: int = 0
     services: dict[str, dict[str, Any]] = field(default_factory=dict)  # "namespace/name" -> inference service
     changed: set[tuple[str, str]] = field(default_factory=set, repr=False)  # (table, key) since last save
+    snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)  # "cluster/name" -> a snapshot of its disks
 
-    TABLES = ("clusters", "vms", "gpus", "names", "images", "services")
+    TABLES = ("clusters", "vms", "gpus", "names", "images", "services", "snapshots")
 
     def table(self, name: str) -> dict[str, Any]:
         return getattr(self, name)
@@ -46,7 +49,7 @@ class Topology:
     def copy(self) -> Topology:
         return Topology(copy.deepcopy(self.clusters), copy.deepcopy(self.vms), copy.deepcopy(self.gpus),
                         dict(self.names), copy.deepcopy(self.images), self.position,
-                        services=copy.deepcopy(self.services))
+                        services=copy.deepcopy(self.services), snapshots=copy.deepcopy(self.snapshots))
 
     def subject(self, event: LoggedEvent) -> tuple[str, str]:
         """(kind, natural key) of the event's aggregate: ('gpu', '0000:01:00.0'), ('vm', ...)."""
@@ -58,7 +61,7 @@ class Topology:
         return self.table(table)[key]
 
     def apply(self, event: LoggedEvent) -> None:
-        handler = _HANDLERS.get(event.event_type)
+        handler = _HANDLERS.get(event.event_type) or SNAPSHOT_HANDLERS.get(event.event_type)
         if handler is not None:
             handler(self, event, event.payload)
         self.position = event.position
