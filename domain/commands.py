@@ -121,6 +121,7 @@ class StartCluster(Command):
     rollback_timeout: float = 10.0
     capacity: CapacityPolicy = CapacityPolicy()
     redefine: bool = False  # apply a changed config to its shut-off VMs first
+    snapshot_keep: int | None = None  # a snapshot before a redefinition changes a VM (global.snapshots)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class RedefineCluster(Command):
     """Apply a changed config to a provisioned cluster's shut-off VMs (``start --redefine``)."""
 
     plan: ClusterPlan
+    snapshot_keep: int | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ class DeployCluster(Command):
     limit: str | None = None  # one VM of the cluster
     check: bool = False  # Ansible's check mode: report what would change, change nothing
     full: bool = False  # every task on every node, even where the quick check finds nothing to do
+    snapshot_keep: int | None = None  # a snapshot before a deploy that changes something (global.snapshots)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ class TakeSnapshot(Command):
     cluster: str
     name: str
     crash_consistent: bool = False  # running guests without a guest agent answering, unfrozen
-    reason: str = "requested"  # or "before redefine", "before deploy"
+    reason: str = "requested"  # or "before redefine", "before deploy RUN"
+    keep: int | None = None  # then the oldest automatic snapshots beyond this many are deleted
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ disk-only, and the record says which VMs held a GPU.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable
@@ -89,10 +90,13 @@ class SnapshotResult:
                 "size_bytes": self.size_bytes, "seconds": round(self.seconds, 1), "notes": self.notes}
 
 
-def take_snapshot(command: TakeSnapshot, store: EventStore, disk_snapshots: DiskSnapshots) -> SnapshotResult:
+def take_snapshot(command: TakeSnapshot, store: EventStore, disk_snapshots: DiskSnapshots,
+                  snapshot_names: SnapshotIndex) -> SnapshotResult:
     check_name(command.name)
     began = time.monotonic()
     cluster = cluster_of(store, command.cluster)
+    if command.reason != "requested":  # an automatic one: its time-stamped name made free
+        command = dataclasses.replace(command, name=_free_name(store, command.cluster, command.name))
     existing = store.get(snapshot_id(command.cluster, command.name))
     if existing is not None and not existing.deleted:
         error = SnapshotRefused(f"cluster {command.cluster} already has a snapshot named {command.name}")
@@ -135,7 +139,32 @@ def take_snapshot(command: TakeSnapshot, store: EventStore, disk_snapshots: Disk
     store.save(snapshot)
     done = {name: ("frozen, disk-only" if name in frozen else "disk-only") + (", holds a GPU" if disks[name]["gpu"]
                                                                               else "") for name in disks}
-    return SnapshotResult(cluster.name, command.name, consistency.value, done, size, time.monotonic() - began)
+    result = SnapshotResult(cluster.name, command.name, consistency.value, done, size)
+    if command.keep is not None:
+        result.notes += _prune(store, disk_snapshots, snapshot_names, cluster.name, command.keep)
+    result.seconds = time.monotonic() - began
+    return result
+
+
+def _free_name(store: EventStore, cluster: str, name: str) -> str:
+    for candidate in [name, *(f"{name}-{n}" for n in range(2, 100))]:
+        found = store.get(snapshot_id(cluster, candidate))
+        if found is None or found.deleted:
+            return candidate
+    raise SnapshotRefused(f"cluster {cluster} has 100 snapshots named {name}[-N]; delete some")
+
+
+def _prune(store: EventStore, disk_snapshots: DiskSnapshots, snapshot_names: SnapshotIndex, cluster: str,
+           keep: int) -> list[str]:
+    """The oldest automatic snapshots beyond ``keep`` deleted; those taken by hand stay."""
+    automatic = [name for name in snapshot_names.of(cluster)
+                 if (found := store.get(snapshot_id(cluster, name))) is not None and found.reason != "requested"]
+    notes = []
+    for name in automatic[:max(0, len(automatic) - keep)]:
+        delete_snapshot(DeleteSnapshot(cluster, name, f"more than {keep} automatic snapshots"), store,
+                        disk_snapshots, snapshot_names)
+        notes.append(f"deleted the automatic snapshot {name} (global.snapshots.keep is {keep})")
+    return notes
 
 
 def _put_back(store: EventStore, disk_snapshots: DiskSnapshots, snapshot: Snapshot, keep: set[str]) -> list[str]:

@@ -67,8 +67,7 @@ def cluster_app(noun: Noun) -> typer.Typer:
               force: ForceCapacity = False, yes: Yes = False, json_output: JsonFlag = False) -> None:
         """Create network, disks and VMs (adopting what exists), lease GPUs, start the auto_start VMs.
 
-        Refused (exit 1) when what would run exceeds the host: memory beyond its own less
-        global.host_reserve_gb, or vCPUs beyond global.max_vcpu_ratio per CPU."""
+        Refused (exit 1) beyond the host: global.host_reserve_gb, global.max_vcpu_ratio per CPU."""
         from ai_how.app.readside.queries import cluster_view
         from ai_how.domain.commands import CapacityPolicy, StartCluster
 
@@ -79,7 +78,8 @@ def cluster_app(noun: Noun) -> typer.Typer:
             noun.prepare(ctx, parsed, kubespray)  # refused before anything starts
         with console().status(f"Starting {planned.name}…") if console().is_terminal else nullcontext():
             result = over_capacity(lambda forced: bus.handle(StartCluster(planned.plan, capacity=CapacityPolicy(
-                limits.host_reserve_gb, limits.max_vcpu_ratio, forced), redefine=redefine)), force, yes)
+                limits.host_reserve_gb, limits.max_vcpu_ratio, forced), redefine=redefine,
+                snapshot_keep=limits.snapshots.keep_before("redefine"))), force, yes)
         deployed = noun.deploy(ctx, bus, planned, parsed, kubespray) if deploy and json_output else None
         view = cluster_view(cli.topology(), cli.hypervisor(), planned.name)
         if view is None:
@@ -169,6 +169,9 @@ def cluster_app(noun: Noun) -> typer.Typer:
 
 def _report_start(kind: str, name: str, result: Any, view: Any) -> None:
     out = console()
+    if result.redefined.snapshot:
+        out.print(f"took snapshot {result.redefined.snapshot} of {name} first: 'ai-how snapshot restore {name} "
+                  f"{result.redefined.snapshot}' puts it back")
     if result.redefined.added:
         out.print(f"added to {name}: {', '.join(result.redefined.added)}")
     for vm_name, changes in result.redefined.redefined.items():

@@ -25,7 +25,7 @@ def _deploy(ctx: typer.Context, bus: Any, planned: Any, parsed: Any, kubespray: 
     from ai_how.app.deploy.slurm.saga import deploy
 
     with state(ctx).playbook_progress():
-        return deploy(bus, planned, limit, check, full)
+        return deploy(bus, planned, limit, check, full, parsed.global_.snapshots.keep_before("deploy"))
 
 
 def report_deploy(cli: CliState, name: str, run: DeployRun) -> None:

@@ -306,6 +306,18 @@ class KubesprayRef(Strict):
     path: str | None = None  # a Kubespray checkout (also --kubespray, AI_HOW_KUBESPRAY_DIR)
 
 
+class SnapshotPolicy(Strict):
+    """Snapshots taken automatically before risky changes; the oldest automatic ones beyond
+    ``keep`` are deleted (a snapshot someone took by hand never is)."""
+
+    before: list[Literal["redefine", "deploy"]] = []
+    keep: Annotated[int, Field(ge=1, le=100)] = 3
+
+    def keep_before(self, change: str) -> int | None:
+        """``keep`` when a snapshot is taken before ``change``, else None."""
+        return self.keep if change in self.before else None
+
+
 DEFAULT_RESERVE_GB = 2.0
 DEFAULT_VCPU_RATIO = 4.0
 
@@ -318,6 +330,7 @@ class GlobalSettings(Strict):
     max_vcpu_ratio: Annotated[float, Field(gt=0, le=64)] = DEFAULT_VCPU_RATIO
     kubespray: KubesprayRef = KubesprayRef()
     admin_user: Annotated[str, Field(pattern=USER_PATTERN)] = "aihow"  # the guests' login, with the platform's key
+    snapshots: SnapshotPolicy = SnapshotPolicy()
 
 
 class ClusterConfig(Strict):

@@ -176,7 +176,8 @@ class ClusterStartResult:
         return {"started": self.started, "already_running": self.already_running, "left_off": self.left_off,
                 "created": self.prepared.created, "adopted": self.prepared.adopted, "differs": self.prepared.differs,
                 "warnings": self.prepared.warnings, "redefined": self.redefined.redefined,
-                "added": self.redefined.added, "kept_running": self.redefined.untouched}
+                "added": self.redefined.added, "kept_running": self.redefined.untouched,
+                "snapshot_before": self.redefined.snapshot}
 
 
 def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervisor, bus: MessageBus,
@@ -189,7 +190,8 @@ def start_cluster(command: StartCluster, store: EventStore, hypervisor: Hypervis
     guard(hypervisor.host_capacity, topology, wanted_plans, command.capacity, recorded,  # before anything is made
           free_hugepages=hypervisor.free_hugepages)
     check_pins(wanted_plans, store, hypervisor.host_cpu_layout, numa_node_of)
-    redefined = bus.handle(RedefineCluster(command.plan)) if command.redefine else RedefineResult()
+    redefined = (bus.handle(RedefineCluster(command.plan, command.snapshot_keep)) if command.redefine
+                 else RedefineResult())
     bus.handle(ProvisionCluster(plan, changed_ok=command.redefine))
     reserve_gb, max_vcpu_ratio = command.capacity.reserve_gb, command.capacity.max_vcpu_ratio
     if reserve_gb is not None and max_vcpu_ratio is not None:

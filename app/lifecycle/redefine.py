@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from ai_how.domain.commands import RedefineCluster
 from ai_how.domain.errors import IdentityMismatch, RedefineRefused
 from ai_how.domain.gpu import Gpu
 from ai_how.domain.ids import cluster_id, gpu_id, vm_id
+from ai_how.domain.snapshot_commands import TakeSnapshot
 from ai_how.domain.specs import SHARED_TAG, ClusterPlan, VmPlan, VmSpec
 from ai_how.domain.vm import Vm, VmState
 
@@ -142,9 +144,10 @@ class RedefineResult:
     redefined: dict[str, list[str]] = field(default_factory=dict)  # VM -> what changed
     untouched: list[str] = field(default_factory=list)  # running: they keep their spec for now
     added: list[str] = field(default_factory=list)
+    snapshot: str | None = None  # taken before (global.snapshots.before: [redefine])
 
 
-def redefine_cluster(command: RedefineCluster, store: EventStore, hypervisor: Hypervisor) -> RedefineResult:
+def redefine_cluster(command: RedefineCluster, store: EventStore, hypervisor: Hypervisor, bus: Any) -> RedefineResult:
     """All of it is checked before anything changes; each VM's domain is defined again before
     its log says so, so a crash between the two is mended by running it again."""
     plan = command.plan
@@ -156,6 +159,9 @@ def redefine_cluster(command: RedefineCluster, store: EventStore, hypervisor: Hy
         error = RedefineRefused(f"cluster {plan.name} cannot take this config in place: " + "; ".join(found.problems))
         error.hint = f"see it all with 'ai-how plan CONFIG'; 'ai-how {plan.kind} destroy CONFIG' then start applies it"
         raise error
+    if command.snapshot_keep is not None and (found.added or any(not c.running for c in found.vms)):
+        result.snapshot = bus.handle(TakeSnapshot(plan.name, f"before-redefine-{time.strftime('%Y%m%d-%H%M%S')}",
+                                                  reason="before redefine", keep=command.snapshot_keep)).name
     new_cards = [Gpu.register(spec) for spec in plan.gpus if store.get(gpu_id(spec.pci_address)) is None]
     added = [_define(store, plan, name) for name in found.added]
     if new_cards or added:

@@ -17,6 +17,7 @@ from ai_how.adapters.libvirt.connection import HypervisorError, connect
 from ai_how.app.ports import DomainState
 from ai_how.domain.ids import cluster_id
 from tests.conftest import REPO, opened, split_path
+from tests.fakes.slurm import FakeSlurm, Job
 
 
 @pytest.fixture(autouse=True)
@@ -437,3 +438,34 @@ def on_a_base_image(tmp_path: Path, state_dir: Path, config_path: list[str], not
     hpc["base_image_path"] = str(image)
     _write_config(tmp_path, config_path, doc)
     noted["pools"] = str(state_dir / "pools")
+
+
+# --- SLURM as a stand-in controller (tests/fakes/slurm.py), for the features that stop nodes ---
+
+
+@pytest.fixture
+def slurm(monkeypatch) -> FakeSlurm:
+    """The one SLURM controller every ai-how of the scenario asks."""
+    import ai_how.app.bootstrap as bootstrap
+
+    controller = FakeSlurm()
+    monkeypatch.setattr(bootstrap, "slurm_over_ssh", lambda guests: lambda login, address: controller)
+    return controller
+
+
+@given(parsers.parse("SLURM is recorded as deployed on {cluster}"))
+def slurm_deployed(state_dir: Path, slurm: FakeSlurm, cluster: str) -> None:
+    with opened(state_dir) as bus:
+        found = bus.store.get(cluster_id(cluster))
+        found.start_deploy("r1", "playbooks/deploy-hpc-cluster.yml", "d", "c", {}, None, False)
+        found.mark_deployed("r1", 1.0, {})
+        bus.store.save(found)
+        for name in found.vms:
+            if name.startswith(f"{cluster}-compute"):
+                slurm.node(name)
+
+
+@given(parsers.parse('SLURM runs job {job} of {user} named "{name}" on {node}'))
+def job_runs(slurm: FakeSlurm, job: str, user: str, name: str, node: str) -> None:
+    slurm.jobs_.append(Job(job, user, name, node))
+    slurm.node(node)["state"] = "alloc"

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from ai_how.domain.commands import MarkVmStarted
-from ai_how.domain.ids import cluster_id
 from ai_how.domain.vm import Vm
 from tests.conftest import opened
 from tests.fakes.slurm import FakeSlurm, Job
@@ -18,34 +16,6 @@ from tests.fakes.slurm import FakeSlurm, Job
 from .conftest import audit
 
 scenarios("job_safe_stops.feature")
-
-
-@pytest.fixture
-def slurm(monkeypatch) -> FakeSlurm:
-    """The one SLURM controller every ai-how of the scenario asks."""
-    import ai_how.app.bootstrap as bootstrap
-
-    controller = FakeSlurm()
-    monkeypatch.setattr(bootstrap, "slurm_over_ssh", lambda guests: lambda login, address: controller)
-    return controller
-
-
-@given(parsers.parse("SLURM is recorded as deployed on {cluster}"))
-def slurm_deployed(state_dir: Path, slurm: FakeSlurm, cluster: str) -> None:
-    with opened(state_dir) as bus:
-        found = bus.store.get(cluster_id(cluster))
-        found.start_deploy("r1", "playbooks/deploy-hpc-cluster.yml", "d", "c", {}, None, False)
-        found.mark_deployed("r1", 1.0, {})
-        bus.store.save(found)
-        for name in found.vms:
-            if name.startswith(f"{cluster}-compute"):
-                slurm.node(name)
-
-
-@given(parsers.parse('SLURM runs job {job} of {user} named "{name}" on {node}'))
-def job_runs(slurm: FakeSlurm, job: str, user: str, name: str, node: str) -> None:
-    slurm.jobs_.append(Job(job, user, name, node))
-    slurm.node(node)["state"] = "alloc"
 
 
 @given(parsers.parse('SLURM runs job {job} of {user} named "{name}" on {node}, ending soon'))

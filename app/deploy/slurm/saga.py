@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ai_how.app.errors import UsageError
+from ai_how.app.errors import InfrastructureError, UsageError
 from ai_how.app.ports import EventStore, KeyStore, PlaybookRun, Provisioner
 from ai_how.app.progress import Progress
 from ai_how.domain.cluster import Cluster, ClusterKind
 from ai_how.domain.commands import Command, DeployCluster, MarkClusterDeployed, MarkClusterDeployFailed
 from ai_how.domain.deployment import DeploymentStatus, DeployRun
-from ai_how.domain.ids import cluster_id
+from ai_how.domain.ids import cluster_id, snapshot_id
+from ai_how.domain.snapshot_commands import TakeSnapshot
 from ai_how.domain.specs import VmRecord
 
 from ..runs import (
@@ -36,7 +37,7 @@ PLAYBOOKS = {ClusterKind.HPC: "playbooks/playbook-hpc.yml"}
 
 
 def deploy_cluster(command: DeployCluster, store: EventStore, provisioner: Provisioner,
-                   live_topology: Any) -> DeployStarted:
+                   live_topology: Any, bus: Any) -> DeployStarted:
     provisioner.check()
     cluster = running_cluster(store, command.name, ClusterKind.HPC)
     rows: list[VmRecord] = live_topology.catch_up().vms_of(cluster.name)
@@ -51,6 +52,11 @@ def deploy_cluster(command: DeployCluster, store: EventStore, provisioner: Provi
     # Every task, without the quick path's comparison, when asked or when no deploy ever ended
     # well (a node never deployed has nothing to compare: the comparison only costs its time).
     full = command.full or cluster.last_deploy is None or cluster.last_deploy.status != DeploymentStatus.DEPLOYED
+    if command.snapshot_keep is not None and not command.check and (full or changes(cluster.last_deploy, digest(
+            layout), provisioner.digest(playbook))):
+        bus.handle(TakeSnapshot(cluster.name, f"before-deploy-{run}", reason=f"before deploy {run}",
+                                keep=command.snapshot_keep))
+        cluster = running_cluster(store, command.name, ClusterKind.HPC)  # as the snapshot left it
     cluster.start_deploy(run, playbook, provisioner.digest(playbook), digest(layout), layout, command.limit,
                          command.check, full)
     store.save(cluster)
@@ -91,11 +97,29 @@ def mark_cluster_deploy_failed(command: MarkClusterDeployFailed, store: EventSto
     store.save(cluster)
 
 
-def deploy(bus: Any, planned: Any, limit: str | None = None, check: bool = False, full: bool = False) -> DeployRun:
-    """Configure SLURM on a planned HPC cluster that runs; the run as the log has it."""
+def changes(last: DeployRun | None, layout_digest: str, playbook_digest: str) -> bool:
+    """Would a deploy change what the last one left? (Its quick path finds nothing to do otherwise.)"""
+    return last is None or (last.config_digest, last.playbook_digest) != (layout_digest, playbook_digest)
+
+
+def deploy(bus: Any, planned: Any, limit: str | None = None, check: bool = False, full: bool = False,
+           snapshot_keep: int | None = None) -> DeployRun:
+    """Configure SLURM on a planned HPC cluster that runs; the run as the log has it. With
+    ``snapshot_keep``, a deploy that changes something takes a snapshot first, and its failure
+    says how to put the cluster back."""
     from .layout import settings_of
 
-    started = bus.handle(DeployCluster(planned.name, settings_of(planned.section.slurm_config), limit, check, full))
+    try:
+        started = bus.handle(DeployCluster(planned.name, settings_of(planned.section.slurm_config), limit, check,
+                                           full, snapshot_keep))
+    except InfrastructureError as failure:
+        last = bus.store.read(cluster_id(planned.name)).last_deploy
+        name = f"before-deploy-{last.run_id}" if last is not None else ""
+        taken = bus.store.get(snapshot_id(planned.name, name)) if snapshot_keep is not None and name else None
+        if taken is None or taken.deleted:
+            raise
+        raise InfrastructureError(f"{failure}\nsnapshot {name} holds the cluster as it was before this deploy: "
+                                  f"'ai-how snapshot restore {planned.name} {name}' puts it back") from failure
     return deploy_outcome(bus.store, planned.name, started.run_id)
 
 
