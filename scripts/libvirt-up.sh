@@ -35,7 +35,7 @@ id libvirt-qemu >/dev/null 2>&1 || useradd -r -g libvirt-qemu -G kvm -d /var/lib
 if [ -c /dev/kvm ]; then
   chgrp kvm /dev/kvm && chmod 0660 /dev/kvm || echo "libvirt-up: cannot open /dev/kvm to group kvm; VMs will use TCG" >&2
 fi
-mkdir -p /var/log/libvirt /run/libvirt /var/lib/libvirt/images /var/lib/libvirt/qemu
+mkdir -p /var/log/libvirt/qemu /run/libvirt /var/lib/libvirt/images /var/lib/libvirt/qemu
 pgrep -x virtlogd >/dev/null || virtlogd -d
 if ! pgrep -x libvirtd >/dev/null; then
   libvirtd -d

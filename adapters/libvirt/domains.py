@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,7 @@ from ai_how.app.ports import DomainInfo, DomainState
 from ai_how.app.waiting import poll
 
 from .connection import HypervisorError, find, libvirt_errors, libvirt_module
-from .xml import NAMESPACE
+from .xml import NAMESPACE, QEMU_LOG_DIR
 
 POLL_S = 0.1
 
@@ -72,6 +73,13 @@ def profile_of(dom: Any) -> tuple[str, str | None]:
     model = cpu.findtext("model") if cpu is not None else None
     mode = cpu.get("mode") if cpu is not None else None
     return root.get("type", "kvm"), model or (mode if mode != "custom" else None)
+
+
+def ensure_console_folder() -> None:
+    """virtlogd writes a guest's console log there, but libvirtd makes the folder only when it
+    first starts a domain: on a new host the first start with a console log would fail."""
+    with contextlib.suppress(OSError):
+        QEMU_LOG_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
 
 
 def define(conn: Any, xml: str) -> Any:

@@ -68,6 +68,8 @@ class LibvirtHypervisor(Hypervisor):
         return str(self.pool_root / vm.cluster / seed_name(vm.name)) if vm.spec.has_os else None
 
     def _define(self, vm: VmPlan, disk_path: str, profile: Profile, uuid: str | None = None) -> Any:
+        if vm.spec.has_os and self.uri == "qemu:///system":
+            domains.ensure_console_folder()
         return domains.define(self.conn, self._render(vm, disk_path, profile, uuid))
 
     def _render(self, vm: VmPlan, disk_path: str, profile: Profile, uuid: str | None) -> str:

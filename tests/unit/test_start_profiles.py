@@ -79,3 +79,15 @@ def test_start_profiles_from_the_environment_are_checked() -> None:
     assert [p.name for p in parse_profiles("doomed, tcg")] == ["doomed (test)", "tcg"]
     with pytest.raises(UsageError, match="unknown start profile 'fast'"):
         parse_profiles("fast")
+
+
+def test_the_console_folder_is_made_when_libvirtd_has_not_made_it_yet(tmp_path, monkeypatch) -> None:
+    """On a new host libvirtd makes /var/log/libvirt/qemu only at its first domain start, and a
+    guest whose serial console logs there could not start before it."""
+    from ai_how.adapters.libvirt import domains
+
+    folder = tmp_path / "log" / "libvirt" / "qemu"
+    monkeypatch.setattr(domains, "QEMU_LOG_DIR", folder)
+    domains.ensure_console_folder()
+    assert folder.is_dir()
+    domains.ensure_console_folder()  # and again: nothing to do

@@ -1,0 +1,109 @@
+"""`ai-how snapshot create` and `restore` against what an operator does by hand with virsh.
+
+    sudo .venv/bin/python benchmarks/snapshots.py [--rounds 3] [--image hpc-base]
+
+Boots the minimal cluster (a controller and two computes, each 1 vCPU and 1 GiB, real Debian
+guests with their guest agent, an isolated network; its own cluster `bench-snap`), then:
+  - create, ROUNDS times each, alternating: `ai-how snapshot create` of the whole cluster (the
+    guests frozen together, one overlay each), against `virsh snapshot-create-as --disk-only
+    --quiesce --atomic --no-metadata` of the same VMs one by one (each guest frozen on its own).
+    Each snapshot is deleted again (`ai-how snapshot delete`) so the chains stay as long;
+  - restore, once each: `ai-how snapshot restore` (stop, disks back, start, guests answering
+    SSH) against `ai-how hpc stop` + `hpc start` of the same cluster (the same boots).
+Medians, and the ratios ai-how/by hand (the goal for create: at most 1.3). The cluster is
+destroyed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+AI_HOW = str(Path(sys.executable).parent / "ai-how")
+NAME = "bench-snap"
+VMS = [f"{NAME}-controller", f"{NAME}-compute-01", f"{NAME}-compute-02"]
+URI = "qemu:///system"
+
+
+def ai_how(*args: str) -> float:
+    began = time.monotonic()
+    out = subprocess.run([AI_HOW, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=1800)
+    if out.returncode != 0:
+        sys.exit(f"ai-how {' '.join(args)}: exit {out.returncode}\n{out.stdout}\n{out.stderr}")
+    return time.monotonic() - began
+
+
+def top(vm: str) -> str:
+    for line in subprocess.run(["virsh", "-c", URI, "domblklist", vm, "--details"], capture_output=True,
+                               text=True, check=True).stdout.splitlines():
+        words = line.split()
+        if words[:2] == ["file", "disk"]:
+            return words[3]
+    raise SystemExit(f"{vm} has no disk")
+
+
+def by_hand(round_: int) -> float:
+    """virsh, one VM after the other, each frozen through its own agent; then the layer folded back."""
+    began = time.monotonic()
+    made = {}
+    for vm in VMS:
+        below = top(vm)
+        made[vm] = (below, str(Path(below).parent / f"{vm}@virsh{round_}.qcow2"))
+        subprocess.run(["virsh", "-c", URI, "snapshot-create-as", vm, f"virsh{round_}", "--disk-only", "--quiesce",
+                        "--atomic", "--no-metadata", "--diskspec", f"vda,snapshot=external,file={made[vm][1]}",
+                        "--diskspec", "sda,snapshot=no"], check=True, capture_output=True)
+    seconds = time.monotonic() - began
+    for vm, (below, overlay) in made.items():  # not timed: back to one layer, as before
+        subprocess.run(["virsh", "-c", URI, "blockcommit", vm, "vda", "--active", "--pivot", "--wait",
+                        "--base", below, "--top", overlay], check=True, capture_output=True)
+        Path(overlay).unlink()
+    return seconds
+
+
+def config(image: str) -> dict:
+    node = {"cpu_cores": 1, "memory_gb": 1, "disk_gb": 4}
+    hpc = {"name": NAME, "base_image": image,
+           "network": {"subnet": "10.250.78.0/24", "bridge": "aihowbs", "forward": "none"},
+           "controller": {**node, "ip": "10.250.78.10"},
+           "compute_nodes": [{**node, "ip": "10.250.78.11"}, {**node, "ip": "10.250.78.12"}],
+           "storage": {"shared": {"enabled": False}}}
+    return {"version": "1.0", "metadata": {"name": NAME}, "clusters": {"hpc": hpc}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--image", default="hpc-base")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.yaml"
+        path.write_text(yaml.safe_dump(config(args.image)))
+        ai_how("image", "build", args.image)
+        try:
+            print(f"boot: {ai_how('hpc', 'start', str(path)):.0f} s (3 guests)", flush=True)
+            ours, theirs = [], []
+            for i in range(args.rounds):
+                theirs.append(by_hand(i))
+                ours.append(ai_how("snapshot", "create", NAME, "--name", f"bench{i}"))
+                ai_how("snapshot", "delete", NAME, f"bench{i}", "--yes")
+            ai_how("snapshot", "create", NAME, "--name", "restore-point")
+            restore = ai_how("snapshot", "restore", NAME, "restore-point", "--yes")
+            restart = ai_how("hpc", "stop", str(path)) + ai_how("hpc", "start", str(path))
+        finally:
+            subprocess.run([AI_HOW, "hpc", "destroy", str(path), "--yes", "--purge-data"], capture_output=True)
+    create, manual = statistics.median(ours), statistics.median(theirs)
+    print(f"create, median of {args.rounds}: ai-how snapshot create {create:.2f} s, virsh one by one "
+          f"{manual:.2f} s; ratio {create / manual:.2f} (goal <= 1.3)")
+    print(f"restore: ai-how snapshot restore {restore:.0f} s, hpc stop + hpc start {restart:.0f} s; "
+          f"ratio {restore / restart:.2f}")
+
+
+if __name__ == "__main__":
+    main()
