@@ -92,6 +92,13 @@ Feature: Snapshots: a cluster rolled back in one command, GPU-aware
     When I run "ai-how snapshot create hpc-cluster --name first"
     Then the exit code is 0
 
+  Scenario: A destroyed cluster's snapshots go with its disks, said and recorded
+    Given I ran "ai-how snapshot create hpc-cluster --name good"
+    When I run "ai-how hpc destroy examples/multi-gpu-clusters.yaml --yes --timeout 1"
+    Then the exit code is 0
+    And the output says "its snapshots went with its disks: good"
+    And "ai-how snapshot list --json" lists no snapshot
+
   Scenario Outline: Bad input is refused in one line
     Given I ran "ai-how snapshot create hpc-cluster --name good"
     When I run "ai-how <command>"

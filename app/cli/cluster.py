@@ -144,8 +144,8 @@ def cluster_app(noun: Noun) -> typer.Typer:
         from ai_how.domain.commands import DestroyCluster
 
         name, uri = cluster_name(ctx, config, kind)
-        confirm(f"Destroy {name}: stop its VMs and delete them with their disks, pool and network?", yes,
-                f"destroy {name}")
+        confirm(f"Destroy {name}: stop its VMs and delete them with their disks (and snapshots), pool and network?",
+                yes, f"destroy {name}")
         cli = state(ctx)
         cli.reconciled(uri)
         kept = noun.shared(cli, name)

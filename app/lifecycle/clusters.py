@@ -16,7 +16,7 @@ from ai_how.app.errors import InfrastructureError
 from ai_how.app.faults import crash_point
 from ai_how.app.guests.seeds import seeds_for
 from ai_how.app.images.catalogue import resolve as resolve_images
-from ai_how.app.ports import EventStore, Hypervisor, KeyStore, PrepareReport, TeardownReport
+from ai_how.app.ports import EventStore, Hypervisor, KeyStore, PrepareReport, SnapshotIndex, TeardownReport
 from ai_how.domain.cluster import ClusterStatus
 from ai_how.domain.commands import (
     DestroyCluster,
@@ -35,7 +35,7 @@ from ai_how.domain.commands import (
     StopVms,
 )
 from ai_how.domain.errors import GpuLeasedElsewhere, InvalidTransition, UnknownObject
-from ai_how.domain.ids import cluster_id
+from ai_how.domain.ids import cluster_id, snapshot_id
 from ai_how.domain.specs import VmPlan
 from ai_how.domain.vm import StopReason, VmState
 
@@ -232,7 +232,7 @@ class ClusterDestroyResult:
 
 
 def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hypervisor, bus: MessageBus,
-                    keys: KeyStore) -> ClusterDestroyResult:
+                    keys: KeyStore, snapshot_names: SnapshotIndex) -> ClusterDestroyResult:
     cluster = store.get(cluster_id(command.name))
     known = cluster is not None and cluster.status != ClusterStatus.DESTROYED
     stopped: list[str] = []
@@ -242,15 +242,24 @@ def destroy_cluster(command: DestroyCluster, store: EventStore, hypervisor: Hype
         stopped, notes = batch.acted_on, batch.notes
     removed = hypervisor.teardown_cluster(command.name)
     if known:
+        gone: list[str] = []  # snapshots whose layers went with the disks
+
         def destroyed() -> list[Any]:
             cluster = store.get(cluster_id(command.name))
             vms = [load_vm(store, name) for name in cluster.vms]
             for vm in vms:
                 vm.destroy()
             cluster.destroy()
-            return [cluster, *vms]
+            snapshots = [s for n in snapshot_names.of(command.name) if (s := store.get(snapshot_id(command.name, n)))
+                         is not None and not s.deleted]
+            for snapshot in snapshots:
+                snapshot.delete("cluster destroyed")
+            gone[:] = [s.name for s in snapshots]
+            return [cluster, *vms, *snapshots]
 
         decide(store, destroyed)
+        if gone:
+            notes.append(f"its snapshots went with its disks: {', '.join(gone)}")
         for vm_name in store.read(cluster_id(command.name)).vms:
             keys.forget(vm_name)
         keys.forget_cluster(command.name)

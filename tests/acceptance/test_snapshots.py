@@ -93,3 +93,9 @@ def by_hand_and_one_automatic(run_cli, cluster: str, name: str) -> None:
 @then(parsers.parse('the output does not say "{text}"'))
 def output_lacks(result, text: str) -> None:
     assert text not in result.stdout, result.stdout
+
+
+@then('"ai-how snapshot list --json" lists no snapshot')
+def none_listed(run_cli) -> None:
+    result = run_cli("snapshot", "list", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == [], result.stdout

@@ -6,8 +6,9 @@ output would be) is on the controller's disk under the same owner; ``hpc storage
 on the controller; ``model push hpc:`` copies it over SSH and registers it in a real MLflow
 (S3 on loopback); a destroy that would delete it is refused until ``--purge-data``.
 
-The two guests are also the run's tuned Debian guests (a boot costs minutes on TCG, so they do
-double duty): ``performance.enable_hugepages`` (2M) and ``cpu_pinning``. They boot with their
+The two guests are also the run's tuned Debian guests and its snapshotted ones (a boot costs
+minutes on TCG, so they do triple duty): a snapshot of both, frozen together through their guest
+agents, restored (one reboot of both). And they are tuned: ``performance.enable_hugepages`` (2M) and ``cpu_pinning``. They boot with their
 memory taken from the hugepage pool the test reserves (and gives back), and run pinned to host
 CPUs of their own.
 
@@ -91,6 +92,8 @@ def test_nfs_storage_is_the_controller_s_disk_mounted_by_the_computes(tmp_path: 
         keys = [o["Key"] for o in stored.list_objects_v2(Bucket="models")["Contents"] if o["Key"].endswith("model.pkl")]
         assert hashlib.sha256(stored.get_object(Bucket="models", Key=keys[0])["Body"].read()).hexdigest() == weights
 
+        _snapshot_round_trip(ai_how, info["name"], controller, compute)
+
         refused = ai_how("hpc", "destroy", str(config), "--yes", "--timeout", "10", expect=1)
         assert f"the shared storage of {info['name']} (nfs, /shared) is on {controller}'s disk and holds" \
             in refused.stderr, refused.stderr
@@ -101,3 +104,28 @@ def test_nfs_storage_is_the_controller_s_disk_mounted_by_the_computes(tmp_path: 
     finally:
         remove_leftovers(info["name"], info["vms"])
         pool.write_text(str(before))
+
+
+def _snapshot_round_trip(ai_how, cluster: str, controller: str, compute: str) -> None:
+    """Both guests snapshotted while they run, their filesystems frozen together by their guest
+    agents; what was written before the snapshot is back after the restore, what was written
+    after is gone, and both boot clean (ext4 finds no journal to recover), pinned again."""
+    def on(vm: str, script: str) -> str:
+        return ai_how("vm", "ssh", vm, "--", "sh", "-c", script).stdout
+
+    on(controller, "echo kept > /home/aihow/before.txt && sync")
+    taken = json.loads(ai_how("snapshot", "create", cluster, "--name", "nfs-good", "--json").stdout)[0]
+    assert taken["consistency"] == "frozen", taken
+    assert taken["vms"] == {controller: "frozen, disk-only", compute: "frozen, disk-only"}, taken
+    agent = on(compute, "sudo journalctl -b -u qemu-guest-agent --no-pager -o cat")
+    assert "fsfreeze" in agent.lower(), agent
+    on(controller, "echo lost > /home/aihow/after.txt && sync")
+    restored = ai_how("snapshot", "restore", cluster, "nfs-good", "--yes", "--timeout", "30")
+    assert f"{controller}: restored, started again" in restored.stdout, restored.stdout
+    assert states([controller, compute]) == {controller: "running", compute: "running"}
+    assert on(controller, "cat /home/aihow/before.txt; ls /home/aihow").split() == ["kept", "before.txt"]
+    for vm in (controller, compute):
+        assert "recovery complete" not in on(vm, "sudo dmesg"), f"{vm}'s root filesystem was not left clean"
+        assert json.loads(ai_how("vm", "status", vm, "--json").stdout)["pins"], f"{vm} is not pinned again"
+    listed = json.loads(ai_how("snapshot", "list", cluster, "--json").stdout)
+    assert [(r["name"], r["restores"]) for r in listed] == [("nfs-good", 1)]
