@@ -35,6 +35,15 @@ Feature: Snapshots: a cluster rolled back in one command, GPU-aware
     Then the exit code is 0
     And the output says "took (crash-consistent, "
 
+  Scenario: A VM whose disk cannot be taken fails the whole snapshot, and the VMs taken before it are put back
+    Given the disk of hpc-cluster-compute-02 cannot be snapshotted
+    When I run "ai-how snapshot create hpc-cluster --name half"
+    Then the exit code is 3
+    And the errors say "snapshot half was not taken: cannot snapshot the disk of hpc-cluster-compute-02: No space left on device; hpc-cluster-controller, hpc-cluster-compute-01 put back as they were"
+    And every VM of hpc-cluster writes to its disk of before
+    And no guest is left frozen
+    And the audit log has exactly 0 "SnapshotTaken" events
+
   Scenario: A restore puts back what the disks held and starts again what ran
     Given hpc-cluster-compute-01 wrote "epoch 1" to its disk
     And I ran "ai-how snapshot create hpc-cluster --name good"

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ai_how.app.errors import UsageError
-from ai_how.app.ports import DiskSnapshots, EventStore, SnapshotIndex
+from ai_how.app.errors import InfrastructureError, UsageError
+from ai_how.app.ports import DiskSnapshots, EventStore, SnapshotIndex, TakenDisk
 from ai_how.domain.cluster import Cluster, ClusterStatus
 from ai_how.domain.commands import StartVms, StopVms
 from ai_how.domain.errors import SnapshotRefused, UnknownObject
@@ -117,7 +117,7 @@ def take_snapshot(command: TakeSnapshot, store: EventStore, disk_snapshots: Disk
                                   "with --crash-consistent")
                     raise error
                 frozen.append(name)
-        taken = {vm.name: disk_snapshots.take(vm.name, command.name) for vm in vms}
+        taken = _take_all(disk_snapshots, [vm.name for vm in vms], command.name)
     finally:
         for name in frozen:
             disk_snapshots.thaw(name)
@@ -167,6 +167,20 @@ def _prune(store: EventStore, disk_snapshots: DiskSnapshots, snapshot_names: Sna
     return notes
 
 
+def _take_all(disk_snapshots: DiskSnapshots, vms: list[str], name: str) -> dict[str, TakenDisk]:
+    """Every VM's disk, or none: a VM that fails puts back the layers taken before it."""
+    taken: dict[str, TakenDisk] = {}
+    try:
+        for vm in vms:
+            taken[vm] = disk_snapshots.take(vm, name)
+    except InfrastructureError as failure:
+        for vm, disk in taken.items():
+            disk_snapshots.merge(vm, disk.frozen)
+        undone = f"; {', '.join(taken)} put back as they were" if taken else ""
+        raise InfrastructureError(f"snapshot {name} was not taken: {failure}{undone}") from failure
+    return taken
+
+
 def _put_back(store: EventStore, disk_snapshots: DiskSnapshots, snapshot: Snapshot, keep: set[str]) -> list[str]:
     """Each VM's disk put back (the VMs are off), the record finished; what is no longer needed removed."""
     assert snapshot.restoring is not None
@@ -196,6 +210,9 @@ def restore_snapshot(command: RestoreSnapshot, store: EventStore, disk_snapshots
         raise SnapshotRefused(f"a restore of snapshot {command.name} is under way; 'ai-how reconcile' settles it")
     running = [vm.name for vm in _vms(store, cluster) if vm.state == VmState.RUNNING]
     result = SnapshotResult(cluster.name, command.name, snapshot.consistency.value)
+    if snapshot.config_digest != cluster.config_digest:
+        result.notes.append(f"snapshot {command.name} was taken under another config of {cluster.name}: the disks go "
+                            "back, the VMs keep their present definitions ('ai-how plan CONFIG' shows the difference)")
     if running:
         stopped = bus.handle(StopVms(tuple(running), command.timeout, jobs=command.jobs))
         result.notes += stopped.notes

@@ -99,3 +99,20 @@ def output_lacks(result, text: str) -> None:
 def none_listed(run_cli) -> None:
     result = run_cli("snapshot", "list", "--json")
     assert result.exit_code == 0 and json.loads(result.stdout) == [], result.stdout
+
+
+@given(parsers.parse("the disk of {vm} cannot be snapshotted"))
+def take_fails(disks: FakeDiskSnapshots, vm: str) -> None:
+    disks.fail_take_of = vm
+
+
+@then(parsers.parse("every VM of {cluster} writes to its disk of before"))
+def tops_as_before(disks: FakeDiskSnapshots, cluster: str) -> None:
+    assert {vm: top for vm, top in disks.tops.items() if vm.startswith(cluster)} == {
+        vm: f"/pool/{vm}.qcow2" for vm in disks.tops if vm.startswith(cluster)}, disks.tops
+    assert not [f for f in disks.backing if "@half" in f], disks.backing
+
+
+@then("no guest is left frozen")
+def none_frozen(disks: FakeDiskSnapshots) -> None:
+    assert not disks.frozen_now

@@ -25,6 +25,7 @@ class FakeDiskSnapshots(DiskSnapshots):
     frozen_now: set[str] = field(default_factory=set)
     calls: list[tuple[str, str]] = field(default_factory=list)  # ("freeze"|"take"|"thaw"|..., VM)
     fail_restore_of: str | None = None  # the VM whose restore dies, as a process killed there would
+    fail_take_of: str | None = None  # the VM whose snapshot libvirt refuses
 
     def _top(self, vm: str) -> str:
         return self.tops.setdefault(vm, f"/pool/{vm}.qcow2")
@@ -58,6 +59,8 @@ class FakeDiskSnapshots(DiskSnapshots):
 
     def take(self, vm: str, snapshot: str) -> TakenDisk:
         self.calls.append(("take", vm))
+        if vm == self.fail_take_of:
+            raise InfrastructureError(f"cannot snapshot the disk of {vm}: No space left on device")
         frozen = self._top(vm)
         top = f"/pool/{vm}@{snapshot}.qcow2"
         self.backing[top] = frozen

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,7 @@ def _snapshot_round_trip(ai_how, cluster: str, controller: str, compute: str) ->
     def on(vm: str, script: str) -> str:
         return ai_how("vm", "ssh", vm, "--", "sh", "-c", script).stdout
 
+    began = time.monotonic()
     on(controller, "echo kept > /home/aihow/before.txt && sync")
     taken = json.loads(ai_how("snapshot", "create", cluster, "--name", "nfs-good", "--json").stdout)[0]
     assert taken["consistency"] == "frozen", taken
@@ -120,7 +122,10 @@ def _snapshot_round_trip(ai_how, cluster: str, controller: str, compute: str) ->
     agent = on(compute, "sudo journalctl -b -u qemu-guest-agent --no-pager -o cat")
     assert "fsfreeze" in agent.lower(), agent
     on(controller, "echo lost > /home/aihow/after.txt && sync")
+    print(f"snapshot of two running guests, frozen: {time.monotonic() - began:.0f} s")
+    began = time.monotonic()
     restored = ai_how("snapshot", "restore", cluster, "nfs-good", "--yes", "--timeout", "30")
+    print(f"restore (stop, disks back, both booted again): {time.monotonic() - began:.0f} s\n{restored.stdout}")
     assert f"{controller}: restored, started again" in restored.stdout, restored.stdout
     assert states([controller, compute]) == {controller: "running", compute: "running"}
     assert on(controller, "cat /home/aihow/before.txt; ls /home/aihow").split() == ["kept", "before.txt"]
