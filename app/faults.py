@@ -12,6 +12,7 @@ import signal
 
 CRASH_ENV = "AI_HOW_CRASH_AT"
 POINTS = ("after-define", "after-lease-saved", "after-domain-start", "before-vm-started-saved")
+RESTORE_POINTS = ("restore-after-first-disk",)
 MOVE_POINTS = tuple(f"gpu-move-after-{step}" for step in ("drain", "stop_holder", "start_target", "ready"))
 
 

@@ -108,6 +108,14 @@ Feature: Snapshots: a cluster rolled back in one command, GPU-aware
     And the output says "its snapshots went with its disks: good"
     And "ai-how snapshot list --json" lists no snapshot
 
+  Scenario: A snapshot of another cluster is not restored here, and the error says whose it is
+    Given I ran "ai-how cloud start examples/multi-gpu-clusters.yaml"
+    And I ran "ai-how snapshot create hpc-cluster --name good"
+    When I run "ai-how snapshot restore cloud-cluster good --yes"
+    Then the exit code is 2
+    And the errors say "cluster cloud-cluster has no snapshot named good; a snapshot of that name belongs to cluster hpc-cluster"
+    And no disk was restored
+
   Scenario Outline: Bad input is refused in one line
     Given I ran "ai-how snapshot create hpc-cluster --name good"
     When I run "ai-how <command>"

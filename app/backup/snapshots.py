@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ai_how.app.errors import InfrastructureError, UsageError
+from ai_how.app.faults import crash_point
 from ai_how.app.ports import DiskSnapshots, EventStore, SnapshotIndex, TakenDisk
 from ai_how.domain.cluster import Cluster, ClusterStatus
 from ai_how.domain.commands import StartVms, StopVms
@@ -186,6 +187,7 @@ def _put_back(store: EventStore, disk_snapshots: DiskSnapshots, snapshot: Snapsh
     assert snapshot.restoring is not None
     for vm, top in snapshot.restoring["tops"].items():
         disk_snapshots.restore(vm, snapshot.disks[vm]["frozen"], top)
+        crash_point("restore-after-first-disk")
     cluster = cluster_of(store, snapshot.cluster)
     cluster.restore_disks(snapshot.name, snapshot.deployment, snapshot.kubernetes)
     snapshot.finish_restore()

@@ -28,7 +28,7 @@ def _taken(t: Any, e: LoggedEvent, p: dict[str, Any]) -> None:
         "gpu_vms": sorted(vm for vm, disk in p["disks"].items() if disk.get("gpu")),
         "config_digest": p["config_digest"], "log_position": p["log_position"], "deleted": False,
         "restoring": False, "restores": 0, "position": e.position,
-        "shown": {k: copy.deepcopy(cluster.get(k)) for k in ("deployment", "kubernetes")}}
+        "cluster_then": {k: copy.deepcopy(cluster.get(k)) for k in ("deployment", "kubernetes")}}
     t.changed.add(("snapshots", key))
 
 
@@ -58,7 +58,7 @@ def _disks_restored(t: Any, e: LoggedEvent, p: dict[str, Any]) -> None:
     if name in t.clusters and snapshot is not None:
         t.changed.add(("clusters", name))
         row = t.clusters[name]
-        for key, value in snapshot["shown"].items():
+        for key, value in snapshot["cluster_then"].items():
             if value is None:
                 row.pop(key, None)
             else:

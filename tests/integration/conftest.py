@@ -154,7 +154,8 @@ def shared_cluster(tmp_path_factory, libvirtd) -> SharedCluster:
     (or found in the cache by its recipe's digest), the first start profile dying as nested KVM
     does so that each guest falls back to TCG, the controller mounting a host directory
     read-only at /data and another at /work as the admin user's (owner, mode and options as the
-    predecessor's virtio_fs_mounts write them), and SLURM partitions batch and debug.
+    predecessor's virtio_fs_mounts write them), SLURM partitions batch and debug, and a snapshot
+    of the running guests before each deploy that changes something (the newest one kept).
 
     A test that changes the cluster restores it, or is marked ``changes_shared_cluster`` (runs
     after the others); ``destroys_shared_cluster`` runs last of all."""
@@ -171,6 +172,7 @@ def shared_cluster(tmp_path_factory, libvirtd) -> SharedCluster:
                                                "owner": "aihow", "group": "aihow", "mode": "0770", "options": "noatime"}]
     hpc["slurm_config"] = {"partitions": ["batch", "debug"], "default_partition": "batch",
                            "max_job_time": "02:00:00"}
+    doc.setdefault("global", {})["snapshots"] = {"before": ["deploy"], "keep": 1}
     config = base / "cluster.yaml"
     config.write_text(yaml.safe_dump(doc))
     bad = json.loads(json.dumps(doc))

@@ -214,6 +214,11 @@ def test_a_deploy_fails_with_its_host_and_task(shared_cluster: SharedCluster) ->
             f"compute nodes': partition debug names {name}-compute-09, which is not a compute node of {name}") \
         in failed.stderr
     assert "the run's events and output: " in failed.stderr
+    snapshots = json.loads(ai_how("snapshot", "list", name, "--json").stdout)
+    assert [(s["reason"][:len("before deploy")], s["consistency"]) for s in snapshots] == [("before deploy",
+                                                                                            "frozen")], snapshots
+    assert (f"snapshot {snapshots[0]['name']} holds the cluster as it was before this deploy: 'ai-how snapshot "
+            f"restore {name} {snapshots[0]['name']}' puts it back") in failed.stderr, failed.stderr
     failure = [e for e in _events(ai_how) if e["type"] == "ClusterDeployFailed"][-1]["payload"]
     assert (failure["host"], failure["task"]) == (controller, "slurm-common : Partitions name only the cluster's "
                                                                "compute nodes")

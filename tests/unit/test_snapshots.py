@@ -8,7 +8,8 @@ from uuid import uuid4
 import pytest
 
 from ai_how.app.backup.snapshots import check_name, default_name
-from ai_how.app.deploy.slurm.saga import changes
+from ai_how.app.deploy.runs import run_id
+from ai_how.app.deploy.slurm.saga import changes, snapshot_before
 from ai_how.app.errors import UsageError
 from ai_how.app.ports import LoggedEvent
 from ai_how.app.readside.projection import Topology
@@ -114,3 +115,9 @@ def test_the_views_list_snapshots_and_a_restore_shows_the_deployment_the_disks_h
         topology.apply(LoggedEvent(i + 1, t0 + timedelta(seconds=i), kind, aggregate, 1, event_type, p))
     assert "deployment" not in topology.clusters["c"] and topology.clusters["c"]["restored_from"] == "bare"
     assert [(r["name"], r["restoring"], r["restores"]) for r in snapshot_rows(topology)] == [("bare", False, 1)]
+
+
+def test_the_snapshot_before_a_deploy_is_named_by_its_run_within_the_name_rules_whatever_the_cluster() -> None:
+    name = snapshot_before(run_id("a-cluster-with-a-long-name-x" * 2, False))
+    check_name(name)
+    assert name.startswith("before-deploy-2") and len(name) == len("before-deploy-20261206T083600Z-abcdef")

@@ -54,7 +54,8 @@ def deploy_cluster(command: DeployCluster, store: EventStore, provisioner: Provi
     full = command.full or cluster.last_deploy is None or cluster.last_deploy.status != DeploymentStatus.DEPLOYED
     if command.snapshot_keep is not None and not command.check and (full or changes(cluster.last_deploy, digest(
             layout), provisioner.digest(playbook))):
-        bus.handle(TakeSnapshot(cluster.name, f"before-deploy-{run}", reason=f"before deploy {run}",
+        store.save(cluster)  # a deploy take_over recorded as interrupted, first
+        bus.handle(TakeSnapshot(cluster.name, snapshot_before(run), reason=f"before deploy {run}",
                                 keep=command.snapshot_keep))
         cluster = running_cluster(store, command.name, ClusterKind.HPC)  # as the snapshot left it
     cluster.start_deploy(run, playbook, provisioner.digest(playbook), digest(layout), layout, command.limit,
@@ -97,6 +98,11 @@ def mark_cluster_deploy_failed(command: MarkClusterDeployFailed, store: EventSto
     store.save(cluster)
 
 
+def snapshot_before(run: str) -> str:
+    """The snapshot taken before deploy run ``run`` (its time and token; the cluster is the snapshot's)."""
+    return f"before-deploy-{run.split('-')[0]}-{run.rsplit('-', 1)[-1]}"
+
+
 def changes(last: DeployRun | None, layout_digest: str, playbook_digest: str) -> bool:
     """Would a deploy change what the last one left? (Its quick path finds nothing to do otherwise.)"""
     return last is None or (last.config_digest, last.playbook_digest) != (layout_digest, playbook_digest)
@@ -114,7 +120,7 @@ def deploy(bus: Any, planned: Any, limit: str | None = None, check: bool = False
                                            full, snapshot_keep))
     except InfrastructureError as failure:
         last = bus.store.read(cluster_id(planned.name)).last_deploy
-        name = f"before-deploy-{last.run_id}" if last is not None else ""
+        name = snapshot_before(last.run_id) if last is not None else ""
         taken = bus.store.get(snapshot_id(planned.name, name)) if snapshot_keep is not None and name else None
         if taken is None or taken.deleted:
             raise
