@@ -76,9 +76,9 @@ class EventStoreFiles(StoreFiles):
         self.backend = "postgres" if settings["PERSISTENCE_MODULE"] == "eventsourcing.postgres" else "sqlite"
 
     def _app(self) -> Any:
-        from ai_how.app.store import AiHowApplication
+        from ai_how.app.store import AiHowApplication, opening
 
-        return AiHowApplication(env=self.settings)
+        return opening(lambda: AiHowApplication(env=self.settings), "event store")
 
     def copy_to(self, target: Path) -> int:
         fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)

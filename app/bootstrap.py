@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import random
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,6 @@ from .deploy.kubespray import nodes as kube_nodes
 from .deploy.kubespray import saga as cloud_deploy
 from .deploy.slurm import nodes as slurm_nodes
 from .deploy.slurm import saga as hpc_deploy
-from .errors import StoreUnavailable
 from .images import build as image_build
 from .images.build import ImagePlaces
 from .lifecycle import handlers as lifecycle_handlers
@@ -45,7 +42,7 @@ from .readside.views import LiveTopology
 from .serving import models as serving_models
 from .serving import push as serving_push
 from .settings import resolve_ansible_dir, resolve_image_dir, resolve_libvirt_uri, resolve_pool_root, resolve_state_dir
-from .store import AiHowApplication, EventSourcedStore
+from .store import AiHowApplication, EventSourcedStore, opening
 
 COMMAND_HANDLERS: dict[type, Any] = {**lifecycle_handlers.COMMAND_HANDLERS, **image_build.COMMAND_HANDLERS,
                     **hpc_deploy.COMMAND_HANDLERS, **cloud_deploy.COMMAND_HANDLERS, **kube_nodes.COMMAND_HANDLERS, **handover.COMMAND_HANDLERS,
@@ -88,22 +85,6 @@ def store_settings(state_dir: Path, env: Mapping[str, str], url: str | None = No
     return settings_for(state_dir, url or env.get("AI_HOW_EVENT_STORE") or None)
 
 
-OPEN_ATTEMPTS = 6
-
-
-def _opening(make: Callable[[], Any], what: str) -> Any:
-    """Open a store, retrying briefly: processes that open a new PostgreSQL store at the same
-    time race on its CREATE TABLE IF NOT EXISTS ('tuple concurrently updated')."""
-    from eventsourcing.persistence import PersistenceError
-
-    for attempt in range(1, OPEN_ATTEMPTS + 1):
-        try:
-            return make()
-        except (PersistenceError, StoreUnavailable) as exc:
-            if attempt == OPEN_ATTEMPTS:
-                raise StoreUnavailable(f"cannot open the {what}: {exc}") from None
-            time.sleep(random.uniform(0.05, 0.2) * attempt)
-    raise AssertionError("unreachable")
 
 
 def open_store(state_dir: Path, env: Mapping[str, str], settings: dict[str, str] | None = None) -> EventStore:
@@ -115,14 +96,14 @@ def open_store(state_dir: Path, env: Mapping[str, str], settings: dict[str, str]
         app = AiHowApplication(env=settings)
         return EventSourcedStore(app, events_after(app.recorder))
 
-    return _opening(make, "event store")
+    return opening(make, "event store")
 
 
 def open_views(state_dir: Path, settings: dict[str, str]) -> Views:
     if settings["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
         from ai_how.adapters.views import postgres_views
 
-        return _opening(lambda: postgres_views(settings), "views")
+        return opening(lambda: postgres_views(settings), "views")
     from ai_how.adapters.views import SQLiteViews
 
     return SQLiteViews(state_dir)

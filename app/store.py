@@ -7,7 +7,9 @@ Which database it writes to is decided by the settings an adapter hands in (see
 from __future__ import annotations
 
 import contextlib
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -204,3 +206,19 @@ class EventSourcedStore(EventStore):
 
     def close(self) -> None:
         self.app.close()
+
+
+OPEN_ATTEMPTS = 6
+
+
+def opening(make: Callable[[], Any], what: str) -> Any:
+    """Open a store, retrying briefly: processes that open a new PostgreSQL store at the same
+    time race on its CREATE TABLE IF NOT EXISTS ('tuple concurrently updated')."""
+    for attempt in range(1, OPEN_ATTEMPTS + 1):
+        try:
+            return make()
+        except (PersistenceError, StoreUnavailable) as exc:
+            if attempt == OPEN_ATTEMPTS:
+                raise StoreUnavailable(f"cannot open the {what}: {exc}") from None
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")

@@ -119,9 +119,10 @@ def deploy(bus: Any, planned: Any, limit: str | None = None, check: bool = False
         started = bus.handle(DeployCluster(planned.name, settings_of(planned.section.slurm_config), limit, check,
                                            full, snapshot_keep))
     except InfrastructureError as failure:
-        last = bus.store.read(cluster_id(planned.name)).last_deploy
+        recorded = bus.store.read(cluster_id(planned.name)) if snapshot_keep is not None else None
+        last = recorded.last_deploy if recorded is not None else None
         name = snapshot_before(last.run_id) if last is not None else ""
-        taken = bus.store.get(snapshot_id(planned.name, name)) if snapshot_keep is not None and name else None
+        taken = bus.store.get(snapshot_id(planned.name, name)) if name else None
         if taken is None or taken.deleted:
             raise
         raise InfrastructureError(f"{failure}\nsnapshot {name} holds the cluster as it was before this deploy: "
