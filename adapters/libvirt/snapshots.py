@@ -23,8 +23,9 @@ from .disk_chain import backing_of, chain_of, commit, disk_file, os_disk, overla
 BLOCK_JOB_WAIT_S = 3600.0
 
 
-def layer_name(vm: str, snapshot: str, restore: int = 0) -> str:
-    return f"{vm}@{snapshot}.qcow2" if not restore else f"{vm}@{snapshot}+{restore}.qcow2"
+def layer_name(vm: str, snapshot: str) -> str:
+    """The overlay a VM writes to after ``snapshot`` (a restore's own are named by the capability)."""
+    return f"{vm}@{snapshot}.qcow2"
 
 
 def snapshot_xml(name: str, target: str, top: str, others: list[str]) -> str:
