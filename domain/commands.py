@@ -12,6 +12,12 @@ class Command:
     """Marker base class for everything the bus accepts."""
 
 
+# What the VMs may take of the host when neither the command nor the cluster's last start
+# says: its memory less this much (GB) for the host itself, this many vCPUs per host CPU.
+DEFAULT_RESERVE_GB = 2.0
+DEFAULT_VCPU_RATIO = 4.0
+
+
 @dataclass(frozen=True)
 class CapacityPolicy:
     """How a start is held to the host's capacity. A limit left None is the one the VM's

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from ai_how.domain.commands import DEFAULT_RESERVE_GB, DEFAULT_VCPU_RATIO
 from ai_how.domain.pci import HEX_ID_PATTERN, normalize_pci_address
 
 from .addon_models import Mlops, Monitoring, Serving
@@ -316,10 +317,6 @@ class SnapshotPolicy(Strict):
     def keep_before(self, change: str) -> int | None:
         """``keep`` when a snapshot is taken before ``change``, else None."""
         return self.keep if change in self.before else None
-
-
-DEFAULT_RESERVE_GB = 2.0
-DEFAULT_VCPU_RATIO = 4.0
 
 
 class GlobalSettings(Strict):

@@ -4,12 +4,14 @@ how to fix it. ``validate`` stays independent of the host; this is where config 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ai_how.app.config.plan import PlannedCluster
 from ai_how.app.ports import PciFunction, PciHost
 
 from .inventory import inventory
+
+if TYPE_CHECKING:
+    from ai_how.app.config.plan import PlannedCluster
 
 Status = Literal["pass", "warn", "fail"]
 KNOWN_HOST_DRIVERS = {"nvidia", "vfio-pci", "snd_hda_intel", "xhci_hcd", "nvidia-nvswitch", "ucsi_ccg", "i2c-nvidia-gpu",

@@ -4,13 +4,15 @@ vCPUs the config pins (beside those running pinned VMs hold)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ai_how.app.config.plan import PlannedCluster
 from ai_how.app.ports import PciHost
 from ai_how.domain.cpus import cpu_list, has_flag
 
 from .checks import Check
+
+if TYPE_CHECKING:
+    from ai_how.app.config.plan import PlannedCluster
 
 NESTED_FIX = ("with no VM running: echo 'options {module} nested=1' > /etc/modprobe.d/kvm-nested.conf; "
               "modprobe -r {module}; modprobe {module}")

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ai_how.app.config.models import DEFAULT_RESERVE_GB, DEFAULT_VCPU_RATIO
 from ai_how.app.host.capacity import capacity, enforce, enforce_hugepages
-from ai_how.domain.commands import CapacityPolicy
+from ai_how.domain.commands import DEFAULT_RESERVE_GB, DEFAULT_VCPU_RATIO, CapacityPolicy
 from ai_how.domain.specs import VmPlan
 
 

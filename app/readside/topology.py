@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
-
-from ai_how.app.config.plan import PlannedCluster
+from typing import TYPE_CHECKING, Any
 
 from .projection import Topology
 from .queries import gpu_model, guest_state, service_rows
+
+if TYPE_CHECKING:
+    from ai_how.app.config.plan import PlannedCluster
 
 
 def _gpu_users(vms: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
