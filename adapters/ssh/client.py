@@ -9,6 +9,8 @@ from pathlib import Path
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.ports import GuestAccess, KeyStore
 
+from . import shared_connections
+
 # Written by cloud-init's last stage: before it, a later stage may still restart sshd.
 BOOT_FINISHED = "/var/lib/cloud/instance/boot-finished"
 
@@ -26,20 +28,30 @@ class SshGuests(GuestAccess):
                 "-o", "GlobalKnownHostsFile=/dev/null", "-o", "CheckHostIP=no", "-o", "LogLevel=ERROR",
                 "-o", f"ConnectTimeout={connect_timeout_s}", "-o", "ServerAliveInterval=15"]
 
-    def argv(self, user: str, host: str, command: list[str], tty: bool = False) -> list[str]:
+    def socket(self, user: str, host: str) -> Path | None:
+        """The socket of the connection the commands to ``user@host`` share (None: each its own)."""
+        return shared_connections.socket_for(self.keys.known_hosts.parent, self.keys.known_hosts, user, host)
+
+    def argv(self, user: str, host: str, command: list[str], tty: bool = False, shared: bool = True) -> list[str]:
         """The ssh command line for ``user@host`` (``host`` as pinned: the VM's name or address).
         Each word of ``command`` reaches the guest as that word (quoted for its shell), as if it
-        ran here: ``sh -c 'exit 7'`` exits 7 there."""
+        ran here: ``sh -c 'exit 7'`` exits 7 there. The connection is shared with the commands
+        before and after it (``shared_connections``) unless ``shared`` is false."""
         remote = [shlex.join(command)] if command else []
-        return ["ssh", *self.options(), *(["-t"] if tty else []), "--", f"{user}@{host}", *remote]
+        mux = shared_connections.options(self.socket(user, host) if shared else None)
+        return ["ssh", *self.options(), *mux, *(["-t"] if tty else []), "--", f"{user}@{host}", *remote]
 
     def answers(self, user: str, host: str, timeout_s: float = 20) -> tuple[bool, str]:
         """One try: does the guest's sshd accept our key, showing the pinned host key, and has
         cloud-init finished configuring it? (False, why) otherwise: refused, unreachable, still
-        configuring, or a host key that is not the pinned one."""
+        configuring, or a host key that is not the pinned one.
+
+        It is asked while a guest boots: a connection still open to the guest's previous boot
+        (killed, or put back by a restore) is closed first, and the try connects on its own."""
+        shared_connections.hang_up(self.socket(user, host), host)
         try:
-            out = subprocess.run(self.argv(user, host, ["test", "-e", BOOT_FINISHED]), capture_output=True,
-                                 text=True, stdin=subprocess.DEVNULL, timeout=timeout_s)
+            out = subprocess.run(self.argv(user, host, ["test", "-e", BOOT_FINISHED], shared=False),
+                                 capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout_s)
         except subprocess.TimeoutExpired:
             return False, "no answer"
         if out.returncode == 0:

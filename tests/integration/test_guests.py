@@ -1,9 +1,9 @@
 """Real guests on a real libvirtd with QEMU (TCG), on an isolated network, through the CLI, on
 the run's shared cluster (conftest.shared_cluster): the image built (or found by its recipe's
 digest), the minimal cluster booted until each guest answers SSH with its pinned host key, each
-VM's name and address, a host directory shared in, a start profile that dies falling back to
-the next, a changed host key refused, no secret in the log or the views, and — last of the
-whole run — destroy leaving nothing behind.
+VM's name and address, one connection shared by the commands to a guest, a host directory
+shared in, a start profile that dies falling back to the next, a changed host key refused, no
+secret in the log or the views, and — last of the whole run — destroy leaving nothing behind.
 
 Needs root, libvirtd (scripts/libvirt-up.sh) and the image tools (.ci/run installs them).
 """
@@ -54,6 +54,10 @@ def test_each_guest_has_its_name_and_address_and_no_route_out(shared_cluster: Sh
         assert f"inet {ip}/24" in said[1]
         assert said[2].strip() and "default" not in said[2]  # isolated: no route out
     assert ai_how("vm", "ssh", vms[1], "--", "sh", "-c", "exit 7", expect=7).returncode == 7
+    # The commands to a guest share one connection (a new one costs its one vCPU seconds):
+    # each sees the same client address and port.
+    seen = {ai_how("vm", "ssh", vms[1], "--", "sh", "-c", "echo $SSH_CONNECTION").stdout for _ in range(3)}
+    assert len(seen) == 1 and seen.pop().startswith("10."), seen
 
 
 def test_host_directories_are_shared_read_only_or_as_the_admin_s_and_the_root_grew(shared_cluster: SharedCluster) -> None:

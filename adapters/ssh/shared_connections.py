@@ -1,0 +1,72 @@
+"""One SSH connection per guest, shared by the commands that follow (OpenSSH's ControlMaster).
+
+A new connection costs a TCG guest seconds of its one vCPU (sshd's key exchange and login);
+a session on a connection already open costs a fraction of that. So the first command to a
+guest leaves its connection open for ``PERSIST_S`` seconds after the last one ends, and the
+commands in between ride on it.
+
+The socket's name is a digest of the key folder, the user, the host and the host key pinned
+for it: a connection is only shared by commands that would have checked the same pinned key,
+and a changed pin opens (and checks) a new one. The sockets live in a 0700 folder of the user's
+own under the temporary directory (a UNIX socket's path must stay short); where that folder
+cannot be made safely, every command connects on its own, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+PERSIST_S = 120
+
+
+def socket_folder() -> Path | None:
+    """The user's own 0700 folder for the sockets, or None when it is not safely theirs."""
+    folder = Path(tempfile.gettempdir()) / f"ai-how-ssh-{os.geteuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        seen = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(seen.st_mode) or seen.st_uid != os.geteuid() or seen.st_mode & 0o077:
+        return None
+    return folder
+
+
+def pinned_line(known_hosts: Path, host: str) -> str | None:
+    """The known_hosts line that pins ``host``'s key (by name or address), if any."""
+    try:
+        lines = known_hosts.read_text().splitlines()
+    except OSError:
+        return None
+    return next((line for line in lines if host in line.split(" ", 1)[0].split(",")), None)
+
+
+def socket_for(keys_folder: Path, known_hosts: Path, user: str, host: str) -> Path | None:
+    """The shared connection's socket for ``user@host``; None: connect on its own."""
+    pin = pinned_line(known_hosts, host)
+    folder = socket_folder() if pin else None
+    if folder is None:
+        return None
+    digest = hashlib.sha256(f"{keys_folder.resolve()}\n{user}\n{host}\n{pin}".encode()).hexdigest()[:20]
+    return folder / digest
+
+
+def options(socket: Path | None) -> list[str]:
+    if socket is None:
+        return ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
+    return ["-o", "ControlMaster=auto", "-o", f"ControlPath={socket}", "-o", f"ControlPersist={PERSIST_S}"]
+
+
+def hang_up(socket: Path | None, host: str) -> None:
+    """Close the shared connection, if one is open: after a guest went away without closing it
+    (killed, or restored), the next command must not wait on a connection nobody answers."""
+    if socket is None or not socket.exists():
+        return
+    subprocess.run(["ssh", "-o", f"ControlPath={socket}", "-O", "exit", host], capture_output=True,
+                   stdin=subprocess.DEVNULL, timeout=10, check=False)
+    socket.unlink(missing_ok=True)
