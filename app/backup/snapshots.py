@@ -13,6 +13,7 @@ import dataclasses
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -110,18 +111,18 @@ def take_snapshot(command: TakeSnapshot, store: EventStore, disk_snapshots: Disk
     frozen: list[str] = []
     try:
         if not command.crash_consistent:
-            for name in running:
-                why = disk_snapshots.freeze(name)
-                if why is not None:
-                    error = SnapshotRefused(f"cannot freeze the filesystems of {name}: {why}; nothing was snapshotted")
-                    error.hint = (f"stop {name} first, or take a crash-consistent snapshot of the running guests "
-                                  "with --crash-consistent")
-                    raise error
-                frozen.append(name)
+            answers = _each(disk_snapshots.freeze, running)
+            frozen = [name for name in running if answers[name] is None]
+            refused = next((name for name in running if answers[name] is not None), None)
+            if refused is not None:
+                error = SnapshotRefused(f"cannot freeze the filesystems of {refused}: {answers[refused]}; "
+                                        "nothing was snapshotted")
+                error.hint = (f"stop {refused} first, or take a crash-consistent snapshot of the running guests "
+                              "with --crash-consistent")
+                raise error
         taken = _take_all(disk_snapshots, [vm.name for vm in vms], command.name)
     finally:
-        for name in frozen:
-            disk_snapshots.thaw(name)
+        _each(disk_snapshots.thaw, frozen)
     consistency = Consistency.STOPPED if not running else (
         Consistency.CRASH if command.crash_consistent else Consistency.FROZEN)
     disks: dict[str, dict[str, Any]] = {vm.name: {"frozen": taken[vm.name].frozen, "top": taken[vm.name].top,
@@ -168,18 +169,33 @@ def _prune(store: EventStore, disk_snapshots: DiskSnapshots, snapshot_names: Sna
     return notes
 
 
+def _each(act: Callable[[str], Any], vms: list[str]) -> dict[str, Any]:
+    """``act`` on every VM at once (a guest agent's answer, a snapshot, takes its own time): what
+    each returned; the first error, in the VMs' order, is raised once all have ended."""
+    if len(vms) < 2:
+        return {vm: act(vm) for vm in vms}
+    with ThreadPoolExecutor(max_workers=min(len(vms), 8)) as pool:
+        futures = {vm: pool.submit(act, vm) for vm in vms}
+    for future in futures.values():
+        if future.exception() is not None:
+            raise future.exception()  # type: ignore[misc]
+    return {vm: future.result() for vm, future in futures.items()}
+
+
 def _take_all(disk_snapshots: DiskSnapshots, vms: list[str], name: str) -> dict[str, TakenDisk]:
-    """Every VM's disk, or none: a VM that fails puts back the layers taken before it."""
-    taken: dict[str, TakenDisk] = {}
-    try:
-        for vm in vms:
-            taken[vm] = disk_snapshots.take(vm, name)
-    except InfrastructureError as failure:
-        for vm, disk in taken.items():
-            disk_snapshots.merge(vm, disk.frozen)
-        undone = f"; {', '.join(taken)} put back as they were" if taken else ""
-        raise InfrastructureError(f"snapshot {name} was not taken: {failure}{undone}") from failure
-    return taken
+    """Every VM's disk, or none: the layers taken are put back when one VM's fails."""
+    with ThreadPoolExecutor(max_workers=min(max(len(vms), 1), 8)) as pool:
+        futures = {vm: pool.submit(disk_snapshots.take, vm, name) for vm in vms}
+    taken = {vm: future.result() for vm, future in futures.items() if future.exception() is None}
+    failure = next((future.exception() for future in futures.values() if future.exception() is not None), None)
+    if failure is None:
+        return taken
+    for vm, disk in taken.items():
+        disk_snapshots.merge(vm, disk.frozen)
+    if not isinstance(failure, InfrastructureError):
+        raise failure
+    undone = f"; {', '.join(taken)} put back as they were" if taken else ""
+    raise InfrastructureError(f"snapshot {name} was not taken: {failure}{undone}") from failure
 
 
 def _put_back(store: EventStore, disk_snapshots: DiskSnapshots, snapshot: Snapshot, keep: set[str]) -> list[str]:
