@@ -89,7 +89,7 @@ class SnapshotResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"cluster": self.cluster, "name": self.name, "consistency": self.consistency, "vms": self.vms,
-                "size_bytes": self.size_bytes, "seconds": round(self.seconds, 1), "notes": self.notes}
+                "size_bytes": self.size_bytes, "seconds": round(self.seconds, 3), "notes": self.notes}
 
 
 def take_snapshot(command: TakeSnapshot, store: EventStore, disk_snapshots: DiskSnapshots,

@@ -36,7 +36,7 @@ from tests.fakes.kube_api import emulated_api_server, register_node
 
 from .conftest import KUBESPRAY_VENV_DIR, URI, guest_env, remove_leftovers
 
-pytestmark = [pytest.mark.slow, pytest.mark.real_libvirt]
+pytestmark = [pytest.mark.slow, pytest.mark.real_libvirt, pytest.mark.boots_own_guests]
 STANDIN = REPO / "tests" / "fakes" / "kubespray"
 
 

@@ -30,7 +30,7 @@ import yaml
 
 from .conftest import POOL_ROOT, cli_runner, isolated_example, remove_leftovers, states, virsh
 
-pytestmark = [pytest.mark.slow, pytest.mark.real_libvirt, pytest.mark.mlflow]
+pytestmark = [pytest.mark.slow, pytest.mark.real_libvirt, pytest.mark.boots_own_guests, pytest.mark.mlflow]
 
 
 def test_nfs_storage_is_the_controller_s_disk_mounted_by_the_computes(tmp_path: Path, libvirtd, mlflow_uri: str,
