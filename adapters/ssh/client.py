@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ai_how.app.errors import InfrastructureError
 from ai_how.app.ports import GuestAccess, KeyStore
+from ai_how.app.safe_tar import extract_all
 
 from . import shared_connections
 
@@ -70,8 +71,8 @@ class SshGuests(GuestAccess):
         return out.returncode, out.stdout, out.stderr
 
     def fetch(self, user: str, host: str, folder: str, into: Path, timeout_s: float = 600) -> None:
-        """tar on the guest, streamed over SSH and unpacked here with tarfile's ``data`` filter
-        (no absolute paths, links out of ``into``, devices or set-id bits)."""
+        """tar on the guest, streamed over SSH and unpacked here by ``safe_tar`` (no absolute paths,
+        links out of ``into``, devices or set-id bits)."""
         import tarfile
 
         with subprocess.Popen(self.argv(user, host, ["sudo", "tar", "-C", folder, "-cf", "-", "."]),
@@ -79,7 +80,7 @@ class SshGuests(GuestAccess):
             assert ssh.stdout is not None and ssh.stderr is not None
             try:
                 with tarfile.open(fileobj=ssh.stdout, mode="r|") as archive:
-                    archive.extractall(into, filter="data")
+                    extract_all(archive, into)
             except tarfile.TarError as exc:
                 ssh.kill()
                 why = ssh.stderr.read().decode(errors="replace").strip().splitlines()

@@ -29,6 +29,7 @@ from ai_how.app.errors import UsageError
 from ai_how.app.ports import EventStore, StoreFiles, Views
 from ai_how.app.readside.audit import verify as verify_log
 from ai_how.app.readside.views import rebuild
+from ai_how.app.safe_tar import extract_all
 
 FORMAT = "ai-how-store-backup/1"
 MANIFEST, EVENTS, KEYS = "manifest.json", "events.sqlite", "keys"
@@ -159,7 +160,7 @@ def _unpack(archive: Path, into: Path) -> dict[str, Any]:
             if MANIFEST not in names or EVENTS not in names:
                 raise BackupRefused(f"{not_ours} (it has no {MANIFEST} and {EVENTS}); give a file 'ai-how store "
                                     "backup' wrote")
-            tar.extractall(into, filter="data")
+            extract_all(tar, into)
     except (tarfile.TarError, EOFError, OSError) as exc:
         reason = (str(exc).splitlines() or [type(exc).__name__])[0].rstrip(":")
         raise BackupRefused(f"{not_ours}, or it is truncated or damaged ({reason}); use another backup") from None
