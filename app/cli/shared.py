@@ -28,6 +28,25 @@ def storage_line(name: str, found: Any) -> str:
            f"{found.free_bytes / 2**30:,.1f} GiB free"
 
 
+def before_restore(cli: CliState, cluster: str) -> str:
+    """What a restore does to the cluster's shared storage, in a sentence ('' when it has none)."""
+    return restore_note(shared_of(cli, cluster))
+
+
+def restore_note(found: Any) -> str:
+    """A host folder is not in the snapshot; NFS storage is on the controller's disk and goes
+    back with it, losing what jobs wrote there since."""
+    if found is None:
+        return ""
+    if found.host_path is not None:
+        return (f"The shared storage ({found.mount_point}, the host folder {found.host_path}) is not in the snapshot: "
+                "it stays as it is.")
+    held = f"{size_text(found.used_bytes)} there now" if found.used_bytes is not None else "not measured"
+    return (f"The shared storage ({found.mount_point}, nfs) is on {found.controller}'s disk and goes back with it: "
+            f"what jobs wrote there since is lost ({held}); copy what you need off first (e.g. 'ai-how model push "
+            f"hpc:{found.mount_point}/...').")
+
+
 def before_destroy(kept: Any, purge: bool, yes: bool) -> None:
     """NFS shared storage is on the controller's disk, which the destroy deletes: refused while
     it may hold files, unless --purge-data (asked)."""

@@ -9,6 +9,7 @@ import typer
 
 from .common import confirm, console, handles_errors, job_policy, print_json, state
 from .options import Confirmed, DrainJobs, DrainTimeout, ForceStop, JsonFlag, StopTimeout
+from .shared import before_restore
 
 snapshot_app = typer.Typer(help="Snapshots of a cluster's disks: create, list, restore, delete.",
                            no_args_is_help=True)
@@ -95,9 +96,13 @@ def restore(ctx: typer.Context, cluster: ClusterArg, name: NameArg, yes: Confirm
     from ai_how.domain.snapshot_commands import RestoreSnapshot
 
     jobs = job_policy(drain, force, drain_timeout)
-    confirm(f"Put every disk of cluster {cluster} back to snapshot {name}? What was written since is lost.",
+    bus = state(ctx).reconciled()
+    storage = before_restore(state(ctx), cluster)
+    if yes and storage:
+        typer.echo(f"note: {storage}", err=True)
+    confirm(f"Put every disk of cluster {cluster} back to snapshot {name}? What was written since is lost. {storage}",
             yes, f"restore cluster {cluster}")
-    result = state(ctx).reconciled().handle(RestoreSnapshot(cluster, name, timeout, jobs))
+    result = bus.handle(RestoreSnapshot(cluster, name, timeout, jobs))
     if json_output:
         print_json(result.as_dict())
         return

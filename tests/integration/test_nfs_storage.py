@@ -130,6 +130,8 @@ def _snapshot_round_trip(ai_how, cluster: str, controller: str, compute: str) ->
     restored = ai_how("snapshot", "restore", cluster, "nfs-good", "--yes", "--timeout", "30")
     print(f"restore (stop, disks back, booted again): {time.monotonic() - began:.0f} s\n{restored.stdout}")
     assert f"{controller}: restored, started again" in restored.stdout and f"{compute}: restored\n" in restored.stdout
+    assert (f"note: The shared storage (/shared, nfs) is on {controller}'s disk and goes back with it: what jobs "
+            "wrote there since is lost") in restored.stderr, restored.stderr
     assert states([controller, compute]) == {controller: "running", compute: "shut off"}
     assert on(controller, "cat /home/aihow/before.txt; ls /home/aihow").split() == ["kept", "before.txt"]
     assert "recovery complete" not in on(controller, "sudo dmesg"), "the root filesystem was not left clean"

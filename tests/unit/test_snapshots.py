@@ -121,3 +121,19 @@ def test_the_snapshot_before_a_deploy_is_named_by_its_run_within_the_name_rules_
     name = snapshot_before(run_id("a-cluster-with-a-long-name-x" * 2, False))
     check_name(name)
     assert name.startswith("before-deploy-2") and len(name) == len("before-deploy-20261206T083600Z-abcdef")
+
+
+def test_a_restore_says_what_becomes_of_the_shared_storage() -> None:
+    from ai_how.app.cli.shared import restore_note
+    from ai_how.app.host.shared_storage import SharedStorage
+
+    folder = SharedStorage("c", "virtiofs", "/shared", "/pool/shared/c", 2 * 2**30, 9 * 2**30)
+    assert restore_note(folder) == ("The shared storage (/shared, the host folder /pool/shared/c) is not in the "
+                                    "snapshot: it stays as it is.")
+    nfs = SharedStorage("c", "nfs", "/shared", None, 3 * 2**30, 5 * 2**30, "c-controller", True)
+    said = restore_note(nfs)
+    assert said.startswith("The shared storage (/shared, nfs) is on c-controller's disk and goes back with it: what "
+                           "jobs wrote there since is lost (3.0 GiB there now)"), said
+    assert "'ai-how model push hpc:/shared/...'" in said
+    unmeasured = SharedStorage("c", "nfs", "/shared", None, None, None, "c-controller")
+    assert "(not measured)" in restore_note(unmeasured) and restore_note(None) == ""
