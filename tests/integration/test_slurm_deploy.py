@@ -72,15 +72,19 @@ def _gpu_move_drain(state: Path, controller_ip: str, node: str, ai_how) -> None:
     _wait_for(lambda: slurm.state(node) == "idle", 60, f"{node} idle again", every_s=1)
 
     long = submit(600)
-    _wait_for(lambda: slurm.jobs_on(node) == [long], 60, f"job {long} running on {node}", every_s=1)
-    with pytest.raises(MoveRefused, match=f"{node} still runs SLURM job\\(s\\) {long} after 5 s: its node is resumed"):
-        drain_slurm(slurm, node, "ai-how test", 5, False, Progress())
-    assert slurm.state(node) in ("alloc", "mix") and slurm.jobs_on(node) == [long]
-    said = drain_slurm(slurm, node, "ai-how test", 5, True, Progress())
-    assert said == f"SLURM node {node} drained; job(s) {long} requeued (--force)"
-    state = ai_how("hpc", "ssh", "--", "squeue", "--noheader", "-j", long, "--format", "%T").stdout.split()
-    assert state and state[0] in ("PENDING", "REQUEUED", "CONFIGURING", "RUNNING"), state
-    ai_how("hpc", "ssh", "--", "scancel", long)
+    try:
+        _wait_for(lambda: slurm.jobs_on(node) == [long], 60, f"job {long} running on {node}", every_s=1)
+        with pytest.raises(MoveRefused,
+                           match=f"{node} still runs SLURM job\\(s\\) {long} after 5 s: its node is resumed"):
+            drain_slurm(slurm, node, "ai-how test", 5, False, Progress())
+        # A busy TCG guest may answer a ping late: SLURM then adds '(not responding)' for a while.
+        assert slurm.state(node).split(" (")[0] in ("alloc", "mix") and slurm.jobs_on(node) == [long]
+        said = drain_slurm(slurm, node, "ai-how test", 5, True, Progress())
+        assert said == f"SLURM node {node} drained; job(s) {long} requeued (--force)"
+        state = ai_how("hpc", "ssh", "--", "squeue", "--noheader", "-j", long, "--format", "%T").stdout.split()
+        assert state and state[0] in ("PENDING", "REQUEUED", "CONFIGURING", "RUNNING"), state
+    finally:  # whatever failed above, the tests after find no job of this one's on the node
+        ai_how("hpc", "ssh", "--", "scancel", long, expect=None)
     slurm.resume(node)
     _wait_for(lambda: slurm.state(node) == "idle", 60, f"{node} idle after the forced drain", every_s=1)
 
