@@ -37,13 +37,13 @@ def _tier(item: pytest.Item) -> str:
     return parts[1] if len(parts) > 2 and parts[1] in TIMEOUTS_S else "integration"
 
 
-@pytest.hookimpl(tryfirst=True)  # before -m selects: the lanes select by the markers given here
 def pytest_configure(config) -> None:
     # Here, not in pyproject.toml: that file names the cached virtual environment (setup.sh).
     config.addinivalue_line("markers", "boots_own_guests: boots Debian guests of its own (minutes of CPU); runs "
                                        "after its lane's light real-libvirt tests")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects: the lanes select by the markers given here
 def pytest_collection_modifyitems(config, items: list[pytest.Item]) -> None:
     for item in items:
         if "shared_cluster" in getattr(item, "fixturenames", ()):

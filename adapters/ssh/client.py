@@ -31,7 +31,7 @@ class SshGuests(GuestAccess):
 
     def socket(self, user: str, host: str) -> Path | None:
         """The socket of the connection the commands to ``user@host`` share (None: each its own)."""
-        return shared_connections.socket_for(self.keys.known_hosts.parent, self.keys.known_hosts, user, host)
+        return shared_connections.socket_for(self.keys.known_hosts, user, host)
 
     def argv(self, user: str, host: str, command: list[str], tty: bool = False, shared: bool = True) -> list[str]:
         """The ssh command line for ``user@host`` (``host`` as pinned: the VM's name or address).

@@ -46,13 +46,14 @@ def pinned_line(known_hosts: Path, host: str) -> str | None:
     return next((line for line in lines if host in line.split(" ", 1)[0].split(",")), None)
 
 
-def socket_for(keys_folder: Path, known_hosts: Path, user: str, host: str) -> Path | None:
-    """The shared connection's socket for ``user@host``; None: connect on its own."""
+def socket_for(known_hosts: Path, user: str, host: str) -> Path | None:
+    """The shared connection's socket for ``user@host`` (a key folder's known_hosts); None:
+    connect on its own."""
     pin = pinned_line(known_hosts, host)
     folder = socket_folder() if pin else None
     if folder is None:
         return None
-    digest = hashlib.sha256(f"{keys_folder.resolve()}\n{user}\n{host}\n{pin}".encode()).hexdigest()[:20]
+    digest = hashlib.sha256(f"{known_hosts.parent.resolve()}\n{user}\n{host}\n{pin}".encode()).hexdigest()[:20]
     return folder / digest
 
 

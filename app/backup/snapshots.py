@@ -13,7 +13,7 @@ import dataclasses
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -169,25 +169,23 @@ def _prune(store: EventStore, disk_snapshots: DiskSnapshots, snapshot_names: Sna
     return notes
 
 
+def _at_once(act: Callable[[str], Any], vms: list[str]) -> dict[str, Future[Any]]:
+    """``act`` on every VM at once (a guest agent's answer, a snapshot, takes its own time); each
+    VM's outcome once all have ended."""
+    with ThreadPoolExecutor(max_workers=min(max(len(vms), 1), 8)) as pool:
+        return {vm: pool.submit(act, vm) for vm in vms}
+
+
 def _each(act: Callable[[str], Any], vms: list[str]) -> dict[str, Any]:
-    """``act`` on every VM at once (a guest agent's answer, a snapshot, takes its own time): what
-    each returned; the first error, in the VMs' order, is raised once all have ended."""
-    if len(vms) < 2:
-        return {vm: act(vm) for vm in vms}
-    with ThreadPoolExecutor(max_workers=min(len(vms), 8)) as pool:
-        futures = {vm: pool.submit(act, vm) for vm in vms}
-    for future in futures.values():
-        if future.exception() is not None:
-            raise future.exception()  # type: ignore[misc]
-    return {vm: future.result() for vm, future in futures.items()}
+    """What ``act`` returned for each VM; the first error, in the VMs' order, once all have ended."""
+    return {vm: future.result() for vm, future in _at_once(act, vms).items()}
 
 
 def _take_all(disk_snapshots: DiskSnapshots, vms: list[str], name: str) -> dict[str, TakenDisk]:
     """Every VM's disk, or none: the layers taken are put back when one VM's fails."""
-    with ThreadPoolExecutor(max_workers=min(max(len(vms), 1), 8)) as pool:
-        futures = {vm: pool.submit(disk_snapshots.take, vm, name) for vm in vms}
-    taken = {vm: future.result() for vm, future in futures.items() if future.exception() is None}
-    failure = next((future.exception() for future in futures.values() if future.exception() is not None), None)
+    done = _at_once(lambda vm: disk_snapshots.take(vm, name), vms)
+    taken = {vm: future.result() for vm, future in done.items() if future.exception() is None}
+    failure = next((future.exception() for future in done.values() if future.exception() is not None), None)
     if failure is None:
         return taken
     for vm, disk in taken.items():
