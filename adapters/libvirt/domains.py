@@ -140,21 +140,29 @@ def shutdown(dom: Any, timeout_s: float) -> str:
             pass  # no ACPI listener (e.g. still in firmware): the deadline below forces it off
         if _wait_for(dom, DomainState.SHUTOFF, timeout_s):
             return "acpi"
-        try:
-            if dom.isActive():
-                dom.destroy()
-        except lv.libvirtError:
-            if dom.isActive():
-                raise
-            return "acpi"  # its ACPI shutdown ended between the deadline and the forced stop
-        return "forced"
+        # False: its ACPI shutdown ended between the deadline and the forced stop.
+        return "forced" if force_off(dom) else "acpi"
+
+
+def force_off(dom: Any) -> bool:
+    """Off now; True when this call stopped it. A domain that goes off by itself meanwhile (its
+    own shutdown, a guest dying as it boots) is off all the same: libvirt's "domain is not
+    running" then is no failure."""
+    lv = libvirt_module()
+    try:
+        if dom.isActive():
+            dom.destroy()
+            return True
+    except lv.libvirtError:
+        if dom.isActive():
+            raise
+    return False
 
 
 def undefine(dom: Any) -> None:
     lv = libvirt_module()
     with libvirt_errors(f"cannot remove domain {dom.name()}"):
-        if dom.isActive():
-            dom.destroy()
+        force_off(dom)
         # SeaBIOS domains have no NVRAM to remove.
         dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | lv.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
 

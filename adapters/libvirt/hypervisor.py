@@ -219,8 +219,7 @@ class LibvirtHypervisor(Hypervisor):
 
     def _force_off(self, dom: Any) -> None:
         with libvirt_errors(f"cannot force {dom.name()} off"):
-            if dom.isActive():
-                dom.destroy()
+            domains.force_off(dom)
 
     def _kill(self, name: str) -> None:
         """The test profile's death: what libvirtd does to a nested guest it cannot run."""

@@ -1,5 +1,6 @@
-"""A stop's deadline racing the guest's own ACPI shutdown: the domain that went off by itself
-between the deadline and the forced stop is stopped, not an error (libvirt's real error type)."""
+"""A stop's deadline racing the guest's own ACPI shutdown, and a start profile's forced stop
+racing a guest that dies as it boots: the domain that went off by itself before the forced stop
+is off, not an error (libvirt's real error type); one still running says so."""
 
 from __future__ import annotations
 
@@ -43,3 +44,12 @@ def test_a_guest_that_shuts_down_as_it_is_forced_off_is_stopped() -> None:
 def test_a_forced_stop_that_really_fails_says_so() -> None:
     with pytest.raises(domains.HypervisorError, match="cannot stop c-compute-01"):
         domains.shutdown(RacingDomain(off_by_itself=False), 0.05)
+
+
+def test_a_guest_that_dies_as_it_is_forced_off_is_off() -> None:
+    from ai_how.adapters.libvirt.hypervisor import LibvirtHypervisor
+
+    assert domains.force_off(RacingDomain(off_by_itself=True)) is False
+    LibvirtHypervisor._force_off(None, RacingDomain(off_by_itself=True))  # type: ignore[arg-type]
+    with pytest.raises(domains.HypervisorError, match="cannot force c-compute-01 off"):
+        LibvirtHypervisor._force_off(None, RacingDomain(off_by_itself=False))  # type: ignore[arg-type]
