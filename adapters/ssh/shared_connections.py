@@ -8,8 +8,8 @@ commands in between ride on it.
 The socket's name is a digest of the key folder, the user, the host and the host key pinned
 for it: a connection is only shared by commands that would have checked the same pinned key,
 and a changed pin opens (and checks) a new one. The sockets live in a 0700 folder of the user's
-own under the temporary directory (a UNIX socket's path must stay short); where that folder
-cannot be made safely, every command connects on its own, as before.
+own under the temporary directory; where that folder cannot be made safely, or its path is too
+long for a socket, every command connects on its own, as before.
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ import tempfile
 from pathlib import Path
 
 PERSIST_S = 120
+MAX_PATH = 90
+"""The longest ControlPath OpenSSH can listen on: it binds ``<path>.<16 random characters>`` first,
+and a UNIX socket's path holds 107 bytes. A master given a longer one logs in, then exits 255
+("too long for Unix domain socket") without running the command (OpenSSH 9.2: 90 works, 91 fails)."""
 
 
 def socket_folder() -> Path | None:
@@ -54,7 +58,8 @@ def socket_for(known_hosts: Path, user: str, host: str) -> Path | None:
     if folder is None:
         return None
     digest = hashlib.sha256(f"{known_hosts.parent.resolve()}\n{user}\n{host}\n{pin}".encode()).hexdigest()[:20]
-    return folder / digest
+    socket = folder / digest
+    return socket if len(os.fsencode(socket)) <= MAX_PATH else None
 
 
 def options(socket: Path | None) -> list[str]:
