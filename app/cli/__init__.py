@@ -3,41 +3,37 @@
 Owns parsing, rendering and exit codes, nothing else. Its modules import only Typer and the
 standard library at the top: a command imports the capability it needs when it runs, so that
 ``ai-how --help`` builds no config model and opens no store. Exports ``app`` and ``main``.
+
+``main`` builds only the part of the tree the command line names (Typer builds every command's
+parameters on each run, and importing every noun's module costs as much): ``ai-how snapshot
+list`` imports and builds the ``snapshot`` noun alone. ``app`` is the whole tree, as ``--help``
+shows it, built on first use.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from .audit import audit_app
-from .cloud import cloud_app
 from .common import CliState
-from .gpu import gpu_app
-from .host import host_app
-from .hpc import hpc_app
-from .image import image_app
-from .kubespray import kubespray_app
-from .model import model_app
-from .plan import plan
-from .reconcile import reconcile
-from .snapshot import snapshot_app
-from .store import store_app
-from .system import system_app
-from .topology import topology
-from .validate import config_app, validate
-from .vm import vm_app
 
-app = typer.Typer(
-    name="ai-how",
-    help="Run an HPC (SLURM) and a Cloud (Kubernetes) cluster of libvirt VMs on one workstation, "
-    "sharing its GPUs safely.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+# What the command line's first word names: (its module, the Typer app or command there), in help's order.
+NOUNS: dict[str, tuple[str, str]] = {
+    "validate": ("validate", "validate"), "config": ("validate", "config_app"), "image": ("image", "image_app"),
+    "hpc": ("hpc", "hpc_app"), "cloud": ("cloud", "cloud_app"), "vm": ("vm", "vm_app"),
+    "system": ("system", "system_app"), "host": ("host", "host_app"), "plan": ("plan", "plan"),
+    "reconcile": ("reconcile", "reconcile"), "topology": ("topology", "topology"), "gpu": ("gpu", "gpu_app"),
+    "audit": ("audit", "audit_app"), "store": ("store", "store_app"), "snapshot": ("snapshot", "snapshot_app"),
+    "kubespray": ("kubespray", "kubespray_app"), "model": ("model", "model_app"),
+}
+GLOBAL_OPTIONS_WITH_VALUE = ("--state-dir", "--event-store", "--libvirt-uri")
+app: typer.Typer  # the whole tree: made by the module's __getattr__ when first asked for
+HELP = ("Run an HPC (SLURM) and a Cloud (Kubernetes) cluster of libvirt VMs on one workstation, "
+        "sharing its GPUs safely.")
 
 
 def _version(value: bool) -> None:
@@ -48,7 +44,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     state_dir: Annotated[Optional[Path], typer.Option(
@@ -68,24 +63,41 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-app.command("validate")(validate)
-app.add_typer(config_app, name="config")
-app.add_typer(image_app, name="image")
-app.add_typer(hpc_app, name="hpc")
-app.add_typer(cloud_app, name="cloud")
-app.add_typer(vm_app, name="vm")
-app.add_typer(system_app, name="system")
-app.add_typer(host_app, name="host")
-app.command("plan")(plan)
-app.command("reconcile")(reconcile)
-app.command("topology")(topology)
-app.add_typer(gpu_app, name="gpu")
-app.add_typer(audit_app, name="audit")
-app.add_typer(store_app, name="store")
-app.add_typer(snapshot_app, name="snapshot")
-app.add_typer(kubespray_app, name="kubespray")
-app.add_typer(model_app, name="model")
+def build(only: str | None = None) -> typer.Typer:
+    """The whole tree, or the root and the noun ``only`` alone."""
+    tree = typer.Typer(name="ai-how", help=HELP, no_args_is_help=True, pretty_exceptions_enable=False,
+                       add_completion=False)
+    tree.callback()(root)
+    for name, (module, attr) in NOUNS.items():
+        if only is None or name == only:
+            part = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+            if isinstance(part, typer.Typer):
+                tree.add_typer(part, name=name)
+            else:
+                tree.command(name)(part)
+    return tree
+
+
+def named_noun(args: list[str]) -> str | None:
+    """The noun the command line names, once past the global options; None where the whole tree
+    is needed (no noun, an unknown one, or --help and --version before it)."""
+    words = iter(args)
+    for word in words:
+        if word in GLOBAL_OPTIONS_WITH_VALUE:
+            next(words, None)
+        elif not word.startswith("-") or word == "-":
+            return word if word in NOUNS else None
+        elif word.split("=", 1)[0] not in GLOBAL_OPTIONS_WITH_VALUE:
+            return None
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        globals()["app"] = build()
+        return globals()["app"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    app()
+    build(named_noun(sys.argv[1:]))()
