@@ -3,7 +3,9 @@
     sudo .venv/bin/python benchmarks/snapshots.py [--rounds 3] [--image hpc-base]
 
 Boots the minimal cluster (a controller and two computes, each 1 vCPU and 1 GiB, real Debian
-guests with their guest agent, an isolated network; its own cluster `bench-snap`), then:
+guests with their guest agent, an isolated network; its own cluster `bench-snap`), waits until its
+guests are idle (a guest that answers SSH still runs its boot's services for a minute or two, which
+takes this machine's CPU from whatever is measured beside it; the wait is printed), then:
   - create, ROUNDS times each, alternating: `ai-how snapshot create` of the whole cluster (the
     guests frozen together, one overlay each), against `virsh snapshot-create-as --disk-only
     --quiesce --atomic --no-metadata` of the same VMs one by one (each guest frozen on its own).
@@ -76,6 +78,25 @@ def by_hand(round_: int) -> float:
     return seconds
 
 
+def cpu_seconds(vm: str) -> float:
+    out = subprocess.run(["virsh", "-c", URI, "domstats", "--cpu-total", vm], capture_output=True, text=True,
+                         check=True).stdout
+    return next(int(line.split("=", 1)[1]) for line in out.split() if line.startswith("cpu.time=")) / 1e9
+
+
+def settle(most_s: float = 600.0, every_s: float = 10.0, idle: float = 0.05) -> float:
+    """Seconds until every guest used less than ``idle`` of a core over ``every_s`` (at most ``most_s``)."""
+    began = time.monotonic()
+    before = {vm: cpu_seconds(vm) for vm in VMS}
+    while time.monotonic() - began < most_s:
+        time.sleep(every_s)
+        now = {vm: cpu_seconds(vm) for vm in VMS}
+        if all(now[vm] - before[vm] < idle * every_s for vm in VMS):
+            break
+        before = now
+    return time.monotonic() - began
+
+
 def config(image: str) -> dict:
     node = {"cpu_cores": 1, "memory_gb": 1, "disk_gb": 4}
     hpc = {"name": NAME, "base_image": image,
@@ -97,6 +118,7 @@ def main() -> None:
         ai_how("image", "build", args.image)
         try:
             print(f"boot: {ai_how('hpc', 'start', str(path)):.0f} s (3 guests)", flush=True)
+            print(f"idle: {settle():.0f} s later (each guest below 5 % of a core over 10 s)", flush=True)
             ours, own, theirs, reads = [], [], [], []
             for i in range(args.rounds):
                 theirs.append(by_hand(i))
