@@ -4,8 +4,8 @@
 
 Boots the minimal cluster (a controller and two computes, each 1 vCPU and 1 GiB, real Debian
 guests with their guest agent, an isolated network; its own cluster `bench-snap`), waits until its
-guests are idle (a guest that answers SSH still runs its boot's services for a minute or two, which
-takes this machine's CPU from whatever is measured beside it; the wait is printed), then:
+guests are idle (so that nothing left of their boot runs beside what is measured; the wait is
+printed), then:
   - create, ROUNDS times each, alternating: `ai-how snapshot create` of the whole cluster (the
     guests frozen together, one overlay each), against `virsh snapshot-create-as --disk-only
     --quiesce --atomic --no-metadata` of the same VMs one by one (each guest frozen on its own).

@@ -85,7 +85,7 @@ def named_noun(args: list[str]) -> str | None:
     for word in words:
         if word in GLOBAL_OPTIONS_WITH_VALUE:
             next(words, None)
-        elif not word.startswith("-") or word == "-":
+        elif not word.startswith("-"):
             return word if word in NOUNS else None
         elif word.split("=", 1)[0] not in GLOBAL_OPTIONS_WITH_VALUE:
             return None

@@ -100,8 +100,8 @@ def restore(ctx: typer.Context, cluster: ClusterArg, name: NameArg, yes: Confirm
     storage = before_restore(state(ctx), cluster)
     if yes and storage:
         typer.echo(f"note: {storage}", err=True)
-    confirm(f"Put every disk of cluster {cluster} back to snapshot {name}? What was written since is lost. {storage}",
-            yes, f"restore cluster {cluster}")
+    question = f"Put every disk of cluster {cluster} back to snapshot {name}? What was written since is lost."
+    confirm(f"{question} {storage}" if storage else question, yes, f"restore cluster {cluster}")
     result = bus.handle(RestoreSnapshot(cluster, name, timeout, jobs))
     if json_output:
         print_json(result.as_dict())
