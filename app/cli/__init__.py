@@ -8,10 +8,17 @@ standard library at the top: a command imports the capability it needs when it r
 parameters on each run, and importing every noun's module costs as much): ``ai-how snapshot
 list`` imports and builds the ``snapshot`` noun alone. ``app`` is the whole tree, as ``--help``
 shows it, built on first use.
+
+``main`` also freezes what is left for the garbage collector as the process exits: Python's
+last collection would otherwise scan every object start-up made (modules, classes, functions:
+some 50,000) to find nothing, about 40 ms of a command's 0.3–0.5 s on a small machine. Python
+never promises ``__del__`` at exit, so nothing of ai-how's may rely on it anyway.
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import sys
 from pathlib import Path
@@ -100,4 +107,5 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
+    atexit.register(gc.freeze)  # before the command registers its own: it runs after theirs (last in, first out)
     build(named_noun(sys.argv[1:]))()

@@ -50,3 +50,16 @@ def test_a_command_line_imports_its_own_noun_s_module_only(tmp_path) -> None:
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     others = {f"ai_how.app.cli.{module}" for module, _ in NOUNS.values()} - {"ai_how.app.cli.snapshot"}
     assert "ai_how.app.cli.snapshot" in loaded and others.isdisjoint(loaded), loaded
+
+
+def test_the_process_leaves_its_objects_frozen_for_the_collector_at_exit(tmp_path) -> None:
+    """Python's last collection then skips what start-up made: the probe's exit handler, registered
+    before ``main``'s, runs after it and sees the objects frozen."""
+    probe = ("import atexit, gc, sys\natexit.register(lambda: print('@exit', gc.get_freeze_count()))\n"
+             "sys.argv = ['ai-how', 'snapshot', '--help']\nfrom ai_how.app.cli import main\n"
+             "print('@before', gc.get_freeze_count())\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={"AI_HOW_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    counts = dict(line.split() for line in out.stdout.splitlines() if line.startswith("@"))
+    assert int(counts["@before"]) == 0 and int(counts["@exit"]) > 10_000, out.stdout
