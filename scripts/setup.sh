@@ -36,29 +36,54 @@ PY
 
 digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
 
-# A clone without a .venv, run by a user who can write the cache (root on CI): its .venv is a
-# link to an environment kept outside the clone, named by pyproject.toml, Python and machine,
-# and made once (2 GB, about 2 minutes); this clone's code is then linked into it (a second).
-# AI_HOW_VENV_CACHE="" turns it off.
+# Run by a user who can write the cache (root on CI), a clone's .venv is its own small
+# environment: ai-how installed from this clone (seconds), reading the packages ai-how depends
+# on from an environment kept outside the clone, named by pyproject.toml, Python and machine,
+# made once (2 GB, about 2 minutes) and holding no clone's code, so that two clones never run
+# each other's. A .venv made this way is made again when pyproject.toml changes, and one of the
+# old kind (a link to the cache) is replaced. AI_HOW_VENV_CACHE="" turns it off.
 cache=${AI_HOW_VENV_CACHE-/var/cache/ai-how/venvs}
-if [ -n "$cache" ] && [ ! -e "$VENV" ] && [ ! -L "$VENV" ] && mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ]; then
-  key=$({ echo "$digest"; python3 --version; uname -m; } | sha256sum | cut -c1-16)
+if [ -n "$cache" ] && { [ -L "$VENV" ] || { [ -e "$VENV/.ai-how-dependencies" ] &&
+     [ "$(cat "$VENV/.ai-how-installed" 2>/dev/null)" != "$digest" ]; }; }; then
+  echo "setup: making $VENV again (pyproject.toml changed, or it is a link to a shared environment)"
+  rm -rf "$VENV"
+fi
+if [ -n "$cache" ] && [ ! -e "$VENV" ] && mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ]; then
+  key=$({ echo "$digest"; python3 --version; uname -m; echo "dependencies only"; } | sha256sum | cut -c1-16)
   cached="$cache/$key"
   (
     flock 9
     if [ ! -e "$cached/.ai-how-complete" ]; then
       rm -rf "$cached"
-      echo "setup: making the virtual environment $cached (kept for the next clone of this pyproject.toml)"
+      echo "setup: making $cached, ai-how's dependencies (kept for the next clone of this pyproject.toml)"
       python3 -m venv "$cached"
       "$cached/bin/python" -m pip install -q --upgrade pip
       "$cached/bin/python" -m pip install -q -e ".[test]"
-      echo "$digest" >"$cached/.ai-how-installed"
+      "$cached/bin/python" -m pip uninstall -q -y ai-how
       touch "$cached/.ai-how-complete"
     fi
   ) 9>"$cache/.lock"
-  ln -s "$cached" "$VENV"
-  echo "setup: $VENV -> $cached; linking this clone's code into it"
-  "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+  echo "setup: making $VENV on the dependencies in $cached; installing this clone's ai-how into it"
+  python3 -m venv --without-pip "$VENV"
+  venv=$(cd "$VENV" && pwd)
+  purelib='import sysconfig; print(sysconfig.get_path("purelib"))'
+  echo "import site; site.addsitedir('$("$cached/bin/python" -c "$purelib")')" \
+    >"$("$venv/bin/python" -c "$purelib")/ai_how_dependencies.pth"
+  # The dependencies' commands (pytest, ansible-playbook, ...), run by this environment's Python.
+  for script in "$cached"/bin/*; do
+    [ -f "$script" ] || continue
+    name=$(basename "$script")
+    case $name in python*|activate*|Activate.ps1|ai-how) continue ;; esac
+    if [ "$(head -c 2 "$script")" = "#!" ] && [ "$(head -n 1 "$script")" = "#!$cached/bin/python" ]; then
+      { echo "#!$venv/bin/python"; tail -n +2 "$script"; } >"$venv/bin/$name"
+      chmod 755 "$venv/bin/$name"
+    else
+      ln -s "$script" "$venv/bin/$name"
+    fi
+  done
+  "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+  echo "$cached" >"$VENV/.ai-how-dependencies"
+  echo "$digest" >"$VENV/.ai-how-installed"
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
