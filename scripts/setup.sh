@@ -41,11 +41,13 @@ digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
 # on from an environment kept outside the clone, named by pyproject.toml, Python and machine,
 # made once (2 GB, about 2 minutes) and holding no clone's code, so that two clones never run
 # each other's. A .venv made this way is made again when pyproject.toml changes, and one of the
-# old kind (a link to the cache) is replaced. AI_HOW_VENV_CACHE="" turns it off.
+# old kind (a link into the cache) is replaced; a link to anywhere else is the user's, and stays.
+# AI_HOW_VENV_CACHE="" turns it off.
 cache=${AI_HOW_VENV_CACHE-/var/cache/ai-how/venvs}
-if [ -n "$cache" ] && { [ -L "$VENV" ] || { [ -e "$VENV/.ai-how-dependencies" ] &&
+old_link() { [ -L "$VENV" ] && [ "$(dirname "$(readlink -f "$VENV")")" = "$(readlink -f "$cache")" ]; }
+if [ -n "$cache" ] && { old_link || { [ -e "$VENV/.ai-how-dependencies" ] &&
      [ "$(cat "$VENV/.ai-how-installed" 2>/dev/null)" != "$digest" ]; }; }; then
-  echo "setup: making $VENV again (pyproject.toml changed, or it is a link to a shared environment)"
+  echo "setup: making $VENV again (pyproject.toml changed, or it is a link into the shared cache)"
   rm -rf "$VENV"
 fi
 if [ -n "$cache" ] && [ ! -e "$VENV" ] && mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ]; then

@@ -71,12 +71,23 @@ def test_each_clone_runs_its_own_code_beside_the_others(cached, tmp_path) -> Non
     assert not (cached / "bin/ai-how").exists()  # the shared environment holds no clone's code
 
 
-def test_an_old_link_to_the_shared_environment_is_made_again(cached, tmp_path) -> None:
+def test_an_old_link_into_the_cache_is_made_again_and_a_user_s_own_link_stays(cached, tmp_path) -> None:
     clone = _clone(tmp_path / "old")
-    shared = tmp_path / "shared-environment"  # stands for the cache it linked to, which must stay as it is
-    (shared / "bin").mkdir(parents=True)
-    (clone / ".venv").symlink_to(shared)
-    said = _setup(clone)
-    assert "making .venv again" in said
-    assert not (clone / ".venv").is_symlink() and (shared / "bin").is_dir()
-    assert _runs_from(clone) == clone / "src/ai_how/app/cli/__init__.py"
+    old = CACHE / f"old-kind-{tmp_path.name}"  # stands for the environment it linked to, which must stay
+    (old / "bin").mkdir(parents=True)
+    try:
+        (clone / ".venv").symlink_to(old)
+        said = _setup(clone)
+        assert "making .venv again" in said
+        assert not (clone / ".venv").is_symlink() and (old / "bin").is_dir()
+        assert _runs_from(clone) == clone / "src/ai_how/app/cli/__init__.py"
+    finally:
+        shutil.rmtree(old)
+    mine = tmp_path / "my-own-environment"  # set up already: its stamp names this pyproject.toml
+    (mine / "bin").mkdir(parents=True)
+    (mine / "bin/python").symlink_to("/usr/bin/python3")
+    (mine / ".ai-how-installed").write_text(hashlib.sha256((clone / "pyproject.toml").read_bytes()).hexdigest() + "\n")
+    other = _clone(tmp_path / "linked")
+    (other / ".venv").symlink_to(mine)
+    said = _setup(other)
+    assert "making .venv again" not in said and (other / ".venv").readlink() == mine
