@@ -76,6 +76,7 @@ if [ -n "$cache" ] && [ ! -e "$VENV" ] && mkdir -p "$cache" 2>/dev/null && [ -w 
     [ -f "$script" ] || continue
     name=$(basename "$script")
     case $name in python*|activate*|Activate.ps1|ai-how) continue ;; esac
+    # A compiled command (no "#!") is linked as it is, its first "line" never read.
     if [ "$(head -c 2 "$script")" = "#!" ] && [ "$(head -n 1 "$script")" = "#!$cached/bin/python" ]; then
       { echo "#!$venv/bin/python"; tail -n +2 "$script"; } >"$venv/bin/$name"
       chmod 755 "$venv/bin/$name"

@@ -1,6 +1,7 @@
 """``scripts/setup.sh`` with the shared cache of dependencies: each clone's ``.venv`` runs that
-clone's code, however many clones were set up after it, and an old ``.venv`` (a link to the
-shared environment, which the last clone set up pointed at itself) is made again."""
+clone's code, however many clones were set up after it; an old ``.venv`` (a link into the cache,
+whose code the last clone set up pointed at itself) is made again, and a link to the user's own
+environment stays."""
 
 from __future__ import annotations
 
@@ -14,26 +15,16 @@ import pytest
 
 from tests.conftest import REPO
 
-CACHE = Path(os.environ.get("AI_HOW_VENV_CACHE") or "/var/cache/ai-how/venvs")
 PROBE = "import ai_how.app.cli as cli; print(cli.__file__)"
-
-
-def _cached() -> Path | None:
-    """The dependencies' environment this pyproject.toml's setup made, if it is there."""
-    digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
-    python = subprocess.run(["bash", "-c", "python3 --version"], capture_output=True, text=True, check=True,
-                            env={}).stdout  # the python3 setup.sh finds on bash's own PATH
-    machine = os.uname().machine
-    key = hashlib.sha256(f"{digest}\n{python}{machine}\ndependencies only\n".encode()).hexdigest()[:16]
-    found = CACHE / key
-    return found if (found / ".ai-how-complete").exists() else None
 
 
 @pytest.fixture
 def cached() -> Path:
-    found = _cached()
-    if found is None or not os.access(CACHE, os.W_OK):
-        pytest.skip(f"no writable {CACHE} with this pyproject.toml's dependencies (setup.sh as root makes it)")
+    """The dependencies' environment this clone's own ``.venv`` was made on (setup.sh names it there)."""
+    named = REPO / ".venv" / ".ai-how-dependencies"
+    found = Path(named.read_text().strip()) if named.exists() else None
+    if found is None or not (found / ".ai-how-complete").exists() or not os.access(found.parent, os.W_OK):
+        pytest.skip("this clone's .venv was not made on a writable cache of dependencies (setup.sh as root makes it)")
     return found
 
 
@@ -44,9 +35,9 @@ def _clone(into: Path) -> Path:
     return into
 
 
-def _setup(clone: Path) -> str:
+def _setup(clone: Path, cache: Path) -> str:
     out = subprocess.run(["bash", "scripts/setup.sh"], cwd=clone, capture_output=True, text=True, timeout=300,
-                         env={"HOME": os.environ.get("HOME", "/root"), "AI_HOW_VENV_CACHE": str(CACHE)})
+                         env={"HOME": os.environ.get("HOME", "/root"), "AI_HOW_VENV_CACHE": str(cache)})
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -59,8 +50,8 @@ def _runs_from(clone: Path) -> Path:
 
 def test_each_clone_runs_its_own_code_beside_the_others(cached, tmp_path) -> None:
     first, second = _clone(tmp_path / "first"), _clone(tmp_path / "second")
-    _setup(first)
-    _setup(second)
+    _setup(first, cached.parent)
+    _setup(second, cached.parent)
     assert _runs_from(first) == first / "src/ai_how/app/cli/__init__.py"
     assert _runs_from(second) == second / "src/ai_how/app/cli/__init__.py"
     version = subprocess.run([str(first / ".venv/bin/ai-how"), "--version"], capture_output=True, text=True,
@@ -73,11 +64,11 @@ def test_each_clone_runs_its_own_code_beside_the_others(cached, tmp_path) -> Non
 
 def test_an_old_link_into_the_cache_is_made_again_and_a_user_s_own_link_stays(cached, tmp_path) -> None:
     clone = _clone(tmp_path / "old")
-    old = CACHE / f"old-kind-{tmp_path.name}"  # stands for the environment it linked to, which must stay
+    old = cached.parent / f"old-kind-{tmp_path.name}"  # stands for the environment it linked to, which must stay
     (old / "bin").mkdir(parents=True)
     try:
         (clone / ".venv").symlink_to(old)
-        said = _setup(clone)
+        said = _setup(clone, cached.parent)
         assert "making .venv again" in said
         assert not (clone / ".venv").is_symlink() and (old / "bin").is_dir()
         assert _runs_from(clone) == clone / "src/ai_how/app/cli/__init__.py"
@@ -89,5 +80,5 @@ def test_an_old_link_into_the_cache_is_made_again_and_a_user_s_own_link_stays(ca
     (mine / ".ai-how-installed").write_text(hashlib.sha256((clone / "pyproject.toml").read_bytes()).hexdigest() + "\n")
     other = _clone(tmp_path / "linked")
     (other / ".venv").symlink_to(mine)
-    said = _setup(other)
+    said = _setup(other, cached.parent)
     assert "making .venv again" not in said and (other / ".venv").readlink() == mine
